@@ -1,0 +1,9 @@
+//! runway-core: the Rust core of runway-mcp-server.
+//!
+//! Each module is one concern. Everything except `bindings` is plain Rust (no pyo3 types), so
+//! `cargo test` covers the logic without Python.
+
+pub mod catalogue;
+pub mod errors;
+pub mod tasks;
+pub mod util;
