@@ -4,6 +4,8 @@
 //! `cargo test` covers the logic without Python.
 
 pub mod catalogue;
+pub mod client;
 pub mod errors;
+pub mod simulator;
 pub mod tasks;
 pub mod util;

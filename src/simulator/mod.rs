@@ -1,0 +1,323 @@
+//! A fake Runway API on 127.0.0.1 for tests, benchmarks and `--simulate`: real HTTP, Runway's
+//! auth and version checks, per-model validation from the same catalogue (answered with Runway's
+//! 400 body), the task lifecycle with progress, placeholder outputs, and injected faults.
+//!
+//! Admin routes under `/_sim/` (no auth) let another process inject faults and read the request log.
+
+pub mod placeholders;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use crate::catalogue::catalogue;
+use crate::errors::Error;
+pub use state::{default_key, Fault, FaultKind, RequestRecord, SimConfig, SimState};
+
+const DOC_URL: &str = "https://docs.dev.runwayml.com/api";
+/// Bodies carry data URIs of up to 16 MiB; leave room for the rest of the JSON.
+const MAX_BODY: usize = 40 * 1024 * 1024;
+
+/// A running simulator. Dropping it stops accepting connections.
+pub struct Simulator {
+    addr: SocketAddr,
+    state: Arc<SimState>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+/// Raised from a request handler to drop the connection without an answer (reset, lost response).
+#[derive(Debug)]
+struct Abort;
+impl std::fmt::Display for Abort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+impl std::error::Error for Abort {}
+
+type Resp = Response<Full<Bytes>>;
+
+impl Simulator {
+    /// Binds `127.0.0.1:port` (0 = any free port) and serves on the given tokio runtime.
+    pub fn start(rt: &tokio::runtime::Handle, cfg: SimConfig, port: u16) -> std::io::Result<Simulator> {
+        let std_listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let state = Arc::new(SimState::new(cfg));
+        state.set_base_url(format!("http://{addr}"));
+        let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
+        let st = state.clone();
+        let _guard = rt.enter();
+        let listener = tokio::net::TcpListener::from_std(std_listener)?;
+        rt.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stop_rx => break,
+                    accepted = listener.accept() => {
+                        let Ok((stream, _)) = accepted else { continue };
+                        let _ = stream.set_nodelay(true);
+                        let st = st.clone();
+                        tokio::spawn(async move {
+                            let svc = service_fn(move |req| handle(st.clone(), req));
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .keep_alive(true)
+                                .serve_connection(TokioIo::new(stream), svc)
+                                .await;
+                        });
+                    }
+                }
+            }
+        });
+        Ok(Simulator { addr, state, stop: Some(stop_tx) })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn api_key(&self) -> &str {
+        &self.state.cfg.api_key
+    }
+
+    pub fn state(&self) -> &Arc<SimState> {
+        &self.state
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn json_response(status: u16, body: &Value) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    r
+}
+
+fn empty(status: u16) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::NO_CONTENT);
+    r
+}
+
+fn error(status: u16, msg: &str) -> Resp {
+    json_response(status, &json!({ "error": msg }))
+}
+
+async fn handle(st: Arc<SimState>, req: Request<Incoming>) -> Result<Resp, Abort> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    if let Some(rest) = path.strip_prefix("/_sim/") {
+        return Ok(admin(&st, &method, rest, req).await);
+    }
+    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let authorized = auth.as_deref() == Some(&format!("Bearer {}", st.cfg.api_key));
+    let version = req.headers().get("x-runway-version").and_then(|v| v.to_str().ok()).map(str::to_string);
+    st.record(method.as_str(), &path, authorized, version.clone());
+
+    let mut lose_response = false;
+    match st.take_fault(method.as_str(), &path) {
+        Some(FaultKind::Reset) => return Err(Abort),
+        Some(FaultKind::LostResponse) => lose_response = true,
+        Some(FaultKind::Slow { seconds }) => tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await,
+        Some(FaultKind::Status { status, retry_after, body }) => {
+            let body = body.unwrap_or_else(|| json!({"error": default_status_message(status)}));
+            let mut r = json_response(status, &body);
+            if let Some(ra) = retry_after.and_then(|s| HeaderValue::from_str(&s).ok()) {
+                r.headers_mut().insert("retry-after", ra);
+            }
+            return Ok(r);
+        }
+        None => {}
+    }
+
+    let resp = if auth.is_none() {
+        error(401, "No API key provided. Pass it as a Bearer token in the Authorization header.")
+    } else if !authorized {
+        error(401, "Invalid API key. Check that it is correct and has not been disabled.")
+    } else if version.as_deref() != Some(crate::client::API_VERSION) {
+        match version {
+            None => error(400, "The X-Runway-Version header is required. Use 2024-11-06."),
+            Some(v) => error(400, &format!("Unsupported X-Runway-Version '{v}'. Use 2024-11-06.")),
+        }
+    } else {
+        api(&st, &method, &path, req).await
+    };
+    if lose_response {
+        return Err(Abort);
+    }
+    Ok(resp)
+}
+
+fn default_status_message(status: u16) -> &'static str {
+    match status {
+        429 => "Too many requests.",
+        500 => "Internal server error.",
+        502 => "Bad gateway.",
+        503 => "Service unavailable.",
+        504 => "Gateway timeout.",
+        _ => "Simulated error.",
+    }
+}
+
+async fn read_json(req: Request<Incoming>) -> Result<Value, Resp> {
+    let bytes = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return Err(error(413, "Request body too large.")),
+    };
+    serde_json::from_slice(&bytes).map_err(|_| error(400, "The request body is not valid JSON."))
+}
+
+async fn api(st: &SimState, method: &Method, path: &str, req: Request<Incoming>) -> Resp {
+    let Some(rest) = path.strip_prefix("/v1/") else {
+        return error(404, "Not found.");
+    };
+    if rest == "organization" {
+        return if method == Method::GET { json_response(200, &st.organization_json()) } else { error(405, "Method not allowed.") };
+    }
+    if let Some(id) = rest.strip_prefix("tasks/") {
+        return match *method {
+            Method::GET => match st.task_json(id) {
+                Some(t) => json_response(200, &t),
+                None => error(404, "Task not found. It does not exist, or was deleted or canceled."),
+            },
+            Method::DELETE => {
+                if st.delete_task(id) {
+                    empty(204)
+                } else {
+                    error(404, "Task not found. It does not exist, or was deleted or canceled.")
+                }
+            }
+            _ => error(405, "Method not allowed."),
+        };
+    }
+    if catalogue().endpoint(rest).is_some() {
+        if method != Method::POST {
+            return error(405, "Method not allowed.");
+        }
+        let body = match read_json(req).await {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        return create(st, rest, &body);
+    }
+    error(404, "Not found.")
+}
+
+fn create(st: &SimState, endpoint: &str, body: &Value) -> Resp {
+    let model = match catalogue().validate(endpoint, body) {
+        Ok(m) => m,
+        Err(Error::Validation { issues, message }) => {
+            let first = issues.first().map(|i| i.path_string()).unwrap_or_else(|| "body".into());
+            let error_text = if issues.is_empty() { message } else { format!("Invalid parameter '{first}'") };
+            return json_response(400, &json!({"error": error_text, "issues": issues, "docUrl": DOC_URL}));
+        }
+        Err(e) => return error(400, &e.to_string()),
+    };
+    if let Some(limit) = st.cfg.daily_limit {
+        if st.daily_count(&model.model) >= limit {
+            return error(429, "Your daily task limit has been reached.");
+        }
+    }
+    // Input-priced models have no local estimate; the simulator charges a flat placeholder.
+    let estimated = model.estimate_cost(body).unwrap_or(50.0);
+    if st.credits_left() < estimated {
+        return error(400, "You do not have enough credits to run this task.");
+    }
+    let id = st.create_task(model, body, estimated);
+    json_response(200, &json!({"id": id, "estimatedCost": {"credits": estimated}}))
+}
+
+async fn admin(st: &SimState, method: &Method, rest: &str, req: Request<Incoming>) -> Resp {
+    match (method, rest) {
+        (&Method::GET | &Method::HEAD, r) if r.starts_with("outputs/") => output(st, &r["outputs/".len()..], method == Method::HEAD),
+        (&Method::GET, "requests") => json_response(200, &serde_json::to_value(st.requests()).unwrap_or(Value::Null)),
+        (&Method::DELETE, "requests") => {
+            st.clear_requests();
+            empty(204)
+        }
+        (&Method::GET, "state") => json_response(
+            200,
+            &json!({"tasksCreated": st.tasks_created(), "requests": st.requests().len(), "apiKeyForm": "key_ + 128 hex"}),
+        ),
+        (&Method::DELETE, "faults") => {
+            st.clear_faults();
+            empty(204)
+        }
+        (&Method::POST, "faults") => match read_json(req).await {
+            Ok(v) => match fault_from_json(&v) {
+                Ok(f) => {
+                    st.add_fault(f);
+                    empty(204)
+                }
+                Err(msg) => error(400, &msg),
+            },
+            Err(r) => r,
+        },
+        _ => error(404, "Not found."),
+    }
+}
+
+fn output(st: &SimState, rest: &str, head: bool) -> Resp {
+    // rest = "<task id>/<index>.<ext>"
+    let Some((id, file)) = rest.split_once('/') else { return error(404, "Not found.") };
+    let Some((idx, ext)) = file.split_once('.') else { return error(404, "Not found.") };
+    let (Ok(index), Some(ph)) = (idx.parse::<usize>(), placeholders::for_ext(ext)) else {
+        return error(404, "Not found.");
+    };
+    match st.output_kind(id, index) {
+        Some(kind) if placeholders::for_kind(kind).ext == ph.ext => {
+            let body = if head { Bytes::new() } else { Bytes::from_static(ph.bytes) };
+            let mut r = Response::new(Full::new(body));
+            r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(ph.mime));
+            r.headers_mut().insert("content-length", HeaderValue::from(ph.bytes.len()));
+            r
+        }
+        _ => error(404, "Not found."),
+    }
+}
+
+/// `{"kind": "status"|"reset"|"lost_response"|"slow", "status", "retry_after", "seconds", "body",
+/// "count", "method", "path"}` → a fault.
+pub fn fault_from_json(v: &Value) -> Result<Fault, String> {
+    let kind = match v.get("kind").and_then(Value::as_str) {
+        Some("status") => FaultKind::Status {
+            status: v.get("status").and_then(Value::as_u64).filter(|s| (100..600).contains(s)).ok_or("status fault needs a status")? as u16,
+            retry_after: v.get("retry_after").map(|r| match r {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }),
+            body: v.get("body").cloned(),
+        },
+        Some("reset") => FaultKind::Reset,
+        Some("lost_response") => FaultKind::LostResponse,
+        Some("slow") => FaultKind::Slow { seconds: v.get("seconds").and_then(Value::as_f64).ok_or("slow fault needs seconds")? },
+        other => return Err(format!("unknown fault kind {other:?}; use status, reset, lost_response or slow")),
+    };
+    Ok(Fault {
+        kind,
+        method: v.get("method").and_then(Value::as_str).map(str::to_string),
+        path_prefix: v.get("path").and_then(Value::as_str).map(str::to_string),
+        remaining: v.get("count").and_then(Value::as_u64).unwrap_or(1) as u32,
+    })
+}

@@ -1,0 +1,440 @@
+//! The simulator's memory: tasks, faults to inject, the request log, the organization.
+//! A task's status is computed from the clock when asked (no timers), so thousands of tasks cost
+//! nothing while they "run".
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use crate::catalogue::{MediaKind, Model};
+use crate::util::{iso8601_millis, now_unix_ms, uuid_v4};
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The only key the simulator accepts (Runway's form: `key_` + 128 hex digits).
+    pub api_key: String,
+    /// Seconds from creation to the end of a task (PENDING + RUNNING), unless a prompt says otherwise.
+    pub task_seconds: f64,
+    /// Seconds a task stays PENDING before it runs.
+    pub pending_seconds: f64,
+    /// Tasks per model per day before creates get 429.
+    pub daily_limit: Option<u32>,
+    /// Tasks of one model running at once; more wait as THROTTLED.
+    pub max_concurrency: Option<u32>,
+    pub credit_balance: f64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            api_key: default_key(),
+            task_seconds: 8.0,
+            pending_seconds: 0.5,
+            daily_limit: None,
+            max_concurrency: None,
+            credit_balance: 100_000.0,
+        }
+    }
+}
+
+/// A fixed, well-formed key: the simulator is local and this is no secret.
+pub fn default_key() -> String {
+    format!("key_{}", "5e".repeat(64))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultKind {
+    /// Answer with this status (and optional Retry-After and body) instead of handling the request.
+    Status { status: u16, retry_after: Option<String>, body: Option<Value> },
+    /// Close the connection without answering, before handling the request.
+    Reset,
+    /// Handle the request (a create makes its task), then close without answering.
+    LostResponse,
+    /// Wait this long, then handle the request normally.
+    Slow { seconds: f64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub method: Option<String>,
+    /// Applies to paths starting with this (e.g. `/v1/tasks/`); all API paths when None.
+    pub path_prefix: Option<String>,
+    pub remaining: u32,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RequestRecord {
+    pub method: String,
+    pub path: String,
+    pub authorized: bool,
+    pub version: Option<String>,
+    /// Milliseconds since the simulator started.
+    pub at_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    Succeed,
+    Fail { code: String, message: String },
+    Cancel,
+}
+
+#[derive(Debug, Clone)]
+struct SimTask {
+    id: String,
+    model: String,
+    output: MediaKind,
+    outputs: usize,
+    created_unix_ms: u64,
+    /// THROTTLED until this time (seconds on the simulator clock; creation time when a slot was free).
+    queued_until: f64,
+    run_start: f64,
+    end: f64,
+    outcome: Outcome,
+    estimated: f64,
+}
+
+impl SimTask {
+    fn status_at(&self, now: f64) -> &'static str {
+        if now >= self.end {
+            match self.outcome {
+                Outcome::Succeed => "SUCCEEDED",
+                Outcome::Fail { .. } => "FAILED",
+                Outcome::Cancel => "CANCELLED",
+            }
+        } else if now >= self.run_start {
+            "RUNNING"
+        } else if now < self.queued_until {
+            "THROTTLED"
+        } else {
+            "PENDING"
+        }
+    }
+}
+
+pub struct SimState {
+    pub cfg: SimConfig,
+    epoch: Instant,
+    base_url: Mutex<String>,
+    tasks: Mutex<HashMap<String, SimTask>>,
+    /// Per model: end times of the tasks occupying its concurrency slots.
+    slots: Mutex<HashMap<String, Vec<f64>>>,
+    faults: Mutex<VecDeque<Fault>>,
+    log: Mutex<Vec<RequestRecord>>,
+    created_per_model: Mutex<HashMap<String, u32>>,
+    deleted: Mutex<u64>,
+}
+
+impl SimState {
+    pub fn new(cfg: SimConfig) -> Self {
+        SimState {
+            cfg,
+            epoch: Instant::now(),
+            base_url: Mutex::new(String::new()),
+            tasks: Mutex::new(HashMap::new()),
+            slots: Mutex::new(HashMap::new()),
+            faults: Mutex::new(VecDeque::new()),
+            log: Mutex::new(Vec::new()),
+            created_per_model: Mutex::new(HashMap::new()),
+            deleted: Mutex::new(0),
+        }
+    }
+
+    pub fn now(&self) -> f64 {
+        self.epoch.elapsed().as_secs_f64()
+    }
+
+    pub fn set_base_url(&self, url: String) {
+        *self.base_url.lock().unwrap() = url;
+    }
+
+    pub fn base_url(&self) -> String {
+        self.base_url.lock().unwrap().clone()
+    }
+
+    pub fn record(&self, method: &str, path: &str, authorized: bool, version: Option<String>) {
+        let mut log = self.log.lock().unwrap();
+        if log.len() >= 200_000 {
+            log.drain(..100_000);
+        }
+        log.push(RequestRecord {
+            method: method.into(),
+            path: path.into(),
+            authorized,
+            version,
+            at_ms: (self.now() * 1000.0) as u64,
+        });
+    }
+
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.log.lock().unwrap().clear();
+    }
+
+    pub fn add_fault(&self, fault: Fault) {
+        self.faults.lock().unwrap().push_back(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.faults.lock().unwrap().clear();
+    }
+
+    /// The first queued fault matching this request, used up by one.
+    pub fn take_fault(&self, method: &str, path: &str) -> Option<FaultKind> {
+        let mut faults = self.faults.lock().unwrap();
+        let idx = faults.iter().position(|f| {
+            f.remaining > 0
+                && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
+        })?;
+        let f = &mut faults[idx];
+        f.remaining -= 1;
+        let kind = f.kind.clone();
+        if f.remaining == 0 {
+            faults.remove(idx);
+        }
+        Some(kind)
+    }
+
+    pub fn daily_count(&self, model: &str) -> u32 {
+        self.created_per_model.lock().unwrap().get(model).copied().unwrap_or(0)
+    }
+
+    pub fn tasks_created(&self) -> u32 {
+        self.created_per_model.lock().unwrap().values().sum()
+    }
+
+    /// Creates a task for an already validated body; returns its id.
+    pub fn create_task(&self, model: &Model, body: &Value, estimated: f64) -> String {
+        let prompt = body.get("promptText").and_then(Value::as_str).unwrap_or("");
+        let d = Directives::parse(prompt);
+        let total = d.seconds.unwrap_or(self.cfg.task_seconds).max(0.05);
+        let now = self.now();
+        // Throttling: wait for the earliest free slot of this model.
+        let mut start = now;
+        if let Some(max) = self.cfg.max_concurrency {
+            let mut slots = self.slots.lock().unwrap();
+            let s = slots.entry(model.model.clone()).or_default();
+            s.retain(|end| *end > now);
+            if s.len() >= max as usize {
+                s.sort_by(|a, b| a.total_cmp(b));
+                start = s.remove(0);
+            }
+            s.push(start + total);
+        }
+        let pending = (total * 0.0625).clamp(0.0, 0.5).min(self.cfg.pending_seconds.max(0.0));
+        let outputs = d.outputs.unwrap_or_else(|| {
+            body.get("outputCount").and_then(Value::as_u64).map_or(1, |n| n.clamp(1, 16) as usize)
+        });
+        let task = SimTask {
+            id: uuid_v4(),
+            model: model.model.clone(),
+            output: model.output,
+            outputs,
+            created_unix_ms: now_unix_ms(),
+            queued_until: start,
+            run_start: start + pending,
+            end: start + total,
+            outcome: d.outcome,
+            estimated,
+        };
+        let id = task.id.clone();
+        self.tasks.lock().unwrap().insert(id.clone(), task);
+        *self.created_per_model.lock().unwrap().entry(model.model.clone()).or_default() += 1;
+        id
+    }
+
+    /// The task as `GET /v1/tasks/{id}` shows it, or None when unknown or deleted.
+    pub fn task_json(&self, id: &str) -> Option<Value> {
+        let tasks = self.tasks.lock().unwrap();
+        let t = tasks.get(id)?;
+        let now = self.now();
+        let status = t.status_at(now);
+        let created_at = iso8601_millis(t.created_unix_ms);
+        let est = json!({"credits": t.estimated});
+        Some(match status {
+            "PENDING" | "THROTTLED" => json!({"id": t.id, "status": status, "createdAt": created_at, "estimatedCost": est}),
+            "RUNNING" => {
+                let p = ((now - t.run_start) / (t.end - t.run_start)).clamp(0.0, 0.99);
+                json!({"id": t.id, "status": status, "createdAt": created_at, "estimatedCost": est,
+                       "progress": (p * 100.0).floor() / 100.0})
+            }
+            "SUCCEEDED" => {
+                let base = self.base_url();
+                let ph = crate::simulator::placeholders::for_kind(t.output);
+                let output: Vec<String> =
+                    (0..t.outputs).map(|i| format!("{base}/_sim/outputs/{}/{i}.{}", t.id, ph.ext)).collect();
+                json!({"id": t.id, "status": status, "createdAt": created_at, "output": output,
+                       "cost": {"credits": t.estimated.round() as i64}})
+            }
+            "FAILED" => {
+                let Outcome::Fail { code, message } = &t.outcome else { unreachable!() };
+                json!({"id": t.id, "status": status, "createdAt": created_at, "failure": message,
+                       "failureCode": code, "cost": {"credits": 0}})
+            }
+            _ => json!({"id": t.id, "status": status, "createdAt": created_at, "cost": {"credits": 0}}),
+        })
+    }
+
+    /// DELETE: cancels or deletes; false when there was nothing to delete.
+    pub fn delete_task(&self, id: &str) -> bool {
+        let removed = self.tasks.lock().unwrap().remove(id);
+        if let Some(t) = &removed {
+            // A cancelled task frees its concurrency slot.
+            if let Some(s) = self.slots.lock().unwrap().get_mut(&t.model) {
+                if let Some(i) = s.iter().position(|e| (*e - t.end).abs() < 1e-9) {
+                    s.remove(i);
+                }
+            }
+            *self.deleted.lock().unwrap() += 1;
+        }
+        removed.is_some()
+    }
+
+    /// Whether output `index` of task `id` exists now (its task succeeded).
+    pub fn output_kind(&self, id: &str, index: usize) -> Option<MediaKind> {
+        let tasks = self.tasks.lock().unwrap();
+        let t = tasks.get(id)?;
+        (t.status_at(self.now()) == "SUCCEEDED" && index < t.outputs).then_some(t.output)
+    }
+
+    pub fn organization_json(&self) -> Value {
+        let now = self.now();
+        let spent: f64 = self
+            .tasks
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|t| t.outcome == Outcome::Succeed && now >= t.end)
+            .map(|t| t.estimated.round())
+            .sum();
+        let counts = self.created_per_model.lock().unwrap();
+        let mut tier_models = serde_json::Map::new();
+        let mut usage_models = serde_json::Map::new();
+        for m in &crate::catalogue::catalogue().models {
+            tier_models.insert(
+                m.model.clone(),
+                json!({"maxConcurrentGenerations": self.cfg.max_concurrency, "maxDailyGenerations": self.cfg.daily_limit}),
+            );
+        }
+        for (model, n) in counts.iter() {
+            usage_models.insert(model.clone(), json!({"dailyGenerations": n}));
+        }
+        json!({
+            "creditBalance": (self.cfg.credit_balance - spent).max(0.0).round() as i64,
+            "tier": {"maxMonthlyCreditSpend": 10_000, "models": tier_models},
+            "usage": {"models": usage_models},
+        })
+    }
+
+    pub fn credits_left(&self) -> f64 {
+        self.organization_json()["creditBalance"].as_f64().unwrap_or(0.0)
+    }
+}
+
+/// Test hooks written into a prompt, e.g. `a cat [sim:seconds=2] [sim:fail=SAFETY.INPUT.TEXT]`.
+/// They let a test (or a person trying the server) choose a task's fate through any client.
+#[derive(Debug, PartialEq)]
+struct Directives {
+    seconds: Option<f64>,
+    outputs: Option<usize>,
+    outcome: Outcome,
+}
+
+impl Directives {
+    fn parse(prompt: &str) -> Self {
+        let mut d = Directives { seconds: None, outputs: None, outcome: Outcome::Succeed };
+        let mut rest = prompt;
+        while let Some(i) = rest.find("[sim:") {
+            let after = &rest[i + 5..];
+            let Some(j) = after.find(']') else { break };
+            let (key, val) = match after[..j].split_once('=') {
+                Some((k, v)) => (k.trim(), Some(v.trim())),
+                None => (after[..j].trim(), None),
+            };
+            match key {
+                "seconds" => d.seconds = val.and_then(|v| v.parse().ok()),
+                "outputs" => d.outputs = val.and_then(|v| v.parse().ok()),
+                "cancelled" => d.outcome = Outcome::Cancel,
+                "fail" => {
+                    let code = val.unwrap_or("INTERNAL.BAD_OUTPUT.01").to_string();
+                    let message = if code.starts_with("SAFETY") {
+                        "The input or output was flagged by content moderation.".to_string()
+                    } else {
+                        "The generation failed (simulated failure).".to_string()
+                    };
+                    d.outcome = Outcome::Fail { code, message };
+                }
+                _ => {}
+            }
+            rest = &after[j + 1..];
+        }
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directives() {
+        let d = Directives::parse("cat [sim:seconds=2.5] [sim:fail=SAFETY.INPUT.TEXT] [sim:outputs=3]");
+        assert_eq!(d.seconds, Some(2.5));
+        assert_eq!(d.outputs, Some(3));
+        assert!(matches!(d.outcome, Outcome::Fail { ref code, .. } if code == "SAFETY.INPUT.TEXT"));
+        assert_eq!(Directives::parse("plain").outcome, Outcome::Succeed);
+        assert_eq!(Directives::parse("x [sim:cancelled]").outcome, Outcome::Cancel);
+    }
+
+    fn task(_created: f64, queued_until: f64, run_start: f64, end: f64) -> SimTask {
+        SimTask {
+            id: "t".into(),
+            model: "m".into(),
+            output: MediaKind::Video,
+            outputs: 1,
+            created_unix_ms: 0,
+            queued_until,
+            run_start,
+            end,
+            outcome: Outcome::Succeed,
+            estimated: 10.0,
+        }
+    }
+
+    #[test]
+    fn lifecycle_from_the_clock() {
+        let t = task(0.0, 0.0, 0.5, 8.0);
+        assert_eq!(t.status_at(0.1), "PENDING");
+        assert_eq!(t.status_at(1.0), "RUNNING");
+        assert_eq!(t.status_at(8.0), "SUCCEEDED");
+        // Queued behind another task for 8 s: THROTTLED, then PENDING, then RUNNING.
+        let q = task(0.0, 8.0, 8.5, 16.0);
+        assert_eq!(q.status_at(1.0), "THROTTLED");
+        assert_eq!(q.status_at(8.2), "PENDING");
+        assert_eq!(q.status_at(9.0), "RUNNING");
+    }
+
+    #[test]
+    fn faults_are_consumed_in_order_and_matched() {
+        let s = SimState::new(SimConfig::default());
+        s.add_fault(Fault { kind: FaultKind::Reset, method: Some("POST".into()), path_prefix: None, remaining: 1 });
+        s.add_fault(Fault {
+            kind: FaultKind::Status { status: 503, retry_after: None, body: None },
+            method: None,
+            path_prefix: Some("/v1/tasks/".into()),
+            remaining: 2,
+        });
+        assert_eq!(s.take_fault("GET", "/v1/organization"), None);
+        assert!(matches!(s.take_fault("GET", "/v1/tasks/x"), Some(FaultKind::Status { status: 503, .. })));
+        assert_eq!(s.take_fault("POST", "/v1/text_to_video"), Some(FaultKind::Reset));
+        assert!(s.take_fault("GET", "/v1/tasks/x").is_some());
+        assert_eq!(s.take_fault("GET", "/v1/tasks/x"), None);
+    }
+}
