@@ -576,7 +576,9 @@ fn check_value(spec: &Spec, v: &Value, path: &mut Vec<Value>, issues: &mut Vec<I
         },
         Spec::Media { kind } => {
             if let Some(msg) = check_media(*kind, v) {
-                issues.push(issue("invalid_string", path.clone(), msg));
+                // A non-string is a type mismatch, so that `any_of` reports the list form instead.
+                let code = if v.is_string() { "invalid_string" } else { "invalid_type" };
+                issues.push(issue(code, path.clone(), msg));
             }
         }
         Spec::Array { items, min_items, max_items, unique_by, require_item, all_or_none } => {

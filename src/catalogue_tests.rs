@@ -18,3 +18,1405 @@ fn valid_body_passes_and_bad_ratio_names_field() {
     let e = cat.validate("text_to_video", &bad).unwrap_err().to_string();
     assert!(e.contains("ratio") && e.contains("'1920:1080'") && e.contains("1280:720, 720:1280"), "{e}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// A valid value for `spec`. `full` picks the "largest" valid value (every optional object field,
+/// the most items, the upper bounds, the array form of a union); otherwise the smallest one.
+/// `i` is the item index inside an array, used to keep `unique_by` keys distinct.
+fn sample(spec: &Spec, full: bool, i: usize) -> Value {
+    match spec {
+        Spec::Text { min, max } => {
+            let lo = min.unwrap_or(0);
+            let n = if full { max.unwrap_or(lo.max(5)) } else { lo.max(5).min(max.unwrap_or(usize::MAX)) };
+            json!("a".repeat(n))
+        }
+        Spec::Enum { values } => values[i % values.len()].clone(),
+        Spec::Int { min, max } => {
+            let v = if full { max.or(*min).unwrap_or(7) } else { min.or(*max).unwrap_or(7) };
+            json!(v)
+        }
+        Spec::Number { min, max } => {
+            let v = if full { max.or(*min).unwrap_or(0.5) } else { min.or(*max).unwrap_or(0.5) };
+            json!(v)
+        }
+        Spec::Bool => json!(true),
+        Spec::Media { kind } => {
+            if full {
+                json!(format!("data:{}/mp4;base64,AAAA", kind.as_str()))
+            } else {
+                json!(format!("https://example.com/{}/{i}", kind.as_str()))
+            }
+        }
+        Spec::Tag => json!(format!("tag_{i}")),
+        Spec::Array { items, min_items, max_items, require_item, .. } => {
+            let n = if full {
+                max_items.unwrap_or(2)
+            } else {
+                min_items.unwrap_or(0).max(1).min(max_items.unwrap_or(usize::MAX))
+            };
+            let mut arr: Vec<Value> = (0..n).map(|k| sample(items, full, k)).collect();
+            if let (Some(req), Some(Value::Object(first))) = (require_item, arr.first_mut()) {
+                for (k, v) in req {
+                    first.insert(k.clone(), v.clone());
+                }
+            }
+            Value::Array(arr)
+        }
+        Spec::Object { fields, exactly_one_of } => {
+            let mut obj = Map::new();
+            for (name, f) in fields {
+                let in_one_of = exactly_one_of.contains(name);
+                let take = if in_one_of { exactly_one_of[0] == *name } else { f.required || full };
+                if take {
+                    obj.insert(name.clone(), sample(&f.spec, full, i));
+                }
+            }
+            Value::Object(obj)
+        }
+        Spec::AnyOf { options } => {
+            let opt = if full { options.last().unwrap() } else { &options[0] };
+            sample(opt, full, i)
+        }
+        Spec::Any => json!("anything"),
+        Spec::Ref { name } => panic!("unresolved ref {name} in the compiled catalogue"),
+    }
+}
+
+/// Adjusts `body` so that the model's cross-field rules hold (used for the maximal body).
+fn satisfy_rules(model: &Model, body: &mut Map<String, Value>) {
+    for _ in 0..4 {
+        for rule in &model.rules {
+            if !rule.when.holds(body) {
+                continue;
+            }
+            for f in &rule.forbid {
+                body.remove(f);
+            }
+            for f in &rule.require {
+                if !body.contains_key(f) {
+                    body.insert(f.clone(), sample(&model.fields[f].spec, false, 0));
+                }
+            }
+            for (f, allowed) in &rule.allow {
+                if let Some(v) = body.get(f) {
+                    if !allowed.iter().any(|a| values_equal(a, v)) {
+                        body.insert(f.clone(), allowed[0].clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn minimal_body(m: &Model) -> Value {
+    let mut body = Map::new();
+    body.insert("model".into(), json!(m.model));
+    for (name, f) in &m.fields {
+        if f.required {
+            body.insert(name.clone(), sample(&f.spec, false, 0));
+        }
+    }
+    Value::Object(body)
+}
+
+fn maximal_body(m: &Model) -> Value {
+    let mut body = Map::new();
+    body.insert("model".into(), json!(m.model));
+    for (name, f) in &m.fields {
+        body.insert(name.clone(), sample(&f.spec, true, 0));
+    }
+    satisfy_rules(m, &mut body);
+    Value::Object(body)
+}
+
+fn model(endpoint: &str, name: &str) -> &'static Model {
+    catalogue().model(endpoint, name).unwrap_or_else(|| panic!("{endpoint} {name} missing"))
+}
+
+/// The minimal body for a model with some fields replaced (null removes the field).
+fn body_with(endpoint: &str, name: &str, changes: Value) -> Value {
+    let mut body = minimal_body(model(endpoint, name));
+    let obj = body.as_object_mut().unwrap();
+    for (k, v) in changes.as_object().unwrap() {
+        if v.is_null() {
+            obj.remove(k);
+        } else {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    body
+}
+
+fn ok(endpoint: &str, body: &Value) {
+    if let Err(e) = catalogue().validate(endpoint, body) {
+        panic!("expected {endpoint} to accept {body}, got: {e}");
+    }
+}
+
+/// Validates and expects a refusal; returns (message, issues).
+fn refused(endpoint: &str, body: &Value) -> (String, Vec<Issue>) {
+    match catalogue().validate(endpoint, body) {
+        Ok(m) => panic!("expected {endpoint} {} to refuse {body}", m.model),
+        Err(Error::Validation { message, issues }) => (message, issues),
+        Err(other) => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+fn has_issue(issues: &[Issue], path: &[Value], needle: &str) -> bool {
+    issues.iter().any(|i| i.path == path && i.message.contains(needle))
+}
+
+fn assert_issue(endpoint: &str, body: &Value, path: Value, needle: &str) -> String {
+    let (msg, issues) = refused(endpoint, body);
+    let path = path.as_array().unwrap().clone();
+    assert!(has_issue(&issues, &path, needle), "no issue at {path:?} containing {needle:?}; got: {msg}");
+    msg
+}
+
+const EXPECTED: &[(&str, &str)] = &[
+    ("text_to_image", "gen4_image"),
+    ("text_to_image", "gen4_image_turbo"),
+    ("text_to_image", "gemini_2.5_flash"),
+    ("text_to_video", "gen4.5"),
+    ("text_to_video", "veo3.1"),
+    ("text_to_video", "veo3.1_fast"),
+    ("image_to_video", "gen4_turbo"),
+    ("image_to_video", "gen4.5"),
+    ("image_to_video", "veo3.1"),
+    ("image_to_video", "veo3.1_fast"),
+    ("video_to_video", "aleph2"),
+    ("video_to_video", "seedance2_5"),
+    ("video_upscale", "magnific_video_upscaler_creative"),
+];
+
+const URL: &str = "https://example.com/a.png";
+const VIDEO_URL: &str = "https://example.com/a.mp4";
+
+// ---------------------------------------------------------------------------------------------
+// Catalogue shape
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn catalogue_covers_exactly_the_thirteen_models() {
+    let cat = catalogue();
+    let mut have: Vec<(String, String)> = cat.models.iter().map(|m| (m.endpoint.clone(), m.model.clone())).collect();
+    have.sort();
+    let mut want: Vec<(String, String)> = EXPECTED.iter().map(|(e, m)| (e.to_string(), m.to_string())).collect();
+    want.sort();
+    assert_eq!(have, want);
+    let mut eps: Vec<&str> = cat.endpoints.iter().map(|e| e.name.as_str()).collect();
+    eps.sort();
+    assert_eq!(eps, ["image_to_video", "text_to_image", "text_to_video", "video_to_video", "video_upscale"]);
+    for e in &cat.endpoints {
+        assert_eq!(e.path, format!("/v1/{}", e.name));
+    }
+    assert_eq!(cat.api_version, "2024-11-06");
+}
+
+#[test]
+fn required_and_optional_fields_match_the_sdk() {
+    // Appendix A of the reference (SDK 5.24.0 types).
+    let table: &[(&str, &str, &[&str], &[&str])] = &[
+        ("text_to_image", "gen4_image", &["promptText", "ratio"], &["contentModeration", "referenceImages", "seed"]),
+        ("text_to_image", "gen4_image_turbo", &["promptText", "ratio", "referenceImages"], &["contentModeration", "seed"]),
+        ("text_to_image", "gemini_2.5_flash", &["promptText", "ratio"], &["referenceImages"]),
+        (
+            "text_to_video",
+            "gen4.5",
+            &["duration", "promptText", "ratio"],
+            &["contentModeration", "outputFormat", "proresProfile", "seed"],
+        ),
+        ("text_to_video", "veo3.1", &["promptText", "ratio"], &["audio", "duration", "negativePrompt", "seed"]),
+        ("text_to_video", "veo3.1_fast", &["promptText", "ratio"], &["audio", "duration", "negativePrompt", "seed"]),
+        (
+            "image_to_video",
+            "gen4_turbo",
+            &["promptImage", "ratio"],
+            &["contentModeration", "duration", "promptText", "seed"],
+        ),
+        (
+            "image_to_video",
+            "gen4.5",
+            &["duration", "promptImage", "promptText", "ratio"],
+            &["contentModeration", "outputFormat", "proresProfile", "seed"],
+        ),
+        (
+            "image_to_video",
+            "veo3.1",
+            &["promptImage", "ratio"],
+            &["audio", "duration", "negativePrompt", "promptText", "seed"],
+        ),
+        (
+            "image_to_video",
+            "veo3.1_fast",
+            &["promptImage", "ratio"],
+            &["audio", "duration", "negativePrompt", "promptText", "seed"],
+        ),
+        (
+            "video_to_video",
+            "aleph2",
+            &["videoUri"],
+            &[
+                "contentModeration",
+                "keyframes",
+                "outputFormat",
+                "promptText",
+                "proresProfile",
+                "ratio",
+                "seed",
+                "targetAspectRatio",
+            ],
+        ),
+        (
+            "video_to_video",
+            "seedance2_5",
+            &["promptVideo"],
+            &[
+                "audio",
+                "draft",
+                "duration",
+                "mode",
+                "outputFormat",
+                "promptText",
+                "ratio",
+                "referenceAudio",
+                "references",
+                "referenceVideos",
+                "seed",
+            ],
+        ),
+        (
+            "video_upscale",
+            "magnific_video_upscaler_creative",
+            &["videoUri"],
+            &["creativity", "flavor", "fpsBoost", "resolution", "sharpen", "smartGrain"],
+        ),
+    ];
+    for (ep, name, req, opt) in table {
+        let m = model(ep, name);
+        let mut r: Vec<&str> = m.fields.iter().filter(|(_, f)| f.required).map(|(k, _)| k.as_str()).collect();
+        let mut o: Vec<&str> = m.fields.iter().filter(|(_, f)| !f.required).map(|(k, _)| k.as_str()).collect();
+        r.sort();
+        o.sort();
+        let mut req = req.to_vec();
+        let mut opt = opt.to_vec();
+        req.sort();
+        opt.sort();
+        assert_eq!(r, req, "{ep} {name} required");
+        assert_eq!(o, opt, "{ep} {name} optional");
+    }
+}
+
+#[test]
+fn no_unresolved_refs_after_loading() {
+    fn walk(s: &Spec) {
+        match s {
+            Spec::Ref { name } => panic!("unresolved ref {name}"),
+            Spec::Array { items, .. } => walk(items),
+            Spec::Object { fields, .. } => fields.values().for_each(|f| walk(&f.spec)),
+            Spec::AnyOf { options } => options.iter().for_each(walk),
+            _ => {}
+        }
+    }
+    for m in &catalogue().models {
+        for f in m.fields.values() {
+            walk(&f.spec);
+        }
+    }
+}
+
+#[test]
+fn rules_and_costs_name_real_fields() {
+    for m in &catalogue().models {
+        for r in &m.rules {
+            assert!(m.fields.contains_key(&r.when.field), "{} rule names {}", m.model, r.when.field);
+            for f in r.require.iter().chain(&r.forbid).chain(r.allow.keys()) {
+                assert!(m.fields.contains_key(f), "{} rule names {f}", m.model);
+            }
+            assert!(!r.message.is_empty());
+        }
+        if let Some(c) = &m.cost {
+            for case in c.overrides.iter().chain(&c.extras) {
+                assert!(m.fields.contains_key(&case.field), "{} cost names {}", m.model, case.field);
+            }
+            assert!(["second", "image", "task", "input_second"].contains(&c.unit.as_str()), "{}", c.unit);
+            assert!(!c.source.is_empty());
+        }
+    }
+}
+
+#[test]
+fn field_defaults_are_valid_values() {
+    for m in &catalogue().models {
+        for (name, f) in &m.fields {
+            if let Some(d) = &f.default {
+                let mut issues = Vec::new();
+                check_value(&f.spec, d, &mut vec![json!(name)], &mut issues);
+                assert!(issues.is_empty(), "{} {}.default {d} invalid: {issues:?}", m.model, name);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every model: minimal and maximal bodies, each required field, unknown fields
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn minimal_body_of_every_model_is_accepted() {
+    for m in &catalogue().models {
+        let body = minimal_body(m);
+        let got = catalogue().validate(&m.endpoint, &body);
+        assert!(got.is_ok(), "{} {} minimal {body}: {}", m.endpoint, m.model, got.unwrap_err());
+        assert_eq!(got.unwrap().model, m.model);
+        // Also through the /v1/ path form.
+        ok(&format!("/v1/{}", m.endpoint), &body);
+    }
+}
+
+#[test]
+fn maximal_body_of_every_model_is_accepted() {
+    for m in &catalogue().models {
+        let body = maximal_body(m);
+        // Every optional field is really there (rules only remove a forbidden one, none here).
+        assert_eq!(body.as_object().unwrap().len(), m.fields.len() + 1, "{} {body}", m.model);
+        let got = catalogue().validate(&m.endpoint, &body);
+        assert!(got.is_ok(), "{} {} maximal {body}: {}", m.endpoint, m.model, got.unwrap_err());
+    }
+}
+
+#[test]
+fn every_required_field_missing_is_named() {
+    for m in &catalogue().models {
+        for (name, f) in m.fields.iter().filter(|(_, f)| f.required) {
+            let mut body = minimal_body(m);
+            body.as_object_mut().unwrap().remove(name);
+            let (msg, issues) = refused(&m.endpoint, &body);
+            assert_eq!(issues.len(), 1, "{msg}");
+            assert_eq!(issues[0].path, vec![json!(name)]);
+            assert_eq!(issues[0].code, "invalid_type");
+            assert!(issues[0].message.starts_with("required"), "{msg}");
+            assert!(msg.contains(&format!("{name}: required")), "{msg}");
+            if let Spec::Enum { values } = &f.spec {
+                assert!(msg.contains(&list_values(values)), "hint lists allowed values: {msg}");
+            }
+        }
+    }
+}
+
+#[test]
+fn missing_required_hints() {
+    let m = assert_issue("image_to_video", &body_with("image_to_video", "gen4.5", json!({"duration": null})), json!(["duration"]), "an integer from 2 to 10");
+    assert!(m.contains("duration: required; an integer from 2 to 10"), "{m}");
+    assert_issue(
+        "text_to_video",
+        &body_with("text_to_video", "veo3.1", json!({"promptText": null})),
+        json!(["promptText"]),
+        "text of at most 1000 UTF-16 code units",
+    );
+    assert_issue(
+        "video_to_video",
+        &body_with("video_to_video", "aleph2", json!({"videoUri": null})),
+        json!(["videoUri"]),
+        "video (https URL, runway:// URI or data URI)",
+    );
+}
+
+#[test]
+fn unknown_field_is_rejected_and_accepted_fields_listed() {
+    for m in &catalogue().models {
+        let mut body = minimal_body(m);
+        body.as_object_mut().unwrap().insert("bogusField".into(), json!(1));
+        let (msg, issues) = refused(&m.endpoint, &body);
+        assert_eq!(issues.len(), 1, "{msg}");
+        assert_eq!(issues[0].code, "unrecognized_keys");
+        assert_eq!(issues[0].path, vec![json!("bogusField")]);
+        let accepted: Vec<&str> = m.fields.keys().map(String::as_str).collect();
+        assert!(issues[0].message.contains(&format!("accepted fields: {}", accepted.join(", "))), "{msg}");
+        assert!(msg.contains("bogusField: not accepted here"), "{msg}");
+    }
+}
+
+#[test]
+fn field_of_another_model_is_unknown() {
+    // veo3.1 text_to_video has no promptImage; gen4_turbo has no audio; gen4.5 t2v has no negativePrompt.
+    assert_issue(
+        "text_to_video",
+        &body_with("text_to_video", "veo3.1", json!({"promptImage": URL})),
+        json!(["promptImage"]),
+        "not accepted here",
+    );
+    assert_issue(
+        "image_to_video",
+        &body_with("image_to_video", "gen4_turbo", json!({"audio": false})),
+        json!(["audio"]),
+        "not accepted here",
+    );
+    assert_issue(
+        "text_to_video",
+        &body_with("text_to_video", "gen4.5", json!({"negativePrompt": "blur"})),
+        json!(["negativePrompt"]),
+        "not accepted here",
+    );
+    // snake_case spelling is not the wire format
+    assert_issue(
+        "text_to_video",
+        &body_with("text_to_video", "gen4.5", json!({"prompt_text": "x"})),
+        json!(["prompt_text"]),
+        "promptText",
+    );
+}
+
+#[test]
+fn unknown_nested_field_is_rejected_with_full_path() {
+    let body = body_with(
+        "image_to_video",
+        "veo3.1",
+        json!({"promptImage": [{"uri": URL, "position": "first", "weight": 1}]}),
+    );
+    let (msg, issues) = refused("image_to_video", &body);
+    assert!(has_issue(&issues, &[json!("promptImage"), json!(0), json!("weight")], "accepted fields: position, uri"), "{msg}");
+    assert!(msg.contains("promptImage[0].weight"), "{msg}");
+
+    let body = body_with("text_to_video", "gen4.5", json!({"contentModeration": {"level": "lenient"}}));
+    assert_issue("text_to_video", &body, json!(["contentModeration", "level"]), "publicFigureThreshold");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Types, enums, ranges
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn wrong_enum_value_lists_allowed_values() {
+    let m = assert_issue(
+        "text_to_video",
+        &body_with("text_to_video", "veo3.1", json!({"duration": 5})),
+        json!(["duration"]),
+        "5 is not allowed; allowed: 4, 6, 8",
+    );
+    assert!(m.contains("invalid text_to_video request for model veo3.1"), "{m}");
+    assert_issue(
+        "video_upscale",
+        &body_with("video_upscale", "magnific_video_upscaler_creative", json!({"resolution": "8k"})),
+        json!(["resolution"]),
+        "'8k' is not allowed; allowed: 720p, 1k, 2k, 4k",
+    );
+    assert_issue(
+        "text_to_video",
+        &body_with("text_to_video", "gen4.5", json!({"contentModeration": {"publicFigureThreshold": "high"}})),
+        json!(["contentModeration", "publicFigureThreshold"]),
+        "allowed: auto, low",
+    );
+    assert_issue(
+        "video_to_video",
+        &body_with("video_to_video", "seedance2_5", json!({"mode": "remix"})),
+        json!(["mode"]),
+        "allowed: reference, extend, edit",
+    );
+    assert_issue(
+        "video_to_video",
+        &body_with("video_to_video", "aleph2", json!({"targetAspectRatio": "5:4"})),
+        json!(["targetAspectRatio"]),
+        "16:9, 4:3, 3:2, 1:1, 2:3, 3:4, 9:16, 21:9",
+    );
+    // Enums are exact: the string "8" is not the number 8, case matters.
+    assert_issue("text_to_video", &body_with("text_to_video", "veo3.1", json!({"duration": "8"})), json!(["duration"]), "'8' is not allowed");
+    assert_issue(
+        "video_upscale",
+        &body_with("video_upscale", "magnific_video_upscaler_creative", json!({"resolution": "4K"})),
+        json!(["resolution"]),
+        "'4K'",
+    );
+}
+
+#[test]
+fn every_enum_value_is_accepted() {
+    for m in &catalogue().models {
+        for (name, f) in &m.fields {
+            if let Spec::Enum { values } = &f.spec {
+                for v in values {
+                    let mut body = minimal_body(m);
+                    body.as_object_mut().unwrap().insert(name.clone(), v.clone());
+                    let mut obj = body.as_object().unwrap().clone();
+                    satisfy_rules(m, &mut obj);
+                    if obj.get(name) != Some(v) {
+                        continue; // a rule constrains it; covered by the rule tests
+                    }
+                    ok(&m.endpoint, &Value::Object(obj));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn int_out_of_range_is_refused() {
+    for ep in ["text_to_video", "image_to_video"] {
+        for d in [1, 11, 0, -5] {
+            let code = if d < 2 { "too_small" } else { "too_big" };
+            let (msg, issues) = refused(ep, &body_with(ep, "gen4.5", json!({"duration": d})));
+            assert_eq!(issues.len(), 1, "{msg}");
+            assert_eq!(issues[0].code, code);
+            assert!(issues[0].message.contains("out of range; allowed from 2 to 10"), "{msg}");
+        }
+        for d in [2, 10] {
+            ok(ep, &body_with(ep, "gen4.5", json!({"duration": d})));
+        }
+    }
+    assert_issue(
+        "image_to_video",
+        &body_with("image_to_video", "gen4_turbo", json!({"duration": 11})),
+        json!(["duration"]),
+        "from 2 to 10",
+    );
+    ok("image_to_video", &body_with("image_to_video", "gen4_turbo", json!({"duration": 5})));
+}
+
+#[test]
+fn integral_float_counts_as_int_but_fraction_does_not() {
+    ok("text_to_video", &body_with("text_to_video", "gen4.5", json!({"duration": 5.0})));
+    ok("text_to_video", &body_with("text_to_video", "veo3.1", json!({"duration": 8.0})));
+    ok("text_to_video", &body_with("text_to_video", "gen4.5", json!({"seed": 42.0})));
+    assert_issue(
+        "text_to_video",
+        &body_with("text_to_video", "gen4.5", json!({"duration": 5.5})),
+        json!(["duration"]),
+        "expected an integer, got 5.5",
+    );
+    assert_issue(
+        "text_to_video",
+        &body_with("text_to_video", "gen4.5", json!({"duration": "5"})),
+        json!(["duration"]),
+        "expected an integer",
+    );
+    assert_issue(
+        "text_to_video",
+        &body_with("text_to_video", "gen4.5", json!({"duration": true})),
+        json!(["duration"]),
+        "expected an integer",
+    );
+}
+
+#[test]
+fn seed_bounds() {
+    for ep in ["text_to_video", "image_to_video"] {
+        ok(ep, &body_with(ep, "gen4.5", json!({"seed": 0})));
+        ok(ep, &body_with(ep, "gen4.5", json!({"seed": 4294967295u64})));
+        assert_issue(ep, &body_with(ep, "gen4.5", json!({"seed": 4294967296u64})), json!(["seed"]), "allowed from 0 to 4294967295");
+        assert_issue(ep, &body_with(ep, "gen4.5", json!({"seed": -1})), json!(["seed"]), "out of range");
+        assert_issue(ep, &body_with(ep, "gen4.5", json!({"seed": 1.5})), json!(["seed"]), "expected an integer");
+        assert_issue(ep, &body_with(ep, "gen4.5", json!({"seed": "7"})), json!(["seed"]), "expected an integer");
+    }
+    // Every model that takes a seed shares the bounds.
+    for m in catalogue().models.iter().filter(|m| m.fields.contains_key("seed")) {
+        let mut body = minimal_body(m);
+        body["seed"] = json!(4294967295u64);
+        ok(&m.endpoint, &body);
+        body["seed"] = json!(4294967296u64);
+        refused(&m.endpoint, &body);
+    }
+}
+
+#[test]
+fn number_and_bool_fields() {
+    let ep = "video_upscale";
+    let name = "magnific_video_upscaler_creative";
+    ok(ep, &body_with(ep, name, json!({"creativity": 0, "sharpen": 100, "smartGrain": 50.5, "fpsBoost": false})));
+    assert_issue(ep, &body_with(ep, name, json!({"creativity": 101})), json!(["creativity"]), "allowed from 0 to 100");
+    assert_issue(ep, &body_with(ep, name, json!({"sharpen": -1})), json!(["sharpen"]), "out of range");
+    assert_issue(ep, &body_with(ep, name, json!({"smartGrain": "high"})), json!(["smartGrain"]), "expected a number");
+    assert_issue(ep, &body_with(ep, name, json!({"fpsBoost": "yes"})), json!(["fpsBoost"]), "expected true or false");
+    assert_issue(
+        "text_to_video",
+        &body_with("text_to_video", "veo3.1", json!({"audio": 1})),
+        json!(["audio"]),
+        "expected true or false",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text length in UTF-16 code units
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn prompt_length_is_counted_in_utf16_units() {
+    let ep = "text_to_video";
+    // 1000 emoji = 2000 UTF-16 units: too long.
+    let (msg, issues) = refused(ep, &body_with(ep, "gen4.5", json!({"promptText": "😀".repeat(1000)})));
+    assert_eq!(issues.len(), 1, "{msg}");
+    assert_eq!(issues[0].code, "too_big");
+    assert!(issues[0].message.contains("2000 UTF-16 code units; at most 1000 allowed"), "{msg}");
+    // 500 emoji = 1000 units: fine. 1000 'é' (2 bytes each in UTF-8, 1 unit in UTF-16): fine.
+    ok(ep, &body_with(ep, "gen4.5", json!({"promptText": "😀".repeat(500)})));
+    ok(ep, &body_with(ep, "gen4.5", json!({"promptText": "é".repeat(1000)})));
+    ok(ep, &body_with(ep, "gen4.5", json!({"promptText": "a".repeat(1000)})));
+    // 501 emoji = 1002 units.
+    assert_issue(ep, &body_with(ep, "gen4.5", json!({"promptText": "😀".repeat(501)})), json!(["promptText"]), "1002 UTF-16");
+    assert_issue(ep, &body_with(ep, "gen4.5", json!({"promptText": "a".repeat(1001)})), json!(["promptText"]), "1001 UTF-16");
+    assert_issue(ep, &body_with(ep, "gen4.5", json!({"promptText": ""})), json!(["promptText"]), "must not be empty");
+    assert_issue(ep, &body_with(ep, "gen4.5", json!({"promptText": 5})), json!(["promptText"]), "expected text");
+    // negativePrompt has the same 1000-unit limit.
+    assert_issue(ep, &body_with(ep, "veo3.1", json!({"negativePrompt": "😀".repeat(501)})), json!(["negativePrompt"]), "at most 1000");
+    // Model-specific limits.
+    ok("text_to_image", &body_with("text_to_image", "gemini_2.5_flash", json!({"promptText": "a".repeat(5500)})));
+    assert_issue(
+        "text_to_image",
+        &body_with("text_to_image", "gemini_2.5_flash", json!({"promptText": "a".repeat(5501)})),
+        json!(["promptText"]),
+        "at most 5500",
+    );
+    ok("video_to_video", &body_with("video_to_video", "seedance2_5", json!({"promptText": "a".repeat(15000)})));
+    assert_issue(
+        "video_to_video",
+        &body_with("video_to_video", "seedance2_5", json!({"promptText": "😀".repeat(7501)})),
+        json!(["promptText"]),
+        "15002 UTF-16",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// promptImage
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn prompt_image_first_only_models() {
+    for name in ["gen4_turbo", "gen4.5"] {
+        let ep = "image_to_video";
+        ok(ep, &body_with(ep, name, json!({"promptImage": URL})));
+        ok(ep, &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "first"}]})));
+        ok(ep, &body_with(ep, name, json!({"promptImage": "runway://abcdef1234"})));
+        ok(ep, &body_with(ep, name, json!({"promptImage": "data:image/png;base64,iVBORw0KGgo="})));
+        // Two items, even first + last, are too many.
+        assert_issue(
+            ep,
+            &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "first"}, {"uri": URL, "position": "last"}]})),
+            json!(["promptImage"]),
+            "2 items; at most 1 allowed",
+        );
+        assert_issue(
+            ep,
+            &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "last"}]})),
+            json!(["promptImage", 0, "position"]),
+            "'last' is not allowed; allowed: first",
+        );
+        assert_issue(ep, &body_with(ep, name, json!({"promptImage": []})), json!(["promptImage"]), "at least 1 required");
+        assert_issue(
+            ep,
+            &body_with(ep, name, json!({"promptImage": [{"uri": URL}]})),
+            json!(["promptImage", 0, "position"]),
+            "required",
+        );
+        assert_issue(
+            ep,
+            &body_with(ep, name, json!({"promptImage": [{"position": "first"}]})),
+            json!(["promptImage", 0, "uri"]),
+            "required",
+        );
+        assert_issue(
+            ep,
+            &body_with(ep, name, json!({"promptImage": [{"uri": "http://example.com/a.png", "position": "first"}]})),
+            json!(["promptImage", 0, "uri"]),
+            "only HTTPS",
+        );
+        // Neither a string nor a list.
+        let m = assert_issue(ep, &body_with(ep, name, json!({"promptImage": 42})), json!(["promptImage"]), "got 42");
+        assert!(m.contains("list"), "{m}");
+        assert_issue(ep, &body_with(ep, name, json!({"promptImage": {"uri": URL, "position": "first"}})), json!(["promptImage"]), "expected");
+    }
+}
+
+#[test]
+fn prompt_image_first_last_models() {
+    for name in ["veo3.1", "veo3.1_fast"] {
+        let ep = "image_to_video";
+        ok(ep, &body_with(ep, name, json!({"promptImage": URL})));
+        ok(ep, &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "first"}]})));
+        ok(
+            ep,
+            &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "first"}, {"uri": URL, "position": "last"}]})),
+        );
+        ok(
+            ep,
+            &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "last"}, {"uri": URL, "position": "first"}]})),
+        );
+        // last only
+        let m = assert_issue(
+            ep,
+            &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "last"}]})),
+            json!(["promptImage"]),
+            "an item with position 'first' is required",
+        );
+        assert!(!m.contains("got an array"), "message should be about the list, not the string form: {m}");
+        // duplicate position
+        assert_issue(
+            ep,
+            &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "first"}, {"uri": URL, "position": "first"}]})),
+            json!(["promptImage", 1, "position"]),
+            "'first' is used by more than one item",
+        );
+        assert_issue(
+            ep,
+            &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "last"}, {"uri": URL, "position": "last"}]})),
+            json!(["promptImage", 1, "position"]),
+            "more than one item",
+        );
+        // three items
+        assert_issue(
+            ep,
+            &body_with(
+                ep,
+                name,
+                json!({"promptImage": [
+                    {"uri": URL, "position": "first"},
+                    {"uri": URL, "position": "last"},
+                    {"uri": URL, "position": "middle"}
+                ]}),
+            ),
+            json!(["promptImage"]),
+            "3 items; at most 2 allowed",
+        );
+        assert_issue(ep, &body_with(ep, name, json!({"promptImage": []})), json!(["promptImage"]), "at least 1");
+        assert_issue(
+            ep,
+            &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "middle"}]})),
+            json!(["promptImage", 0, "position"]),
+            "allowed: first, last",
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// referenceImages and tags
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn valid_tag_rules() {
+    for good in ["abc", "Abc", "a_1", "abcdefghijklmnop", "x12", "tag_with_9"] {
+        assert!(valid_tag(good), "{good}");
+    }
+    for bad in ["ab", "1abc", "a-b-c", "_abc", "abcdefghijklmnopq", "ab c", "", "émile", "abc!"] {
+        assert!(!valid_tag(bad), "{bad}");
+    }
+}
+
+#[test]
+fn reference_images_for_gen4_image_turbo() {
+    let ep = "text_to_image";
+    let name = "gen4_image_turbo";
+    let r = |n: usize| -> Value { (0..n).map(|i| json!({"uri": URL, "tag": format!("ref_{i}")})).collect::<Vec<_>>().into() };
+    for n in 1..=3 {
+        ok(ep, &body_with(ep, name, json!({"referenceImages": r(n)})));
+    }
+    ok(ep, &body_with(ep, name, json!({"referenceImages": [{"uri": URL}]})));
+    assert_issue(ep, &body_with(ep, name, json!({"referenceImages": null})), json!(["referenceImages"]), "required");
+    assert_issue(ep, &body_with(ep, name, json!({"referenceImages": []})), json!(["referenceImages"]), "0 items; at least 1 required");
+    assert_issue(ep, &body_with(ep, name, json!({"referenceImages": r(4)})), json!(["referenceImages"]), "4 items; at most 3 allowed");
+    assert_issue(ep, &body_with(ep, name, json!({"referenceImages": URL})), json!(["referenceImages"]), "expected a list");
+}
+
+#[test]
+fn reference_image_tags_are_checked() {
+    for (ep, name) in [("text_to_image", "gen4_image"), ("text_to_image", "gen4_image_turbo"), ("text_to_image", "gemini_2.5_flash")] {
+        for tag in ["abc", "Person_1", "abcdefghijklmnop"] {
+            ok(ep, &body_with(ep, name, json!({"referenceImages": [{"uri": URL, "tag": tag}]})));
+        }
+        for tag in ["ab", "1abc", "a-b-c", "abcdefghijklmnopq", "_abc"] {
+            assert_issue(
+                ep,
+                &body_with(ep, name, json!({"referenceImages": [{"uri": URL, "tag": tag}]})),
+                json!(["referenceImages", 0, "tag"]),
+                &format!("'{tag}' is not a valid tag: 3–16 characters"),
+            );
+        }
+        assert_issue(
+            ep,
+            &body_with(ep, name, json!({"referenceImages": [{"uri": URL, "tag": 5}]})),
+            json!(["referenceImages", 0, "tag"]),
+            "not a valid tag",
+        );
+        // duplicates
+        assert_issue(
+            ep,
+            &body_with(ep, name, json!({"referenceImages": [{"uri": URL, "tag": "cat"}, {"uri": URL, "tag": "dog"}, {"uri": URL, "tag": "cat"}]})),
+            json!(["referenceImages", 2, "tag"]),
+            "'cat' is used by more than one item",
+        );
+        // untagged images do not clash with each other
+        ok(ep, &body_with(ep, name, json!({"referenceImages": [{"uri": URL}, {"uri": URL}, {"uri": URL, "tag": "cat"}]})));
+        // item shape
+        assert_issue(ep, &body_with(ep, name, json!({"referenceImages": [{"tag": "cat"}]})), json!(["referenceImages", 0, "uri"]), "required");
+        assert_issue(
+            ep,
+            &body_with(ep, name, json!({"referenceImages": [{"uri": "data:video/mp4;base64,AAAA"}]})),
+            json!(["referenceImages", 0, "uri"]),
+            "data:image/",
+        );
+    }
+    // gen4_image: optional, at most 3; an empty list is not refused.
+    ok("text_to_image", &body_with("text_to_image", "gen4_image", json!({"referenceImages": []})));
+    assert_issue(
+        "text_to_image",
+        &body_with("text_to_image", "gen4_image", json!({"referenceImages": [{"uri": URL}, {"uri": URL}, {"uri": URL}, {"uri": URL}]})),
+        json!(["referenceImages"]),
+        "at most 3",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// aleph2 keyframes
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn keyframes() {
+    let ep = "video_to_video";
+    let kf = |v: Value| body_with(ep, "aleph2", json!({"keyframes": v}));
+    ok(ep, &kf(json!([{"uri": URL, "seconds": 0}])));
+    ok(ep, &kf(json!([{"uri": URL, "seconds": 2.5}, {"uri": URL, "at": 0.5}, {"uri": URL, "at": 1}])));
+    ok(ep, &kf(json!([{"uri": URL, "seconds": 30}])));
+    ok(
+        ep,
+        &kf(json!([
+            {"uri": URL, "seconds": 1, "range": {"start_seconds": 0, "end_seconds": 2}},
+            {"uri": URL, "at": 0.9, "range": {"start_seconds": 3, "end_seconds": 8}}
+        ])),
+    );
+    ok(ep, &kf(json!([])));
+    // exactly one of seconds / at
+    assert_issue(
+        ep,
+        &kf(json!([{"uri": URL, "seconds": 1, "at": 0.5}])),
+        json!(["keyframes", 0]),
+        "exactly one of seconds, at is required (2 given)",
+    );
+    assert_issue(ep, &kf(json!([{"uri": URL}])), json!(["keyframes", 0]), "exactly one of seconds, at is required (0 given)");
+    // ranges: all or none
+    assert_issue(
+        ep,
+        &kf(json!([
+            {"uri": URL, "seconds": 1, "range": {"start_seconds": 0, "end_seconds": 2}},
+            {"uri": URL, "seconds": 5}
+        ])),
+        json!(["keyframes"]),
+        "either every item has 'range' or none has (1 of 2 do)",
+    );
+    // at most 5
+    let six: Vec<Value> = (0..6).map(|i| json!({"uri": URL, "seconds": i})).collect();
+    assert_issue(ep, &kf(json!(six)), json!(["keyframes"]), "6 items; at most 5 allowed");
+    let five: Vec<Value> = (0..5).map(|i| json!({"uri": URL, "seconds": i})).collect();
+    ok(ep, &kf(json!(five)));
+    // value ranges
+    assert_issue(ep, &kf(json!([{"uri": URL, "seconds": 31}])), json!(["keyframes", 0, "seconds"]), "from 0 to 30");
+    assert_issue(ep, &kf(json!([{"uri": URL, "seconds": -1}])), json!(["keyframes", 0, "seconds"]), "out of range");
+    assert_issue(ep, &kf(json!([{"uri": URL, "at": 1.5}])), json!(["keyframes", 0, "at"]), "from 0 to 1");
+    assert_issue(
+        ep,
+        &kf(json!([{"uri": URL, "seconds": 1, "range": {"start_seconds": 0, "end_seconds": 0}}])),
+        json!(["keyframes", 0, "range", "end_seconds"]),
+        "out of range",
+    );
+    assert_issue(
+        ep,
+        &kf(json!([{"uri": URL, "seconds": 1, "range": {"end_seconds": 2}}])),
+        json!(["keyframes", 0, "range", "start_seconds"]),
+        "required",
+    );
+    assert_issue(
+        ep,
+        &kf(json!([{"uri": URL, "seconds": 1, "range": {"start": 0, "end_seconds": 2, "start_seconds": 0}}])),
+        json!(["keyframes", 0, "range", "start"]),
+        "accepted fields: end_seconds, start_seconds",
+    );
+    assert_issue(ep, &kf(json!([{"seconds": 1}])), json!(["keyframes", 0, "uri"]), "required");
+    assert_issue(ep, &kf(json!([{"uri": VIDEO_URL.replace("https", "http"), "seconds": 1}])), json!(["keyframes", 0, "uri"]), "only HTTPS");
+}
+
+#[test]
+fn aleph2_ratio_is_free_text() {
+    let ep = "video_to_video";
+    for r in ["1280:720", "848:480", "anything the SDK allows"] {
+        ok(ep, &body_with(ep, "aleph2", json!({"ratio": r})));
+    }
+    assert_issue(ep, &body_with(ep, "aleph2", json!({"ratio": 16})), json!(["ratio"]), "expected text");
+}
+
+// ---------------------------------------------------------------------------------------------
+// seedance2_5 modes, draft, duration
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn seedance2_5_modes() {
+    let ep = "video_to_video";
+    let b = |v: Value| body_with(ep, "seedance2_5", v);
+    // reference (default) accepts duration and ratio
+    ok(ep, &b(json!({"ratio": "1280:720", "duration": 10})));
+    ok(ep, &b(json!({"mode": "reference", "ratio": "1920:1080", "duration": "auto"})));
+    // extend
+    ok(ep, &b(json!({"mode": "extend", "promptText": "keep going"})));
+    ok(ep, &b(json!({"mode": "extend", "promptText": "keep going", "duration": 8})));
+    let m = assert_issue(ep, &b(json!({"mode": "extend"})), json!(["promptText"]), "required: mode 'extend'");
+    assert!(m.contains("promptText"), "{m}");
+    assert_issue(
+        ep,
+        &b(json!({"mode": "extend", "promptText": "go", "ratio": "1280:720"})),
+        json!(["ratio"]),
+        "not allowed: mode 'extend'",
+    );
+    // edit
+    ok(ep, &b(json!({"mode": "edit", "promptText": "make it night", "duration": "auto"})));
+    ok(ep, &b(json!({"mode": "edit", "promptText": "make it night"})));
+    assert_issue(
+        ep,
+        &b(json!({"mode": "edit", "promptText": "make it night", "duration": 5})),
+        json!(["duration"]),
+        "5 is not allowed (mode 'edit'",
+    );
+    let (msg, issues) = refused(ep, &b(json!({"mode": "edit", "duration": 5, "ratio": "1280:720"})));
+    assert_eq!(issues.len(), 3, "{msg}");
+    assert!(has_issue(&issues, &[json!("promptText")], "required"), "{msg}");
+    assert!(has_issue(&issues, &[json!("ratio")], "not allowed"), "{msg}");
+    assert!(has_issue(&issues, &[json!("duration")], "allowed: auto"), "{msg}");
+}
+
+#[test]
+fn seedance2_5_draft_duration_and_references() {
+    let ep = "video_to_video";
+    let b = |v: Value| body_with(ep, "seedance2_5", v);
+    ok(ep, &b(json!({"draft": true})));
+    ok(ep, &b(json!({"draft": true, "outputFormat": "mp4"})));
+    ok(ep, &b(json!({"draft": false, "outputFormat": "mov"})));
+    ok(ep, &b(json!({"outputFormat": "mov"})));
+    assert_issue(ep, &b(json!({"draft": true, "outputFormat": "mov"})), json!(["outputFormat"]), "'mov' is not allowed (a draft is mp4 only)");
+    // duration: 4..30 or "auto"
+    for d in [json!(4), json!(30), json!("auto"), json!(12.0)] {
+        ok(ep, &b(json!({"duration": d})));
+    }
+    assert_issue(ep, &b(json!({"duration": 3})), json!(["duration"]), "from 4 to 30");
+    assert_issue(ep, &b(json!({"duration": 31})), json!(["duration"]), "from 4 to 30");
+    assert_issue(ep, &b(json!({"duration": "long"})), json!(["duration"]), "allowed: auto");
+    // ratio enum
+    ok(ep, &b(json!({"ratio": "854:480"})));
+    assert_issue(ep, &b(json!({"ratio": "864:496"})), json!(["ratio"]), "not allowed");
+    // references
+    let refs: Vec<Value> = (0..30).map(|_| json!({"uri": URL})).collect();
+    ok(ep, &b(json!({"references": refs})));
+    let refs: Vec<Value> = (0..31).map(|_| json!({"uri": URL})).collect();
+    assert_issue(ep, &b(json!({"references": refs})), json!(["references"]), "at most 30");
+    ok(ep, &b(json!({"referenceAudio": [{"type": "audio", "uri": "https://example.com/a.mp3"}]})));
+    assert_issue(
+        ep,
+        &b(json!({"referenceAudio": [{"type": "video", "uri": "https://example.com/a.mp3"}]})),
+        json!(["referenceAudio", 0, "type"]),
+        "allowed: audio",
+    );
+    assert_issue(
+        ep,
+        &b(json!({"referenceAudio": [{"uri": "https://example.com/a.mp3"}]})),
+        json!(["referenceAudio", 0, "type"]),
+        "required",
+    );
+    ok(ep, &b(json!({"referenceVideos": [{"type": "video", "uri": VIDEO_URL}]})));
+    assert_issue(
+        ep,
+        &b(json!({"referenceVideos": [{"type": "video", "uri": "data:image/png;base64,AAAA"}]})),
+        json!(["referenceVideos", 0, "uri"]),
+        "data:video/",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// proresProfile / outputFormat
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn prores_profile_needs_a_prores_output_format() {
+    for ep in ["text_to_video", "image_to_video"] {
+        let b = |v: Value| body_with(ep, "gen4.5", v);
+        let m = assert_issue(ep, &b(json!({"proresProfile": "4444"})), json!(["outputFormat"]), "required: proresProfile goes with outputFormat prores");
+        assert!(m.contains(&format!("invalid {ep} request for model gen4.5")), "{m}");
+        assert_issue(
+            ep,
+            &b(json!({"proresProfile": "4444", "outputFormat": "mp4"})),
+            json!(["outputFormat"]),
+            "'mp4' is not allowed (proresProfile goes with outputFormat prores or hdr_prores); allowed: prores, hdr_prores",
+        );
+        ok(ep, &b(json!({"proresProfile": "4444 XQ", "outputFormat": "prores"})));
+        ok(ep, &b(json!({"outputFormat": "prores"})));
+        ok(ep, &b(json!({"outputFormat": "hdr_exr_acescg_sequence_2_0"})));
+        // hdr_prores only takes 422, 422 HQ, 4444
+        for p in ["422", "422 HQ", "4444"] {
+            ok(ep, &b(json!({"proresProfile": p, "outputFormat": "hdr_prores"})));
+        }
+        for p in ["422 LT", "422 Proxy", "4444 XQ"] {
+            assert_issue(
+                ep,
+                &b(json!({"proresProfile": p, "outputFormat": "hdr_prores"})),
+                json!(["proresProfile"]),
+                "allowed: 422, 422 HQ, 4444",
+            );
+        }
+        assert_issue(ep, &b(json!({"proresProfile": "422 XQ", "outputFormat": "prores"})), json!(["proresProfile"]), "allowed: 422, 4444");
+    }
+    let ep = "video_to_video";
+    let b = |v: Value| body_with(ep, "aleph2", v);
+    ok(ep, &b(json!({"proresProfile": "422 LT", "outputFormat": "prores"})));
+    ok(ep, &b(json!({"outputFormat": "sdr_rec709_10bit"})));
+    assert_issue(ep, &b(json!({"proresProfile": "422"})), json!(["outputFormat"]), "required");
+    assert_issue(ep, &b(json!({"proresProfile": "422", "outputFormat": "png_sequence"})), json!(["outputFormat"]), "allowed: prores");
+    assert_issue(ep, &b(json!({"outputFormat": "hdr10"})), json!(["outputFormat"]), "allowed: mp4, prores, png_sequence, sdr_rec709_10bit");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Media URIs
+// ---------------------------------------------------------------------------------------------
+
+fn data_uri(kind: &str, total_len: usize) -> String {
+    let prefix = format!("data:{kind}/png;base64,");
+    assert!(total_len >= prefix.len());
+    format!("{prefix}{}", "A".repeat(total_len - prefix.len()))
+}
+
+#[test]
+fn media_https_urls() {
+    let img = MediaKind::Image;
+    assert_eq!(check_media(img, &json!(URL)), None);
+    assert_eq!(check_media(img, &json!("https://cdn.example.com:8443/x/y.png?sig=1#frag")), None);
+    assert_eq!(check_media(img, &json!("https://user:pw@example.com/a.png")), None);
+    let m = check_media(img, &json!("http://example.com/a.png")).unwrap();
+    assert!(m.contains("only HTTPS"), "{m}");
+    for ip in ["https://127.0.0.1/a.png", "https://10.0.0.1:8080/a.png", "https://user@192.168.1.2/a.png", "https://[::1]/a.png", "https://[2001:db8::1]:443/x"] {
+        let m = check_media(img, &json!(ip)).unwrap_or_else(|| panic!("{ip} accepted"));
+        assert!(m.contains("not an IP address"), "{ip}: {m}");
+    }
+    // length limits 13..=2048
+    let long = format!("https://example.com/{}", "a".repeat(2048 - 20));
+    assert_eq!(long.len(), 2048);
+    assert_eq!(check_media(img, &json!(long)), None);
+    let m = check_media(img, &json!(format!("{long}a"))).unwrap();
+    assert!(m.contains("2049 characters; at most 2048"), "{m}");
+    assert!(check_media(img, &json!("https://a.b")).is_some());
+    assert!(check_media(img, &json!("https:///a.png")).is_some());
+    // other schemes and shapes
+    assert!(check_media(img, &json!("ftp://example.com/a.png")).unwrap().contains("expected an https URL"));
+    assert!(check_media(img, &json!("example.com/a.png")).is_some());
+    assert!(check_media(img, &json!("HTTPS://example.com/a.png")).is_some());
+    assert!(check_media(img, &json!(42)).unwrap().contains("got a number"));
+    assert!(check_media(img, &json!(null)).is_some());
+}
+
+#[test]
+fn media_runway_uris() {
+    for kind in [MediaKind::Image, MediaKind::Video, MediaKind::Audio] {
+        assert_eq!(check_media(kind, &json!("runway://abcdef1234")), None);
+        assert_eq!(check_media(kind, &json!(format!("runway://{}", "a".repeat(5000 - 9)))), None);
+        assert!(check_media(kind, &json!(format!("runway://{}", "a".repeat(5000 - 8)))).is_some());
+        assert!(check_media(kind, &json!("runway://ab")).is_some());
+    }
+}
+
+#[test]
+fn media_data_uris() {
+    let img = MediaKind::Image;
+    assert_eq!(check_media(img, &json!("data:image/png;base64,iVBORw0KGgo=")), None);
+    assert_eq!(check_media(MediaKind::Video, &json!("data:video/mp4;base64,AAAA")), None);
+    assert_eq!(check_media(MediaKind::Audio, &json!("data:audio/mpeg;base64,AAAA")), None);
+    // wrong kind
+    let m = check_media(img, &json!("data:video/mp4;base64,AAAA")).unwrap();
+    assert!(m.contains("'video/mp4'") && m.contains("data:image/"), "{m}");
+    assert!(check_media(MediaKind::Video, &json!("data:image/png;base64,AAAA")).is_some());
+    assert!(check_media(MediaKind::Audio, &json!("data:video/mp4;base64,AAAA")).is_some());
+    // not base64
+    for bad in ["data:image/png,rawbytes", "data:image/png;base64", "data:image/svg+xml;utf8,<svg/>"] {
+        let m = check_media(img, &json!(bad)).unwrap_or_else(|| panic!("{bad} accepted"));
+        assert!(m.contains("must be base64"), "{bad}: {m}");
+    }
+    // size: the encoded string's length, 5 MiB for images, 16 MiB for video and audio
+    assert_eq!(check_media(img, &json!(data_uri("image", DATA_URI_MAX_IMAGE))), None);
+    let m = check_media(img, &json!(data_uri("image", DATA_URI_MAX_IMAGE + 1))).unwrap();
+    assert!(m.contains(&format!("{} bytes", DATA_URI_MAX_IMAGE + 1)) && m.contains("5 MiB"), "{m}");
+    assert_eq!(DATA_URI_MAX_IMAGE, 5_242_880);
+    assert_eq!(DATA_URI_MAX_AV, 16_777_216);
+    for kind in ["video", "audio"] {
+        let k = if kind == "video" { MediaKind::Video } else { MediaKind::Audio };
+        assert_eq!(check_media(k, &json!(data_uri(kind, DATA_URI_MAX_IMAGE + 1))), None);
+        assert_eq!(check_media(k, &json!(data_uri(kind, DATA_URI_MAX_AV))), None);
+        let m = check_media(k, &json!(data_uri(kind, DATA_URI_MAX_AV + 1))).unwrap();
+        assert!(m.contains("16 MiB"), "{m}");
+    }
+}
+
+#[test]
+fn media_checks_apply_through_validate() {
+    let ep = "image_to_video";
+    let b = |uri: Value| body_with(ep, "gen4_turbo", json!({"promptImage": uri}));
+    let m = assert_issue(ep, &b(json!("http://example.com/a.png")), json!(["promptImage"]), "only HTTPS URLs are allowed");
+    assert!(!m.contains("expected a list"), "{m}");
+    assert_issue(ep, &b(json!("https://8.8.8.8/a.png")), json!(["promptImage"]), "hosted on a domain, not an IP address");
+    assert_issue(ep, &b(json!("data:video/mp4;base64,AAAA")), json!(["promptImage"]), "data:image/");
+    assert_issue(ep, &b(json!("data:image/png,notbase64")), json!(["promptImage"]), "must be base64");
+    assert_issue(ep, &b(json!(data_uri("image", DATA_URI_MAX_IMAGE + 1))), json!(["promptImage"]), "at most 5242880 bytes");
+    ok(ep, &b(json!(data_uri("image", DATA_URI_MAX_IMAGE))));
+    ok(ep, &b(json!("runway://upload-123456")));
+    // a video field takes a 16 MiB data URI but not an image
+    let v = |uri: Value| body_with("video_to_video", "aleph2", json!({"videoUri": uri}));
+    ok("video_to_video", &v(json!(data_uri("video", DATA_URI_MAX_AV))));
+    assert_issue("video_to_video", &v(json!(data_uri("video", DATA_URI_MAX_AV + 1))), json!(["videoUri"]), "16 MiB");
+    assert_issue("video_to_video", &v(json!("data:image/png;base64,AAAA")), json!(["videoUri"]), "data:video/");
+    assert_issue("video_to_video", &v(json!(["https://example.com/a.mp4"])), json!(["videoUri"]), "got an array");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error reporting
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn several_errors_are_reported_at_once() {
+    let body = json!({
+        "model": "gen4.5",
+        "promptText": "",
+        "ratio": "1920:1080",
+        "duration": 20,
+        "seed": -3,
+        "colour": "red"
+    });
+    let (msg, issues) = refused("text_to_video", &body);
+    assert_eq!(issues.len(), 5, "{msg}");
+    assert!(msg.starts_with("invalid text_to_video request for model gen4.5: "), "{msg}");
+    for part in ["promptText: must not be empty", "ratio: '1920:1080' is not allowed", "duration: 20 is out of range", "seed: -3 is out of range", "colour: not accepted here"] {
+        assert!(msg.contains(part), "missing {part:?} in {msg}");
+    }
+    assert!(msg.matches("; ").count() >= 4, "{msg}");
+    let codes: Vec<&str> = issues.iter().map(|i| i.code.as_str()).collect();
+    for c in ["too_small", "invalid_enum_value", "too_big", "unrecognized_keys"] {
+        assert!(codes.contains(&c), "{codes:?}");
+    }
+}
+
+#[test]
+fn message_names_endpoint_and_model() {
+    let (msg, _) = refused("/v1/image_to_video", &body_with("image_to_video", "veo3.1_fast", json!({"ratio": "1:1"})));
+    assert!(msg.starts_with("invalid image_to_video request for model veo3.1_fast: ratio: '1:1' is not allowed"), "{msg}");
+}
+
+#[test]
+fn unknown_endpoint_and_model() {
+    let cat = catalogue();
+    let (msg, issues) = refused("text_to_speech", &json!({"model": "eleven_v3"}));
+    assert!(issues.is_empty());
+    assert!(msg.contains("'text_to_speech' is not in the catalogue"), "{msg}");
+    assert!(msg.contains("validate=False"), "{msg}");
+    assert!(msg.contains("text_to_image, text_to_video, image_to_video, video_to_video, video_upscale"), "{msg}");
+
+    let (msg, issues) = refused("text_to_video", &json!({"model": "gen5", "promptText": "x"}));
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].code, "invalid_union_discriminator");
+    assert_eq!(issues[0].path, vec![json!("model")]);
+    assert!(msg.contains("'gen5' is not a known text_to_video model"), "{msg}");
+    assert!(msg.contains("gen4.5, veo3.1, veo3.1_fast"), "{msg}");
+    assert!(msg.contains("validate=False"), "{msg}");
+
+    // A model of another endpoint is unknown here.
+    let (msg, _) = refused("text_to_video", &json!({"model": "gen4_turbo", "promptImage": URL, "ratio": "1280:720"}));
+    assert!(msg.contains("'gen4_turbo' is not a known text_to_video model") && msg.contains("validate=False"), "{msg}");
+    assert!(cat.validate("text_to_video", &json!({"model": "gen4.5"})).is_err());
+}
+
+#[test]
+fn missing_or_bad_model_and_non_object_body() {
+    let (msg, issues) = refused("text_to_image", &json!({"promptText": "x", "ratio": "1024:1024"}));
+    assert_eq!(issues[0].path, vec![json!("model")]);
+    assert!(msg.contains("model: required; one of: gen4_image, gen4_image_turbo, gemini_2.5_flash"), "{msg}");
+    let (msg, _) = refused("text_to_image", &json!({"model": 4}));
+    assert!(msg.contains("model: expected a string, got a number"), "{msg}");
+    let (msg, issues) = refused("text_to_image", &json!(["gen4_image"]));
+    assert!(issues[0].path.is_empty());
+    assert!(msg.contains("body: expected a JSON object, got an array"), "{msg}");
+    refused("text_to_image", &json!(null));
+}
+
+#[test]
+fn endpoint_names_are_normalized() {
+    assert_eq!(normalize_endpoint("/v1/text_to_video"), "text_to_video");
+    assert_eq!(normalize_endpoint("v1/text_to_video"), "text_to_video");
+    assert_eq!(normalize_endpoint("text_to_video"), "text_to_video");
+    assert_eq!(normalize_endpoint("/text_to_video"), "text_to_video");
+    let cat = catalogue();
+    for form in ["/v1/video_upscale", "v1/video_upscale", "video_upscale"] {
+        assert_eq!(cat.endpoint(form).unwrap().name, "video_upscale");
+        assert_eq!(cat.models_for(form).len(), 1);
+        assert!(cat.model(form, "magnific_video_upscaler_creative").is_some());
+        ok(form, &json!({"model": "magnific_video_upscaler_creative", "videoUri": VIDEO_URL}));
+    }
+    assert_eq!(cat.models_for("image_to_video").len(), 4);
+    assert_eq!(cat.models_for("text_to_image").len(), 3);
+    assert!(cat.endpoint("/v2/text_to_video").is_none());
+    assert!(cat.model("text_to_video", "gen4_turbo").is_none());
+}
+
+#[test]
+fn issue_paths_render_readably() {
+    let (_, issues) = refused(
+        "image_to_video",
+        &body_with("image_to_video", "veo3.1", json!({"promptImage": [{"uri": URL, "position": "first"}, {"uri": URL, "position": "side"}]})),
+    );
+    assert!(issues.iter().any(|i| i.path_string() == "promptImage[1].position"), "{issues:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cost estimates
+// ---------------------------------------------------------------------------------------------
+
+fn cost(endpoint: &str, name: &str, changes: Value) -> Option<f64> {
+    let body = body_with(endpoint, name, changes);
+    ok(endpoint, &body);
+    model(endpoint, name).estimate_cost(&body)
+}
+
+#[test]
+fn cost_estimates() {
+    // gen4.5: 12/s, +5/s prores or png_sequence, +20/s 10-bit/HDR
+    for ep in ["text_to_video", "image_to_video"] {
+        assert_eq!(cost(ep, "gen4.5", json!({"duration": 5})), Some(60.0));
+        assert_eq!(cost(ep, "gen4.5", json!({"duration": 5, "outputFormat": "prores"})), Some(85.0));
+        assert_eq!(cost(ep, "gen4.5", json!({"duration": 10, "outputFormat": "png_sequence"})), Some(170.0));
+        assert_eq!(cost(ep, "gen4.5", json!({"duration": 10, "outputFormat": "hdr10"})), Some(320.0));
+        assert_eq!(cost(ep, "gen4.5", json!({"duration": 2, "outputFormat": "mp4"})), Some(24.0));
+        assert_eq!(cost(ep, "gen4.5", json!({"duration": 5.0})), Some(60.0));
+    }
+    // veo3.1: 40/s with audio (default), 20/s without; default 8 s
+    for ep in ["text_to_video", "image_to_video"] {
+        assert_eq!(cost(ep, "veo3.1", json!({})), Some(320.0));
+        assert_eq!(cost(ep, "veo3.1", json!({"audio": true})), Some(320.0));
+        assert_eq!(cost(ep, "veo3.1", json!({"audio": false})), Some(160.0));
+        assert_eq!(cost(ep, "veo3.1", json!({"audio": false, "duration": 4})), Some(80.0));
+        assert_eq!(cost(ep, "veo3.1_fast", json!({})), Some(120.0));
+        assert_eq!(cost(ep, "veo3.1_fast", json!({"audio": false, "duration": 6})), Some(60.0));
+    }
+    // gen4_turbo: 5/s, default 10 s
+    assert_eq!(cost("image_to_video", "gen4_turbo", json!({})), Some(50.0));
+    assert_eq!(cost("image_to_video", "gen4_turbo", json!({"duration": 5})), Some(25.0));
+    // images
+    assert_eq!(cost("text_to_image", "gen4_image", json!({"ratio": "1280:720"})), Some(5.0));
+    assert_eq!(cost("text_to_image", "gen4_image", json!({"ratio": "720:720"})), Some(5.0));
+    assert_eq!(cost("text_to_image", "gen4_image", json!({"ratio": "1920:1080"})), Some(8.0));
+    assert_eq!(cost("text_to_image", "gen4_image", json!({"ratio": "1080:1440"})), Some(8.0));
+    assert_eq!(cost("text_to_image", "gen4_image_turbo", json!({})), Some(2.0));
+    assert_eq!(cost("text_to_image", "gemini_2.5_flash", json!({})), Some(5.0));
+    // no published price
+    assert_eq!(cost("video_to_video", "aleph2", json!({})), None);
+    assert_eq!(cost("video_to_video", "seedance2_5", json!({})), None);
+    assert_eq!(cost("video_upscale", "magnific_video_upscaler_creative", json!({})), None);
+    // not an object
+    assert_eq!(model("text_to_video", "gen4.5").estimate_cost(&json!("x")), None);
+}
+
+#[test]
+fn every_priced_model_estimates_its_minimal_and_maximal_body() {
+    for m in catalogue().models.iter().filter(|m| m.cost.is_some()) {
+        for body in [minimal_body(m), maximal_body(m)] {
+            let c = m.estimate_cost(&body);
+            assert!(c.is_some_and(|c| c > 0.0), "{} {body}: {c:?}", m.model);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing and export
+// ---------------------------------------------------------------------------------------------
+
+fn tiny_catalogue(endpoint_of_model: &str, field: Value) -> String {
+    json!({
+        "api_version": "2024-11-06",
+        "endpoints": [{"name": "text_to_video", "path": "/v1/text_to_video", "description": "t"}],
+        "definitions": {
+            "seed": {"type": "int", "min": 0, "max": 4294967295u64},
+            "wrapper": {"type": "array", "items": {"type": "ref", "name": "seed"}}
+        },
+        "models": [{
+            "endpoint": endpoint_of_model,
+            "model": "m1",
+            "title": "M1",
+            "output": "video",
+            "fields": {"x": field},
+            "cost": null
+        }]
+    })
+    .to_string()
+}
+
+#[test]
+fn parse_resolves_nested_refs() {
+    let cat = Catalogue::parse(&tiny_catalogue("text_to_video", json!({"type": "ref", "name": "wrapper", "required": true}))).unwrap();
+    let m = cat.model("text_to_video", "m1").unwrap();
+    match &m.fields["x"].spec {
+        Spec::Array { items, .. } => assert!(matches!(**items, Spec::Int { min: Some(0), max: Some(4294967295) })),
+        other => panic!("not resolved: {other:?}"),
+    }
+    assert!(m.fields["x"].required);
+    assert!(cat.validate("text_to_video", &json!({"model": "m1", "x": [1, 2]})).is_ok());
+    assert!(cat.validate("text_to_video", &json!({"model": "m1", "x": [-1]})).is_err());
+}
+
+#[test]
+fn parse_rejects_unknown_endpoint_and_unknown_ref() {
+    let e = Catalogue::parse(&tiny_catalogue("text_to_audio", json!({"type": "bool"}))).unwrap_err();
+    assert!(e.contains("unknown endpoint text_to_audio") && e.contains("m1"), "{e}");
+    let e = Catalogue::parse(&tiny_catalogue("text_to_video", json!({"type": "ref", "name": "nope"}))).unwrap_err();
+    assert!(e.contains("unknown definition 'nope'") && e.contains("m1"), "{e}");
+    let e = Catalogue::parse(&tiny_catalogue(
+        "text_to_video",
+        json!({"type": "array", "items": {"type": "object", "fields": {"y": {"type": "ref", "name": "missing"}}}}),
+    ))
+    .unwrap_err();
+    assert!(e.contains("unknown definition 'missing'"), "{e}");
+    assert!(Catalogue::parse("{").is_err());
+    assert!(Catalogue::parse(&tiny_catalogue("text_to_video", json!({"type": "colour"}))).is_err());
+}
+
+#[test]
+fn to_json_is_resolved_and_has_no_definitions() {
+    let v = catalogue().to_json();
+    let obj = v.as_object().unwrap();
+    assert!(!obj.contains_key("definitions"));
+    assert_eq!(obj["api_version"], "2024-11-06");
+    assert_eq!(obj["models"].as_array().unwrap().len(), catalogue().models.len());
+    assert_eq!(obj["endpoints"].as_array().unwrap().len(), 5);
+
+    fn walk(v: &Value, path: &str, types: &mut usize) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(t)) = o.get("type") {
+                    assert_ne!(t, "ref", "unresolved ref at {path}: {v}");
+                    *types += 1;
+                }
+                for (k, x) in o {
+                    walk(x, &format!("{path}.{k}"), types);
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    walk(x, &format!("{path}[{i}]"), types);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut types = 0;
+    walk(&v, "", &mut types);
+    assert!(types > 50, "{types}");
+
+    // Resolved specs are inlined: gen4_turbo's promptImage is the any_of, seed is an int.
+    let gen4t = obj["models"].as_array().unwrap().iter().find(|m| m["model"] == "gen4_turbo").unwrap();
+    assert_eq!(gen4t["fields"]["promptImage"]["type"], "any_of");
+    assert_eq!(gen4t["fields"]["promptImage"]["required"], true);
+    assert_eq!(gen4t["fields"]["seed"]["type"], "int");
+    assert_eq!(gen4t["fields"]["seed"]["max"], 4294967295u64);
+    // And the export parses back into an equivalent catalogue.
+    let back = Catalogue::parse(&v.to_string()).unwrap();
+    assert_eq!(back.models.len(), catalogue().models.len());
+    for m in &back.models {
+        assert!(back.validate(&m.endpoint, &minimal_body(m)).is_ok(), "{}", m.model);
+    }
+}

@@ -9,3 +9,5 @@ pub mod errors;
 pub mod simulator;
 pub mod tasks;
 pub mod util;
+
+mod bindings;

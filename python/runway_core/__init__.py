@@ -1,0 +1,194 @@
+"""Async Python client for Runway's API (images, video, audio), backed by a Rust core.
+
+    import asyncio, runway_core
+
+    async def main():
+        async with runway_core.Client() as client:      # key from RUNWAYML_API_SECRET
+            task = await client.create_task("text_to_video", {
+                "model": "gen4.5", "promptText": "a red fox in snow", "ratio": "1280:720", "duration": 5})
+            done = await client.wait_for_task(task.id, on_progress=print)
+            print(done.output)
+
+    asyncio.run(main())
+
+Bodies are checked against the model catalogue before anything is sent (ValidationError names the
+field and what is allowed); `validate=False` sends a body for a model the catalogue does not know.
+"""
+
+from __future__ import annotations
+
+import atexit
+import inspect
+from typing import Any, Awaitable, Callable, Mapping, Optional, Union
+
+from . import _core
+from ._core import (
+    API_VERSION,
+    DEFAULT_BASE_URL,
+    ApiError,
+    AuthenticationError,
+    NotFoundError,
+    RateLimitError,
+    RunwayError,
+    Simulator,
+    Task,
+    TaskFailedError,
+    TaskTimeoutError,
+    TransportError,
+    ValidationError,
+    __version__,
+)
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_BASE_URL",
+    "ApiError",
+    "AuthenticationError",
+    "Client",
+    "NotFoundError",
+    "ProgressCallback",
+    "RateLimitError",
+    "RunwayError",
+    "Simulator",
+    "Task",
+    "TaskFailedError",
+    "TaskTimeoutError",
+    "TransportError",
+    "ValidationError",
+    "__version__",
+    "catalogue",
+    "estimate_cost",
+    "models",
+    "validate",
+]
+
+# Rust threads deliver results by attaching to Python; this stops them before the interpreter
+# finalizes, which otherwise can crash a script that exits right after many concurrent calls.
+atexit.register(_core._shutdown)
+
+ProgressCallback = Callable[[Task], Union[Awaitable[None], None]]
+TaskRef = Union[str, Task]
+
+
+def _task_id(task: TaskRef) -> str:
+    return task.id if isinstance(task, Task) else task
+
+
+def _as_async(callback: Optional[ProgressCallback]) -> Optional[Callable[[Task], Awaitable[None]]]:
+    # The core awaits the callback on the event loop, so plain functions run there too.
+    if callback is None:
+        return None
+
+    async def call(task: Task) -> None:
+        result = callback(task)
+        if inspect.isawaitable(result):
+            await result
+
+    return call
+
+
+class Client:
+    """A Runway API client. One pooled HTTP connection set per client; use it for many calls.
+
+    api_key: else env RUNWAYML_API_SECRET, RUNWAY_API_KEY, runway_api_key (in that order).
+    base_url: else env RUNWAYML_BASE_URL, else https://api.dev.runwayml.com.
+    timeout: seconds for one HTTP request. max_retries: retries of reads (GET, DELETE) on 408,
+    429, 5xx and network errors; a task-creating POST is retried only when Runway certainly did
+    not receive it (connection refused, 429). poll: overrides of the polling schedule (seconds):
+    first_delay, min_interval, idle_interval, max_idle_interval, max_predict_interval, margin.
+    """
+
+    __slots__ = ("_core",)
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        *,
+        poll: Optional[Mapping[str, float]] = None,
+    ) -> None:
+        self._core = _core._Client(api_key, base_url, timeout, max_retries, dict(poll) if poll else None)
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    @property
+    def closed(self) -> bool:
+        return self._core.closed
+
+    async def create_task(self, endpoint: str, body: Mapping[str, Any], validate: bool = True) -> Task:
+        """Submits a task (`endpoint` like "text_to_video" or "/v1/text_to_video").
+
+        The returned Task has the id and estimated_cost; its status is None until polled.
+        """
+        return await self._core.create_task(endpoint, body, validate)
+
+    async def get_task(self, task_id: TaskRef) -> Task:
+        return await self._core.get_task(_task_id(task_id))
+
+    async def cancel_task(self, task_id: TaskRef) -> bool:
+        """Cancels a running task or deletes a finished one with its outputs.
+
+        True when this call did it; False when the task was already cancelled or deleted.
+        """
+        return await self._core.cancel_task(_task_id(task_id))
+
+    async def wait_for_task(
+        self,
+        task_id: TaskRef,
+        timeout: Optional[float] = None,
+        on_progress: Optional[ProgressCallback] = None,
+    ) -> Task:
+        """Polls until the task succeeds, and returns it.
+
+        Raises TaskFailedError (FAILED or CANCELLED, with .task) or TaskTimeoutError after
+        `timeout` seconds (None: no limit), carrying the last snapshot. `on_progress` (a plain or
+        async callable) gets each snapshot that differs from the last.
+        """
+        return await self._core.wait_for_task(_task_id(task_id), timeout, _as_async(on_progress))
+
+    async def organization(self) -> dict[str, Any]:
+        """Credit balance, tier limits and today's usage (GET /v1/organization)."""
+        return await self._core.organization()
+
+    def close(self) -> None:
+        self._core.close()
+
+    async def aclose(self) -> None:
+        self._core.close()
+
+    async def __aenter__(self) -> "Client":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._core.close()
+
+    def __repr__(self) -> str:
+        return repr(self._core)
+
+
+def catalogue() -> dict[str, Any]:
+    """Everything the client knows about Runway's endpoints and models."""
+    return _core.catalogue_json()
+
+
+def models(endpoint: Optional[str] = None) -> list[dict[str, Any]]:
+    """The catalogue's models (optionally of one endpoint): fields, allowed values, rules, cost."""
+    all_models: list[dict[str, Any]] = _core.catalogue_json()["models"]
+    if endpoint is None:
+        return all_models
+    name = endpoint.lstrip("/").removeprefix("v1/")
+    return [m for m in all_models if m["endpoint"] == name]
+
+
+def validate(endpoint: str, body: Mapping[str, Any]) -> None:
+    """Raises ValidationError if `create_task` would refuse this body."""
+    _core.validate(endpoint, body)
+
+
+def estimate_cost(endpoint: str, body: Mapping[str, Any]) -> Optional[float]:
+    """The most this body can cost, in credits (None when Runway has not published the price)."""
+    return _core.estimate_cost(endpoint, body)

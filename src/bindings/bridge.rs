@@ -1,0 +1,146 @@
+//! Rust futures as asyncio futures, with an exit that cannot crash.
+//!
+//! pyo3-async-runtimes' `future_into_py` delivers results from a blocking thread that attaches to
+//! Python; if the interpreter starts finalizing while such a thread is inside its attach, the
+//! process aborts (pyo3-stack.md §5, upstream issue #40). Here every attach from a non-Python
+//! thread goes through `attach_guarded`, which counts itself in and checks a shutdown flag; an
+//! `atexit` hook (`shutdown`) raises the flag and, with the GIL released, waits for the count to
+//! reach zero. After that no Rust thread touches Python again, so finalization is safe.
+//! Cancellation: cancelling the asyncio future drops the Rust future (aborting its HTTP request).
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use pyo3::prelude::*;
+use pyo3::IntoPyObjectExt;
+use tokio::sync::oneshot;
+
+static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
+static ATTACHED: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs `f` with the GIL from a non-Python thread, unless the interpreter is shutting down.
+pub fn attach_guarded<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> Option<R> {
+    ATTACHED.fetch_add(1, Ordering::SeqCst);
+    let out = if SHUTTING_DOWN.load(Ordering::SeqCst) { None } else { Some(Python::attach(f)) };
+    ATTACHED.fetch_sub(1, Ordering::SeqCst);
+    out
+}
+
+/// The atexit hook: stop Rust threads from attaching, then wait (GIL released) for those inside.
+#[pyfunction]
+#[pyo3(signature = (timeout = 5.0))]
+pub fn _shutdown(py: Python<'_>, timeout: f64) -> bool {
+    SHUTTING_DOWN.store(true, Ordering::SeqCst);
+    py.detach(|| {
+        let end = Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
+        while ATTACHED.load(Ordering::SeqCst) > 0 {
+            if Instant::now() > end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        true
+    })
+}
+
+/// How a bridged future fails: a core error (mapped to an exception under the GIL) or a Python
+/// exception already made (from a user callback).
+pub enum Failure {
+    Core(crate::errors::Error),
+    Py(PyErr),
+}
+
+impl From<crate::errors::Error> for Failure {
+    fn from(e: crate::errors::Error) -> Self {
+        Failure::Core(e)
+    }
+}
+
+impl From<PyErr> for Failure {
+    fn from(e: PyErr) -> Self {
+        Failure::Py(e)
+    }
+}
+
+/// Fires when the asyncio future is cancelled, so the Rust side stops.
+#[pyclass]
+struct CancelOnDone {
+    tx: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+#[pymethods]
+impl CancelOnDone {
+    fn __call__(&self, fut: &Bound<'_, PyAny>) -> PyResult<()> {
+        if fut.call_method0("cancelled")?.is_truthy()? {
+            if let Some(tx) = self.tx.lock().unwrap().take() {
+                let _ = tx.send(());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sets a future's outcome unless it was cancelled meanwhile (runs on the event loop thread).
+#[pyfunction]
+pub fn _resolve(fut: &Bound<'_, PyAny>, ok: bool, value: Bound<'_, PyAny>) -> PyResult<()> {
+    if fut.call_method0("done")?.is_truthy()? {
+        return Ok(());
+    }
+    if ok {
+        fut.call_method1("set_result", (value,))?;
+    } else {
+        fut.call_method1("set_exception", (value,))?;
+    }
+    Ok(())
+}
+
+/// Spawns `fut` on the shared tokio runtime and returns an asyncio future for its result.
+/// `convert` turns the Rust value into a Python object under the GIL.
+pub fn spawn<'py, T, F, C>(py: Python<'py>, fut: F, convert: C) -> PyResult<Bound<'py, PyAny>>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, Failure>> + Send + 'static,
+    C: for<'a> FnOnce(Python<'a>, T) -> PyResult<Bound<'a, PyAny>> + Send + 'static,
+{
+    let locals = pyo3_async_runtimes::TaskLocals::with_running_loop(py)?.copy_context(py)?;
+    let event_loop = locals.event_loop(py);
+    let py_fut = event_loop.call_method0("create_future")?;
+    let (tx, mut rx) = oneshot::channel::<()>();
+    py_fut.call_method1("add_done_callback", (CancelOnDone { tx: Mutex::new(Some(tx)) },))?;
+    let fut_ref = py_fut.clone().unbind();
+    let loop_ref = event_loop.unbind();
+    let resolve = wrap_pyfunction!(_resolve, py)?.into_any().unbind();
+    pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
+        let scoped = pyo3_async_runtimes::tokio::scope(locals, fut);
+        let outcome = tokio::select! {
+            r = scoped => r,
+            Ok(()) = &mut rx => return, // cancelled from Python: dropping `scoped` aborts the work
+        };
+        // Attaching may wait for the GIL: do it on a blocking thread, not a runtime worker.
+        tokio::task::spawn_blocking(move || {
+            attach_guarded(|py| {
+                let (ok, value) = match outcome {
+                    Ok(v) => match convert(py, v) {
+                        Ok(obj) => (true, obj),
+                        Err(e) => (false, e.into_value(py).into_bound(py).into_any()),
+                    },
+                    Err(Failure::Core(e)) => (false, super::errors::to_pyerr(py, e).into_value(py).into_bound(py).into_any()),
+                    Err(Failure::Py(e)) => (false, e.into_value(py).into_bound(py).into_any()),
+                };
+                let args = (resolve.bind(py), fut_ref.bind(py), ok, value);
+                if let Err(e) = loop_ref.bind(py).call_method1("call_soon_threadsafe", args) {
+                    // The loop is closed: nobody is waiting any more.
+                    drop(e);
+                }
+            });
+        });
+    });
+    Ok(py_fut)
+}
+
+/// Converts any IntoPyObject value; the common `convert` for `spawn`.
+pub fn into_py<'a, T: IntoPyObject<'a>>(py: Python<'a>, v: T) -> PyResult<Bound<'a, PyAny>> {
+    v.into_bound_py_any(py)
+}

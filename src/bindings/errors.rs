@@ -1,0 +1,98 @@
+//! The Python exception hierarchy and the mapping from the core's one error enum onto it. Each
+//! exception carries structured attributes (status, body, issues, task, task_id…), never the key.
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::convert::json_to_py;
+use super::objects::PyTask;
+use crate::errors::{Error, TransportKind};
+
+create_exception!(runway_core, RunwayError, PyException, "Base class of every runway_core error.");
+create_exception!(runway_core, ApiError, RunwayError, "Runway answered with an error status; `status` and `body` keep its answer.");
+create_exception!(runway_core, AuthenticationError, ApiError, "401: the API key is missing, wrong or disabled.");
+create_exception!(runway_core, NotFoundError, ApiError, "404: no such task (or it was cancelled or deleted).");
+create_exception!(runway_core, RateLimitError, ApiError, "429: too many requests or the daily task limit.");
+create_exception!(runway_core, ValidationError, RunwayError, "The request was refused locally, before anything was sent.");
+create_exception!(runway_core, TaskFailedError, RunwayError, "The task ended FAILED or CANCELLED; `task` is its last snapshot.");
+create_exception!(runway_core, TaskTimeoutError, RunwayError, "Waiting ran out of time; the task keeps running. `task` is the last snapshot.");
+create_exception!(runway_core, TransportError, RunwayError, "The request could not be completed (connection, timeout).");
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("RunwayError", py.get_type::<RunwayError>())?;
+    m.add("ApiError", py.get_type::<ApiError>())?;
+    m.add("AuthenticationError", py.get_type::<AuthenticationError>())?;
+    m.add("NotFoundError", py.get_type::<NotFoundError>())?;
+    m.add("RateLimitError", py.get_type::<RateLimitError>())?;
+    m.add("ValidationError", py.get_type::<ValidationError>())?;
+    m.add("TaskFailedError", py.get_type::<TaskFailedError>())?;
+    m.add("TaskTimeoutError", py.get_type::<TaskTimeoutError>())?;
+    m.add("TransportError", py.get_type::<TransportError>())?;
+    Ok(())
+}
+
+/// Builds the exception for `e`, with its attributes set.
+pub fn to_pyerr(py: Python<'_>, e: Error) -> PyErr {
+    match build(py, e) {
+        Ok(err) => err,
+        Err(err) => err,
+    }
+}
+
+fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
+    let message = e.to_string();
+    let task_id = e.task_id().map(str::to_string);
+    let err = match &e {
+        Error::Api { status, .. } => match status {
+            401 => AuthenticationError::new_err(message),
+            404 => NotFoundError::new_err(message),
+            429 => RateLimitError::new_err(message),
+            _ => ApiError::new_err(message),
+        },
+        Error::Validation { .. } => ValidationError::new_err(message),
+        Error::TaskFailed { .. } => TaskFailedError::new_err(message),
+        Error::TaskTimeout { .. } => TaskTimeoutError::new_err(message),
+        Error::Transport { .. } => TransportError::new_err(message),
+        Error::Other(_) | Error::Callback(_) => RunwayError::new_err(message),
+    };
+    let v = err.value(py);
+    v.setattr("task_id", task_id)?;
+    match e {
+        Error::Api { status, method, path, body, retry_after, may_have_created, .. } => {
+            v.setattr("status", status)?;
+            v.setattr("body", json_to_py(py, &body)?)?;
+            v.setattr("method", method)?;
+            v.setattr("path", path)?;
+            v.setattr("retry_after", retry_after)?;
+            v.setattr("may_have_created", may_have_created)?;
+        }
+        Error::Validation { issues, .. } => {
+            let list: Vec<Bound<'_, PyDict>> = issues
+                .iter()
+                .map(|i| json_to_py(py, &serde_json::to_value(i).unwrap_or_default()).and_then(|o| Ok(o.cast_into::<PyDict>()?)))
+                .collect::<PyResult<_>>()?;
+            v.setattr("issues", list)?;
+        }
+        Error::TaskFailed { task } => {
+            v.setattr("task", PyTask::from(*task))?;
+        }
+        Error::TaskTimeout { task, waited_secs, .. } => {
+            v.setattr("task", task.map(|t| PyTask::from(*t)))?;
+            v.setattr("waited", waited_secs)?;
+        }
+        Error::Transport { kind, may_have_created, .. } => {
+            let k = match kind {
+                TransportKind::Connect => "connect",
+                TransportKind::Timeout => "timeout",
+                TransportKind::Broken => "broken",
+            };
+            v.setattr("kind", k)?;
+            v.setattr("may_have_created", may_have_created)?;
+        }
+        _ => {}
+    }
+    Ok(err)
+}

@@ -1,0 +1,49 @@
+//! The Python edge: the private `runway_core._core` module. Thin on purpose — argument conversion
+//! and error mapping only; the logic it calls is plain Rust tested by `cargo test`.
+
+mod bridge;
+mod convert;
+mod errors;
+mod objects;
+
+use pyo3::prelude::*;
+
+use crate::catalogue::catalogue;
+use convert::{json_to_py, py_to_json};
+
+/// The catalogue: every endpoint and model with fields, allowed values, rules and cost.
+#[pyfunction]
+fn catalogue_json(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    json_to_py(py, &catalogue().to_json())
+}
+
+/// Checks a body as `create_task` would, without sending it. Raises ValidationError.
+#[pyfunction]
+fn validate(py: Python<'_>, endpoint: &str, body: &Bound<'_, PyAny>) -> PyResult<()> {
+    let body = py_to_json(body).map_err(|e| errors::ValidationError::new_err(format!("body: {e}")))?;
+    catalogue().validate(endpoint, &body).map(drop).map_err(|e| errors::to_pyerr(py, e))
+}
+
+/// The most a valid body can cost in credits, or None when the catalogue cannot say.
+#[pyfunction]
+fn estimate_cost(py: Python<'_>, endpoint: &str, body: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+    let body = py_to_json(body).map_err(|e| errors::ValidationError::new_err(format!("body: {e}")))?;
+    let model = catalogue().validate(endpoint, &body).map_err(|e| errors::to_pyerr(py, e))?;
+    Ok(model.estimate_cost(&body))
+}
+
+#[pymodule(name = "_core")]
+fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", crate::client::VERSION)?;
+    m.add("API_VERSION", crate::client::API_VERSION)?;
+    m.add("DEFAULT_BASE_URL", crate::client::DEFAULT_BASE_URL)?;
+    errors::register(m)?;
+    m.add_class::<objects::PyTask>()?;
+    m.add_class::<objects::PyClient>()?;
+    m.add_class::<objects::PySimulator>()?;
+    m.add_function(wrap_pyfunction!(catalogue_json, m)?)?;
+    m.add_function(wrap_pyfunction!(validate, m)?)?;
+    m.add_function(wrap_pyfunction!(estimate_cost, m)?)?;
+    m.add_function(wrap_pyfunction!(bridge::_shutdown, m)?)?;
+    Ok(())
+}

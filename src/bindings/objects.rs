@@ -1,0 +1,380 @@
+//! Python classes over the core: `Task`, the client (`_Client`, wrapped by `runway_core.Client`),
+//! and `Simulator`. Each method only converts arguments and hands off to the core.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use super::bridge::{attach_guarded, into_py, spawn, Failure};
+use super::convert::{json_to_py, py_to_json};
+use super::errors::{to_pyerr, RunwayError};
+use crate::client::{CancelOutcome, ClientOptions, RunwayClient};
+use crate::errors::Error;
+use crate::simulator::{fault_from_json, SimConfig, Simulator};
+use crate::tasks::{PollConfig, Task};
+
+/// A Runway task as last seen. `raw` is Runway's JSON for it.
+#[pyclass(name = "Task", module = "runway_core", frozen)]
+pub struct PyTask {
+    pub inner: Task,
+}
+
+impl From<Task> for PyTask {
+    fn from(inner: Task) -> Self {
+        PyTask { inner }
+    }
+}
+
+#[pymethods]
+impl PyTask {
+    #[getter]
+    fn id(&self) -> &str {
+        &self.inner.id
+    }
+    #[getter]
+    fn status(&self) -> Option<&str> {
+        self.inner.status.as_deref()
+    }
+    #[getter]
+    fn progress(&self) -> Option<f64> {
+        self.inner.progress
+    }
+    #[getter]
+    fn output(&self) -> Vec<String> {
+        self.inner.output.clone()
+    }
+    #[getter]
+    fn failure(&self) -> Option<&str> {
+        self.inner.failure.as_deref()
+    }
+    #[getter]
+    fn failure_code(&self) -> Option<&str> {
+        self.inner.failure_code.as_deref()
+    }
+    #[getter]
+    fn estimated_cost(&self) -> Option<f64> {
+        self.inner.estimated_cost
+    }
+    #[getter]
+    fn cost(&self) -> Option<f64> {
+        self.inner.cost
+    }
+    #[getter]
+    fn created_at(&self) -> Option<&str> {
+        self.inner.created_at.as_deref()
+    }
+    #[getter]
+    fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &self.inner.raw)
+    }
+    #[getter]
+    fn is_terminal(&self) -> bool {
+        self.inner.is_terminal()
+    }
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<PyTask>().is_ok_and(|o| o.get().inner == self.inner)
+    }
+    fn __repr__(&self) -> String {
+        let t = &self.inner;
+        let mut s = format!("Task(id='{}', status={}", t.id, t.status.as_deref().map_or("None".into(), |s| format!("'{s}'")));
+        if let Some(p) = t.progress {
+            s.push_str(&format!(", progress={p}"));
+        }
+        if !t.output.is_empty() {
+            s.push_str(&format!(", outputs={}", t.output.len()));
+        }
+        if let Some(c) = &t.failure_code {
+            s.push_str(&format!(", failure_code='{c}'"));
+        }
+        s.push(')');
+        s
+    }
+}
+
+fn task_to_py(py: Python<'_>, t: Task) -> PyResult<Bound<'_, PyAny>> {
+    into_py(py, PyTask::from(t))
+}
+
+fn poll_config(poll: Option<&Bound<'_, PyDict>>) -> PyResult<PollConfig> {
+    let mut c = PollConfig::default();
+    let Some(d) = poll else { return Ok(c) };
+    for (k, v) in d.iter() {
+        let key: String = k.extract()?;
+        let val: f64 = v.extract()?;
+        if !(val.is_finite() && val >= 0.0) {
+            return Err(PyTypeError::new_err(format!("poll['{key}'] must be a non-negative number")));
+        }
+        match key.as_str() {
+            "first_delay" => c.first_delay = val,
+            "min_interval" => c.min_interval = val,
+            "idle_interval" => c.idle_interval = val,
+            "max_idle_interval" => c.max_idle_interval = val,
+            "max_predict_interval" => c.max_predict_interval = val,
+            "margin" => c.margin = val,
+            _ => return Err(PyTypeError::new_err(format!("unknown poll option '{key}'"))),
+        }
+    }
+    Ok(c)
+}
+
+/// The native client; `runway_core.Client` wraps it with coroutine methods.
+#[pyclass(name = "_Client", module = "runway_core._core", frozen)]
+pub struct PyClient {
+    inner: Mutex<Option<Arc<RunwayClient>>>,
+    base_url: String,
+}
+
+impl PyClient {
+    fn client(&self) -> PyResult<Arc<RunwayClient>> {
+        self.inner.lock().unwrap().clone().ok_or_else(|| RunwayError::new_err("this client is closed"))
+    }
+}
+
+#[pymethods]
+impl PyClient {
+    #[new]
+    #[pyo3(signature = (api_key=None, base_url=None, timeout=60.0, max_retries=3, poll=None))]
+    fn new(
+        py: Python<'_>,
+        api_key: Option<String>,
+        base_url: Option<String>,
+        timeout: f64,
+        max_retries: u32,
+        poll: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        if !(timeout.is_finite() && timeout > 0.0) {
+            return Err(to_pyerr(py, Error::Other(format!("timeout must be a positive number of seconds, got {timeout}"))));
+        }
+        let opts = ClientOptions { api_key, base_url, timeout, max_retries, poll: poll_config(poll)?, ..Default::default() };
+        // Building reqwest's client needs no runtime, but its connections live on the shared one.
+        let _guard = pyo3_async_runtimes::tokio::get_runtime().enter();
+        let client = RunwayClient::new(opts).map_err(|e| to_pyerr(py, e))?;
+        Ok(PyClient { base_url: client.base_url().to_string(), inner: Mutex::new(Some(Arc::new(client))) })
+    }
+
+    #[getter]
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn close(&self) {
+        self.inner.lock().unwrap().take();
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.lock().unwrap().is_none()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Client(base_url='{}')", self.base_url)
+    }
+
+    #[pyo3(signature = (endpoint, body, validate=true))]
+    fn create_task<'py>(&self, py: Python<'py>, endpoint: String, body: &Bound<'py, PyAny>, validate: bool) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        let body = py_to_json(body).map_err(|e| super::errors::ValidationError::new_err(format!("body: {e}")))?;
+        spawn(py, async move { Ok(c.create_task(&endpoint, body, validate).await?) }, task_to_py)
+    }
+
+    fn get_task<'py>(&self, py: Python<'py>, task_id: String) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        spawn(py, async move { Ok(c.get_task(&task_id).await?) }, task_to_py)
+    }
+
+    /// Resolves to True when this call cancelled or deleted the task, False when it was already gone.
+    fn cancel_task<'py>(&self, py: Python<'py>, task_id: String) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        spawn(py, async move { Ok(c.cancel_task(&task_id).await? == CancelOutcome::Done) }, |py, done| into_py(py, done))
+    }
+
+    fn organization<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        spawn(py, async move { Ok(c.organization().await?) }, |py, v| json_to_py(py, &v))
+    }
+
+    /// `on_progress` must be an async callable taking a Task (the Python facade adapts plain ones).
+    #[pyo3(signature = (task_id, timeout=None, on_progress=None))]
+    fn wait_for_task<'py>(
+        &self,
+        py: Python<'py>,
+        task_id: String,
+        timeout: Option<f64>,
+        on_progress: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        if let Some(t) = timeout {
+            if !(t.is_finite() && t >= 0.0) {
+                return Err(to_pyerr(py, Error::Other(format!("timeout must be a non-negative number of seconds, got {t}"))));
+            }
+        }
+        let cb = on_progress.map(Arc::new);
+        spawn(
+            py,
+            async move {
+                // A callback's exception is kept here and re-raised as is.
+                let failure: Arc<Mutex<Option<PyErr>>> = Arc::new(Mutex::new(None));
+                let slot = failure.clone();
+                let result = c
+                    .wait_for_task(&task_id, timeout.map(Duration::from_secs_f64), move |task| {
+                        let cb = cb.clone();
+                        let slot = slot.clone();
+                        async move {
+                            let Some(cb) = cb else { return Ok(()) };
+                            let started = attach_guarded(|py| -> PyResult<_> {
+                                let coro = cb.bind(py).call1((PyTask::from(task),))?;
+                                pyo3_async_runtimes::tokio::into_future(coro)
+                            });
+                            let outcome = match started {
+                                None => return Err(Error::Other("the interpreter is shutting down".into())),
+                                Some(Err(e)) => Err(e),
+                                Some(Ok(fut)) => fut.await.map(drop),
+                            };
+                            outcome.map_err(|e| {
+                                let msg = e.to_string();
+                                *slot.lock().unwrap() = Some(e);
+                                Error::Callback(msg)
+                            })
+                        }
+                    })
+                    .await;
+                match result {
+                    Ok(t) => Ok(t),
+                    Err(Error::Callback(msg)) => {
+                        Err(failure.lock().unwrap().take().map(Failure::Py).unwrap_or(Failure::Core(Error::Callback(msg))))
+                    }
+                    Err(e) => Err(Failure::Core(e)),
+                }
+            },
+            task_to_py,
+        )
+    }
+}
+
+/// A fake Runway API served on 127.0.0.1, for tests and trying things without a key.
+#[pyclass(name = "Simulator", module = "runway_core")]
+pub struct PySimulator {
+    sim: Option<Simulator>,
+    base_url: String,
+    api_key: String,
+    state: Arc<crate::simulator::SimState>,
+}
+
+#[pymethods]
+impl PySimulator {
+    #[new]
+    #[pyo3(signature = (*, task_seconds=8.0, pending_seconds=0.5, daily_limit=None, max_concurrency=None, credit_balance=100000.0, api_key=None, port=0))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        task_seconds: f64,
+        pending_seconds: f64,
+        daily_limit: Option<u32>,
+        max_concurrency: Option<u32>,
+        credit_balance: f64,
+        api_key: Option<String>,
+        port: u16,
+    ) -> PyResult<Self> {
+        let cfg = SimConfig {
+            api_key: api_key.unwrap_or_else(crate::simulator::default_key),
+            task_seconds,
+            pending_seconds,
+            daily_limit,
+            max_concurrency,
+            credit_balance,
+        };
+        let rt = pyo3_async_runtimes::tokio::get_runtime();
+        let sim = Simulator::start(rt.handle(), cfg, port).map_err(|e| RunwayError::new_err(format!("could not start the simulator: {e}")))?;
+        Ok(PySimulator { base_url: sim.base_url(), api_key: sim.api_key().to_string(), state: sim.state().clone(), sim: Some(sim) })
+    }
+
+    #[getter]
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The key this simulator accepts (a fixed, public test value, not a secret).
+    #[getter]
+    fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// Queues a fault for the next matching request(s): kind is "status", "reset",
+    /// "lost_response" or "slow".
+    #[pyo3(signature = (kind, *, count=1, method=None, path=None, status=None, retry_after=None, seconds=None, body=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn inject_fault(
+        &self,
+        kind: &str,
+        count: u32,
+        method: Option<String>,
+        path: Option<String>,
+        status: Option<u16>,
+        retry_after: Option<&Bound<'_, PyAny>>,
+        seconds: Option<f64>,
+        body: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let mut spec = serde_json::json!({"kind": kind, "count": count});
+        let o = spec.as_object_mut().unwrap();
+        if let Some(m) = method {
+            o.insert("method".into(), m.into());
+        }
+        if let Some(p) = path {
+            o.insert("path".into(), p.into());
+        }
+        if let Some(s) = status {
+            o.insert("status".into(), s.into());
+        }
+        if let Some(r) = retry_after {
+            o.insert("retry_after".into(), r.str()?.to_string().into());
+        }
+        if let Some(s) = seconds {
+            o.insert("seconds".into(), s.into());
+        }
+        if let Some(b) = body {
+            o.insert("body".into(), py_to_json(b)?);
+        }
+        let fault = fault_from_json(&spec).map_err(pyo3::exceptions::PyValueError::new_err)?;
+        self.state.add_fault(fault);
+        Ok(())
+    }
+
+    fn clear_faults(&self) {
+        self.state.clear_faults();
+    }
+
+    /// API requests received so far: dicts with method, path, authorized, version, at_ms.
+    fn requests<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let v = serde_json::to_value(self.state.requests()).unwrap_or_default();
+        Ok(json_to_py(py, &v)?.cast_into::<PyList>()?)
+    }
+
+    fn clear_requests(&self) {
+        self.state.clear_requests();
+    }
+
+    #[getter]
+    fn tasks_created(&self) -> u32 {
+        self.state.tasks_created()
+    }
+
+    fn close(&mut self) {
+        if let Some(mut s) = self.sim.take() {
+            s.stop();
+        }
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(&mut self, _a: Option<Bound<'_, PyAny>>, _b: Option<Bound<'_, PyAny>>, _c: Option<Bound<'_, PyAny>>) {
+        self.close();
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Simulator(base_url='{}')", self.base_url)
+    }
+}
