@@ -136,10 +136,12 @@ async fn handle(st: Arc<SimState>, req: Request<Incoming>) -> Result<Resp, Abort
     st.record(method.as_str(), &path, authorized, version.clone());
 
     let mut lose_response = false;
+    let mut delay = 0.0;
     match st.take_fault(method.as_str(), &path) {
         Some(FaultKind::Reset) => return Err(Abort),
         Some(FaultKind::LostResponse) => lose_response = true,
-        Some(FaultKind::Slow { seconds }) => tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await,
+        // Like a real server, the work is done even if the client gives up waiting for the answer.
+        Some(FaultKind::Slow { seconds }) => delay = seconds.max(0.0),
         Some(FaultKind::Status { status, retry_after, body }) => {
             let body = body.unwrap_or_else(|| json!({"error": default_status_message(status)}));
             let mut r = json_response(status, &body);
@@ -165,6 +167,9 @@ async fn handle(st: Arc<SimState>, req: Request<Incoming>) -> Result<Resp, Abort
     };
     if lose_response {
         return Err(Abort);
+    }
+    if delay > 0.0 {
+        tokio::time::sleep(Duration::from_secs_f64(delay)).await;
     }
     Ok(resp)
 }

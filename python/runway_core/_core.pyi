@@ -1,0 +1,153 @@
+"""Type stubs for the native extension (checked against the binary by mypy.stubtest in the tests)."""
+
+from typing import Any, Awaitable, Callable, Literal, Optional, final
+
+__all__ = [
+    "__version__",
+    "API_VERSION",
+    "DEFAULT_BASE_URL",
+    "RunwayError",
+    "ApiError",
+    "AuthenticationError",
+    "NotFoundError",
+    "RateLimitError",
+    "ValidationError",
+    "TaskFailedError",
+    "TaskTimeoutError",
+    "TransportError",
+    "Task",
+    "_Client",
+    "Simulator",
+    "catalogue_json",
+    "validate",
+    "estimate_cost",
+    "_shutdown",
+]
+
+__version__: str
+API_VERSION: str
+DEFAULT_BASE_URL: str
+
+class RunwayError(Exception):
+    task_id: Optional[str]
+
+class ApiError(RunwayError):
+    status: int
+    body: Any
+    method: str
+    path: str
+    retry_after: Optional[float]
+    may_have_created: bool
+
+class AuthenticationError(ApiError): ...
+class NotFoundError(ApiError): ...
+class RateLimitError(ApiError): ...
+
+class ValidationError(RunwayError):
+    issues: list[dict[str, Any]]
+
+class TaskFailedError(RunwayError):
+    task: Task
+
+class TaskTimeoutError(RunwayError):
+    task: Optional[Task]
+    waited: float
+
+class TransportError(RunwayError):
+    kind: Literal["connect", "timeout", "broken"]
+    may_have_created: bool
+
+@final
+class Task:
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> Optional[str]: ...
+    @property
+    def progress(self) -> Optional[float]: ...
+    @property
+    def output(self) -> list[str]: ...
+    @property
+    def failure(self) -> Optional[str]: ...
+    @property
+    def failure_code(self) -> Optional[str]: ...
+    @property
+    def estimated_cost(self) -> Optional[float]: ...
+    @property
+    def cost(self) -> Optional[float]: ...
+    @property
+    def created_at(self) -> Optional[str]: ...
+    @property
+    def raw(self) -> Any: ...
+    @property
+    def is_terminal(self) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class _Client:
+    def __new__(
+        cls,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        poll: Optional[dict[str, float]] = None,
+    ) -> _Client: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    def close(self) -> None: ...
+    def create_task(self, endpoint: str, body: Any, validate: bool = True) -> Awaitable[Task]: ...
+    def get_task(self, task_id: str) -> Awaitable[Task]: ...
+    def cancel_task(self, task_id: str) -> Awaitable[bool]: ...
+    def organization(self) -> Awaitable[dict[str, Any]]: ...
+    def wait_for_task(
+        self,
+        task_id: str,
+        timeout: Optional[float] = None,
+        on_progress: Optional[Callable[[Task], Awaitable[None]]] = None,
+    ) -> Awaitable[Task]: ...
+
+@final
+class Simulator:
+    def __new__(
+        cls,
+        *,
+        task_seconds: float = 8.0,
+        pending_seconds: float = 0.5,
+        daily_limit: Optional[int] = None,
+        max_concurrency: Optional[int] = None,
+        credit_balance: float = 100000.0,
+        api_key: Optional[str] = None,
+        port: int = 0,
+    ) -> Simulator: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def tasks_created(self) -> int: ...
+    def inject_fault(
+        self,
+        kind: Literal["status", "reset", "lost_response", "slow"],
+        *,
+        count: int = 1,
+        method: Optional[str] = None,
+        path: Optional[str] = None,
+        status: Optional[int] = None,
+        retry_after: Optional[object] = None,
+        seconds: Optional[float] = None,
+        body: Optional[Any] = None,
+    ) -> None: ...
+    def clear_faults(self) -> None: ...
+    def requests(self) -> list[dict[str, Any]]: ...
+    def clear_requests(self) -> None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Simulator: ...
+    def __exit__(self, a: object, b: object, c: object) -> None: ...
+
+def catalogue_json() -> dict[str, Any]: ...
+def validate(endpoint: str, body: Any) -> None: ...
+def estimate_cost(endpoint: str, body: Any) -> Optional[float]: ...
+def _shutdown(timeout: float = 5.0) -> bool: ...

@@ -1,0 +1,31 @@
+import pytest
+
+import runway_core
+
+# Polling tuned for sub-second simulated tasks; production defaults are tested in Rust and benched.
+FAST_POLL = {"first_delay": 0.2, "idle_interval": 0.15, "max_idle_interval": 0.3, "min_interval": 0.05,
+             "max_predict_interval": 0.5, "margin": 0.05}
+
+
+@pytest.fixture
+def sim():
+    s = runway_core.Simulator(task_seconds=0.8)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def client(sim):
+    c = runway_core.Client(sim.api_key, sim.base_url, max_retries=3, poll=FAST_POLL)
+    yield c
+    c.close()
+
+
+def video_body(prompt="a red fox in snow", **extra):
+    body = {"model": "gen4.5", "promptText": prompt, "ratio": "1280:720", "duration": 5}
+    body.update(extra)
+    return body
+
+
+def api_requests(sim, method=None, prefix="/v1/"):
+    return [r for r in sim.requests() if r["path"].startswith(prefix) and (method is None or r["method"] == method)]
