@@ -1,5 +1,4 @@
-"""runway-mcp-server: an MCP server for Runway's API. The server itself arrives in the next
-release; the library it is built on is `runway_core`."""
+"""runway-mcp-server: an MCP server for Runway's API, on the `runway_core` library."""
 
 from runway_core import __version__
 

@@ -1,30 +1,60 @@
-"""The `runway-mcp-server` console script."""
+"""The `runway-mcp-server` console script.
+
+    runway-mcp-server                      MCP server over stdio (for Claude, Cursor, VS Code…)
+    runway-mcp-server --simulate           the same against the built-in simulator (no key, no credits)
+    runway-mcp-server --http [--port N]    streamable HTTP on 127.0.0.1
+    runway-mcp-server call TOOL [JSON] [--simulate]
+                                           start the server, call one tool through a real MCP client,
+                                           print progress and the result
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
 
-def _exit(code: int) -> "None":
-    # Leave without interpreter finalization: nothing left to clean up, and it rules out any
-    # late native-thread activity during shutdown (see runway_core's atexit hook).
+def _exit(code: int) -> None:
+    # Leave without interpreter finalization: nothing is left to clean up, and it rules out any
+    # late native-thread activity during shutdown (runway_core also guards this with atexit).
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
 
 
 def main(argv: "list[str] | None" = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["call"]:
+        from .call import main as call_main
+
+        _exit(call_main(args[1:]))
+    parser = argparse.ArgumentParser(prog="runway-mcp-server", description="MCP server for Runway's API (images, video).")
+    parser.add_argument("--simulate", action="store_true", help="use the built-in Runway simulator: no key, no credits")
+    parser.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    opts = parser.parse_args(args)
     from runway_core import __version__
 
-    parser = argparse.ArgumentParser(prog="runway-mcp-server", description="MCP server for Runway's API.")
-    parser.add_argument("--version", action="version", version=f"runway-mcp-server {__version__}")
-    parser.parse_args(argv)
-    print(
-        f"runway-mcp-server {__version__}: the MCP server is not in this build yet; "
-        "use the runway_core library (see the README).",
-        file=sys.stderr,
-    )
+    if opts.version:
+        print(f"runway-mcp-server {__version__}")
+        _exit(0)
+    # stdout is the protocol: every log line goes to stderr.
+    logging.basicConfig(stream=sys.stderr, level=os.environ.get("RUNWAY_MCP_LOG_LEVEL", "WARNING").upper(),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from .server import build
+    from .settings import Settings
+
+    mcp = build(Settings.from_env(simulate=opts.simulate))
+    try:
+        if opts.http:
+            mcp.run("streamable-http", host=opts.host, port=opts.port)
+        else:
+            mcp.run("stdio")
+    except KeyboardInterrupt:
+        pass
     _exit(0)
     return 0

@@ -1,0 +1,53 @@
+"""`runway-mcp-server call TOOL [JSON]`: starts the server over stdio, calls one tool through the
+MCP SDK's own client (exactly as an agent would), shows progress on the terminal, prints the result."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from mcp import Client, StdioServerParameters
+
+
+async def _call(tool: str, arguments: dict[str, Any], simulate: bool) -> int:
+    import os
+
+    server_args = ["-m", "runway_mcp_server"] + (["--simulate"] if simulate else [])
+    params = StdioServerParameters(command=sys.executable, args=server_args, env=dict(os.environ))
+    tty = sys.stderr.isatty()
+
+    async def on_progress(progress: float, total: "float | None", message: "str | None") -> None:
+        line = f"  {progress:5.1f}%  {message or ''}"
+        sys.stderr.write(("\r" + line.ljust(78)) if tty else line + "\n")
+        sys.stderr.flush()
+
+    async with Client(params, mode="legacy") as client:
+        result = await client.call_tool(tool, arguments, progress_callback=on_progress)
+    if tty:
+        sys.stderr.write("\n")
+    for block in result.content:
+        text = getattr(block, "text", None)
+        print(text if text is not None else block.model_dump_json())
+    if result.structured_content is not None:
+        print(json.dumps(result.structured_content, indent=2))
+    return 1 if result.is_error else 0
+
+
+def main(argv: "list[str]") -> int:
+    p = argparse.ArgumentParser(prog="runway-mcp-server call", description=__doc__.splitlines()[0])
+    p.add_argument("tool")
+    p.add_argument("arguments", nargs="?", default="{}", help="tool arguments as a JSON object")
+    p.add_argument("--simulate", action="store_true", help="run the server against the built-in simulator")
+    opts = p.parse_args(argv)
+    try:
+        arguments = json.loads(opts.arguments)
+    except json.JSONDecodeError as e:
+        print(f"arguments: not valid JSON ({e})", file=sys.stderr)
+        return 2
+    if not isinstance(arguments, dict):
+        print("arguments: must be a JSON object", file=sys.stderr)
+        return 2
+    return asyncio.run(_call(opts.tool, arguments, opts.simulate))

@@ -1,0 +1,96 @@
+"""What tools return: structured results (with their schemas) plus a short text for people."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel, Field
+
+import runway_core
+
+
+class TaskResult(BaseModel):
+    """A Runway task as the tools report it."""
+
+    task_id: str = Field(description="Runway task id; use it with wait_for_task, get_task_status, cancel_task.")
+    status: str = Field(description="SUBMITTED (created, not polled yet), PENDING, THROTTLED, RUNNING, SUCCEEDED, FAILED or CANCELLED.")
+    progress: Optional[float] = Field(None, description="0..1 while RUNNING.")
+    model: Optional[str] = None
+    estimated_cost_credits: Optional[float] = Field(None, description="Most the task can cost (1 credit = $0.01).")
+    cost_credits: Optional[float] = Field(None, description="Final charge, once finished.")
+    outputs: list[str] = Field(default_factory=list, description="Output URLs (they expire after 24-48 h).")
+    failure: Optional[str] = None
+    failure_code: Optional[str] = None
+    next_step: str = Field(description="What to do next.")
+    simulated: bool = Field(False, description="True when the server runs against its built-in simulator: no credits were spent.")
+
+
+def failure_advice(code: Optional[str]) -> str:
+    c = code or ""
+    if c.startswith("SAFETY") or c == "INPUT_PREPROCESSING.SAFETY.TEXT":
+        return "Content moderation rejected it: retrying the same input will fail again; change the prompt or media."
+    if c.startswith("ASSET"):
+        return "An input asset was unusable (size, duration or format): check it and try again."
+    if c.startswith("INTERNAL") or c == "INPUT_PREPROCESSING.INTERNAL":
+        return "Runway failed internally: a retry may succeed."
+    return "See the failure message; fix the input before retrying."
+
+
+def task_result(task: runway_core.Task, *, model: Optional[str], simulated: bool, estimated: Optional[float] = None,
+                waited: Optional[float] = None, status: Optional[str] = None) -> TaskResult:
+    st = status or task.status or "SUBMITTED"
+    if st == "SUCCEEDED":
+        step = ("Done. The output URLs expire in 24-48 h: fetch them soon (get_task_status gives fresh URLs "
+                "while the task exists).")
+    elif st in ("FAILED", "CANCELLED"):
+        step = failure_advice(task.failure_code) if st == "FAILED" else "The task was cancelled; nothing more will come of it."
+    elif st == "SUBMITTED":
+        step = (f"Submitted. Call wait_for_task with task_id '{task.id}' to wait for the result, or "
+                "get_task_status to check on it.")
+    else:
+        pct = f" at {task.progress * 100:.0f}%" if task.progress is not None else ""
+        after = f" after {waited:.0f} s" if waited is not None else ""
+        step = (f"Still {st}{pct}{after}. Call wait_for_task with task_id '{task.id}' to keep waiting, or "
+                "get_task_status to check. The task keeps running (and is billed) unless you call cancel_task.")
+    return TaskResult(
+        task_id=task.id,
+        status=st,
+        progress=task.progress,
+        model=model,
+        estimated_cost_credits=task.estimated_cost if task.estimated_cost is not None else estimated,
+        cost_credits=task.cost,
+        outputs=list(task.output),
+        failure=task.failure,
+        failure_code=task.failure_code,
+        next_step=step,
+        simulated=simulated,
+    )
+
+
+def summary(r: TaskResult) -> str:
+    head = "[SIMULATED: no credits spent] " if r.simulated else ""
+    model = f" ({r.model})" if r.model else ""
+    line = f"{head}Task {r.task_id}{model}: {r.status}"
+    if r.status == "SUCCEEDED":
+        cost = f", cost {r.cost_credits:g} credits" if r.cost_credits is not None else ""
+        line += f"{cost}. Outputs:\n" + "\n".join(f"- {u}" for u in r.outputs)
+    elif r.status == "FAILED":
+        line += f": {r.failure or 'no reason given'}" + (f" (failureCode {r.failure_code})" if r.failure_code else "")
+    elif r.estimated_cost_credits is not None and r.status not in ("CANCELLED",):
+        line += f", at most {r.estimated_cost_credits:g} credits"
+    return f"{line}\n{r.next_step}"
+
+
+def to_call_result(r: TaskResult, is_error: bool = False) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=summary(r))],
+        structured_content=r.model_dump(),
+        is_error=is_error,
+    )
+
+
+def plain(data: BaseModel, text: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data.model_dump())
+
+

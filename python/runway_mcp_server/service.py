@@ -1,0 +1,175 @@
+"""What the tools stand on: the Runway client (or the built-in simulator), submitting with local
+validation, and waiting under a cap with progress notifications. The tools stay a few lines each."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import OrderedDict
+from typing import Any, Optional
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
+
+import runway_core
+from runway_core import RunwayError, TaskFailedError, TaskTimeoutError
+
+from .results import TaskResult, task_result, to_call_result
+from .settings import MAX_WAIT_LIMIT, Settings
+
+log = logging.getLogger("runway_mcp_server")
+
+
+class Progress:
+    """Sends MCP progress notifications (0-100) while a task runs: on every new snapshot, and as a
+    heartbeat every few seconds in between, estimated from the progress rate. Each message names
+    the task id, so a person watching a client that gives up still learns it. A no-op when the
+    client sent no progressToken."""
+
+    def __init__(self, ctx: Context, task_id: str, interval: float) -> None:
+        self.ctx, self.task_id, self.interval = ctx, task_id, interval
+        self.sent = -1.0
+        self.status = "SUBMITTED"
+        self.progress: Optional[float] = None
+        self.seen_at = time.monotonic()
+        self.rate: Optional[float] = None  # progress per second
+        self.lock = asyncio.Lock()
+        self.beat: Optional[asyncio.Task[None]] = None
+
+    async def __aenter__(self) -> "Progress":
+        await self.send()
+        self.beat = asyncio.ensure_future(self._beat())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.beat:
+            self.beat.cancel()
+
+    async def update(self, task: runway_core.Task) -> None:
+        now = time.monotonic()
+        if task.progress is not None and self.progress is not None and now > self.seen_at and task.progress > self.progress:
+            self.rate = (task.progress - self.progress) / (now - self.seen_at)
+        self.status, self.progress, self.seen_at = task.status or self.status, task.progress, now
+        await self.send()
+
+    def estimate(self) -> float:
+        if self.status == "SUCCEEDED":
+            return 100.0
+        if self.progress is None:
+            return 0.0
+        p = self.progress + (self.rate or 0.0) * (time.monotonic() - self.seen_at)
+        return min(p, 0.99) * 100
+
+    async def send(self) -> None:
+        async with self.lock:
+            # The protocol wants strictly increasing values; a stalled task creeps by 0.01.
+            value = max(self.estimate(), self.sent + 0.01)
+            self.sent = value
+            pct = f" {self.progress * 100:.0f}%" if self.progress is not None and self.status == "RUNNING" else ""
+            message = f"Runway task {self.task_id}: {self.status}{pct}"
+            try:
+                await self.ctx.report_progress(value, 100, message)
+            except Exception as e:  # a client gone away must not fail the wait
+                log.debug("progress notification failed: %s", e)
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            await self.send()
+
+
+class RunwayService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.sim: Optional[runway_core.Simulator] = None
+        if settings.simulate:
+            self.sim = runway_core.Simulator(task_seconds=settings.sim_task_seconds)
+        self._client: Optional[runway_core.Client] = None
+        # task id -> (model, estimated cost) for tasks made here: Runway's task JSON has neither.
+        self.known: OrderedDict[str, tuple[Optional[str], Optional[float]]] = OrderedDict()
+
+    @property
+    def simulated(self) -> bool:
+        return self.sim is not None
+
+    @property
+    def base_url(self) -> str:
+        if self.sim:
+            return self.sim.base_url
+        return (self.settings.base_url or os.environ.get("RUNWAYML_BASE_URL") or runway_core.DEFAULT_BASE_URL).rstrip("/")
+
+    def key_is_set(self) -> bool:
+        # The core's own resolution decides; building a client sends nothing.
+        try:
+            self.client()
+            return True
+        except ToolError:
+            return False
+
+    def client(self) -> runway_core.Client:
+        if self._client is None:
+            try:
+                if self.sim:
+                    self._client = runway_core.Client(self.sim.api_key, self.sim.base_url)
+                else:
+                    self._client = runway_core.Client(self.settings.api_key, self.settings.base_url)
+            except RunwayError as e:
+                raise ToolError(f"{e}. Or start the server with --simulate to try it without a key.") from None
+        return self._client
+
+    def close(self) -> None:
+        if self._client:
+            self._client.close()
+        if self.sim:
+            self.sim.close()
+
+    def remember(self, task_id: str, model: Optional[str], estimated: Optional[float]) -> None:
+        self.known[task_id] = (model, estimated)
+        while len(self.known) > 10_000:
+            self.known.popitem(last=False)
+
+    def result(self, task: runway_core.Task, **kw: Any) -> TaskResult:
+        model, estimated = self.known.get(task.id, (None, None))
+        return task_result(task, model=model, estimated=estimated, simulated=self.simulated, **kw)
+
+    def max_wait(self, requested: Optional[float]) -> float:
+        wait = self.settings.max_wait if requested is None else requested
+        return max(0.0, min(float(wait), MAX_WAIT_LIMIT))
+
+    async def submit(self, ctx: Context, endpoint: str, body: dict[str, Any], wait: bool,
+                     max_wait: Optional[float]) -> CallToolResult:
+        """Checks the body locally (nothing is sent if it is wrong), creates the task, and waits."""
+        body = {k: v for k, v in body.items() if v is not None}
+        try:
+            task = await self.client().create_task(endpoint, body)
+        except RunwayError as e:
+            raise ToolError(str(e)) from None
+        self.remember(task.id, body.get("model"), task.estimated_cost)
+        log.info("created task %s (%s %s, at most %s credits)", task.id, endpoint, body.get("model"), task.estimated_cost)
+        if not wait:
+            return to_call_result(self.result(task, status="SUBMITTED"))
+        return await self.wait(ctx, task.id, max_wait)
+
+    async def wait(self, ctx: Context, task_id: str, max_wait: Optional[float]) -> CallToolResult:
+        """Waits at most `max_wait` seconds. Running out of time is not an error: the result
+        carries the task id and says how to keep waiting."""
+        limit = self.max_wait(max_wait)
+        try:
+            async with Progress(ctx, task_id, self.settings.progress_interval) as progress:
+                done = await self.client().wait_for_task(task_id, timeout=limit, on_progress=progress.update)
+            return to_call_result(self.result(done))
+        except TaskTimeoutError as e:
+            if e.task is not None:
+                return to_call_result(self.result(e.task, waited=e.waited))
+            raise ToolError(f"{e}. Call wait_for_task or get_task_status with task_id '{task_id}'.") from None
+        except TaskFailedError as e:
+            return to_call_result(self.result(e.task), is_error=True)
+        except RunwayError as e:
+            raise ToolError(str(e)) from None
+        except asyncio.CancelledError:
+            log.info("the client cancelled the wait; task %s keeps running at Runway", task_id)
+            raise
+
