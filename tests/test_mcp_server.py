@@ -1,0 +1,259 @@
+"""The MCP server end to end: a real server process over stdio, driven by the MCP SDK's own client,
+against the simulator (run in this test process so its request log can be inspected)."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from contextlib import asynccontextmanager
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+import runway_core
+
+from conftest import api_requests
+
+GENERATORS = [
+    "generate_image_gen4", "generate_video_text_to_video", "generate_video_image_to_video",
+    "generate_video_first_last_frame", "edit_video_with_aleph", "restyle_video", "extend_video", "upscale_video_4k",
+]
+ALL_TOOLS = set(GENERATORS) | {"get_task_status", "cancel_task", "list_available_models", "get_api_info", "wait_for_task"}
+IMG = "https://example.com/frame.png"
+VID = "https://example.com/clip.mp4"
+UNKNOWN_ID = "0f2c6f80-1111-4222-8333-444455556666"
+
+
+def server_env(sim=None, **extra):
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "RUNWAY_MCP_PROGRESS_INTERVAL": "0.5"}
+    if sim is not None:
+        env.update(RUNWAYML_API_SECRET=sim.api_key, RUNWAYML_BASE_URL=sim.base_url)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+@asynccontextmanager
+async def server(sim=None, args=(), **env):
+    params = StdioServerParameters(command=sys.executable, args=["-m", "runway_mcp_server", *args], env=server_env(sim, **env))
+    async with Client(params, mode="legacy") as c:
+        yield c
+
+
+@pytest.fixture
+def sim():
+    s = runway_core.Simulator(task_seconds=1.0)
+    yield s
+    s.close()
+
+
+def data(result):
+    return result.structured_content
+
+
+def text(result):
+    return "\n".join(getattr(b, "text", "") for b in result.content)
+
+
+async def test_tools_schemas_and_annotations(sim):
+    async with server(sim) as c:
+        tools = {t.name: t for t in (await c.list_tools()).tools}
+    assert set(tools) == ALL_TOOLS
+    for name in GENERATORS:
+        t = tools[name]
+        assert t.output_schema and "task_id" in t.output_schema["properties"], name
+        a = t.annotations
+        assert (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint) == (False, False, False, True), name
+        assert "credits" in t.description and "wait_for_task" in t.description, name
+        props = t.input_schema["properties"]
+        assert {"wait_for_completion", "max_wait_seconds"} <= set(props), name
+    t2v = json.dumps(tools["generate_video_text_to_video"].input_schema)
+    for value in ("veo3.1", "gen4.5", "1080:1920", "1280:720"):
+        assert value in t2v
+    assert "40 credits/s" in tools["generate_video_text_to_video"].description
+    assert tools["cancel_task"].annotations.destructive_hint is True
+    assert tools["get_task_status"].annotations.read_only_hint is True
+    # 0.1.0's parameter names are kept.
+    assert {"prompt_text", "model", "ratio", "duration", "seed"} <= set(tools["generate_video_text_to_video"].input_schema["properties"])
+    assert {"first_frame", "last_frame"} <= set(tools["generate_video_first_last_frame"].input_schema["properties"])
+    assert "extension_duration" in tools["extend_video"].input_schema["properties"]
+
+
+async def test_every_generation_tool_succeeds(sim):
+    calls = {
+        "generate_image_gen4": {"prompt_text": "a lighthouse at dawn"},
+        "generate_video_text_to_video": {"prompt_text": "waves", "model": "gen4.5"},
+        "generate_video_image_to_video": {"prompt_image": IMG, "prompt_text": "the camera pulls back"},
+        "generate_video_first_last_frame": {"first_frame": IMG, "last_frame": IMG, "prompt_text": "day turns to night"},
+        "edit_video_with_aleph": {"input_video": VID, "prompt_text": "make it snow", "reference_image": IMG},
+        "restyle_video": {"input_video": VID, "style_prompt": "watercolor"},
+        "extend_video": {"input_video": VID, "extension_duration": 6},
+        "upscale_video_4k": {"input_video": VID},
+    }
+    async with server(sim) as c:
+        results = await asyncio.gather(*(c.call_tool(name, args) for name, args in calls.items()))
+    for (name, _), r in zip(calls.items(), results):
+        d = data(r)
+        assert not r.is_error, (name, text(r))
+        assert d["status"] == "SUCCEEDED" and len(d["outputs"]) == 1 and d["simulated"] is False, name
+        assert d["task_id"] in text(r)
+    models = {name: data(r)["model"] for (name, _), r in zip(calls.items(), results)}
+    assert models["generate_image_gen4"] == "gen4_image" and models["generate_video_first_last_frame"] == "veo3.1"
+    assert models["extend_video"] == "seedance2_5" and models["upscale_video_4k"] == "magnific_video_upscaler_creative"
+    assert data(results[1])["estimated_cost_credits"] == 60 and data(results[1])["cost_credits"] == 60
+    # The simulator validates every body per model, so each success was a body Runway accepts.
+    posts = sorted(r["path"] for r in api_requests(sim, "POST"))
+    assert posts == sorted(["/v1/text_to_image", "/v1/text_to_video", "/v1/image_to_video", "/v1/image_to_video",
+                            "/v1/video_to_video", "/v1/video_to_video", "/v1/video_to_video", "/v1/video_upscale"])
+
+
+async def test_progress_notifications(sim):
+    seen = []
+
+    async def on_progress(progress, total, message):
+        seen.append((progress, total, message))
+
+    async with server(sim) as c:
+        r = await c.call_tool("generate_video_text_to_video", {"prompt_text": "x [sim:seconds=7]", "model": "gen4.5"},
+                              progress_callback=on_progress)
+    task_id = data(r)["task_id"]
+    assert len(seen) >= 5, seen
+    values = [p for p, _, _ in seen]
+    assert values == sorted(values) and len(set(values)) == len(values), "progress must increase"
+    assert all(total == 100 and task_id in msg for _, total, msg in seen)
+    assert any("RUNNING" in msg for _, _, msg in seen) and values[-1] == 100
+
+
+async def test_wait_cap_returns_the_id_then_wait_for_task_finishes(sim):
+    async with server(sim, RUNWAY_MCP_MAX_WAIT=1) as c:
+        r = await c.call_tool("generate_video_text_to_video", {"prompt_text": "x [sim:seconds=6]", "model": "gen4.5"})
+        d = data(r)
+        assert not r.is_error and d["status"] in ("PENDING", "RUNNING")
+        assert "wait_for_task" in d["next_step"] and d["task_id"] in d["next_step"]
+        r = await c.call_tool("wait_for_task", {"task_id": d["task_id"], "max_wait_seconds": 20})
+        assert not r.is_error and data(r)["status"] == "SUCCEEDED" and data(r)["model"] == "gen4.5"
+        # Without waiting: the id comes back at once.
+        r = await c.call_tool("generate_image_gen4", {"prompt_text": "x", "wait_for_completion": False})
+        assert data(r)["status"] == "SUBMITTED" and data(r)["estimated_cost_credits"] == 8
+    assert sim.tasks_created == 2
+
+
+async def test_failed_task_is_a_tool_error_with_its_code_and_id(sim):
+    async with server(sim) as c:
+        r = await c.call_tool("generate_video_text_to_video", {"prompt_text": "x [sim:fail=SAFETY.INPUT.TEXT]", "model": "gen4.5"})
+        assert r.is_error
+        d = data(r)
+        assert d["status"] == "FAILED" and d["failure_code"] == "SAFETY.INPUT.TEXT"
+        assert d["task_id"] in text(r) and "SAFETY.INPUT.TEXT" in text(r) and "moderation" in text(r)
+        assert "retrying the same input will fail" in d["next_step"]
+        assert not (await c.call_tool("get_api_info", {})).is_error  # still up
+
+
+async def test_bad_input_is_refused_and_nothing_is_sent(sim):
+    bad = [
+        ("generate_video_text_to_video", {"prompt_text": "x", "duration": 5}, ["duration", "4, 6, 8"]),
+        ("generate_video_text_to_video", {"prompt_text": "x", "ratio": "1:1"}, ["ratio"]),
+        ("generate_video_image_to_video", {"prompt_image": IMG, "model": "gen4.5"}, ["promptText", "required"]),
+        ("generate_video_image_to_video", {"prompt_image": "http://example.com/a.png"}, ["promptImage", "only HTTPS"]),
+        ("generate_image_gen4", {"prompt_text": "x", "model": "gen4_image_turbo"}, ["referenceImages", "required"]),
+        ("generate_image_gen4", {"prompt_text": "x", "reference_images": [{"uri": IMG, "tag": "1bad"}]}, ["tag"]),
+        ("generate_video_text_to_video", {"prompt_text": "é" * 1001, "model": "gen4.5"}, ["promptText", "1001", "at most 1000"]),
+        ("restyle_video", {"input_video": VID}, ["style_prompt"]),
+        ("get_task_status", {"task_id": "../organization"}, ["task_id", "not a Runway task id"]),
+    ]
+    async with server(sim) as c:
+        for tool, args, needles in bad:
+            r = await c.call_tool(tool, args)
+            assert r.is_error, (tool, args)
+            for n in needles:
+                assert n in text(r), (tool, args, text(r))
+        assert not (await c.call_tool("get_api_info", {})).is_error
+    assert api_requests(sim) == [], "bad input must not reach the API"
+
+
+async def test_runway_errors_reach_the_agent(sim):
+    sim.inject_fault("status", status=400, method="POST", body={"error": "You do not have enough credits to run this task."})
+    sim.inject_fault("status", status=502, method="POST")
+    async with server(sim) as c:
+        r = await c.call_tool("generate_video_text_to_video", {"prompt_text": "x", "model": "gen4.5"})
+        assert r.is_error and "You do not have enough credits" in text(r)
+        r = await c.call_tool("generate_video_text_to_video", {"prompt_text": "x", "model": "gen4.5"})
+        assert r.is_error and "may have created" in text(r)
+        r = await c.call_tool("get_task_status", {"task_id": UNKNOWN_ID})
+        assert r.is_error and "404" in text(r) and UNKNOWN_ID in text(r)
+    assert len(api_requests(sim, "POST")) == 2, "an ambiguous create is never retried"
+
+
+async def test_status_and_cancel(sim):
+    async with server(sim) as c:
+        r = await c.call_tool("generate_video_text_to_video", {"prompt_text": "x [sim:seconds=30]", "model": "gen4.5", "wait_for_completion": False})
+        running = data(r)["task_id"]
+        r = await c.call_tool("get_task_status", {"task_id": running})
+        assert data(r)["status"] in ("PENDING", "RUNNING") and data(r)["model"] == "gen4.5"
+        r = await c.call_tool("cancel_task", {"task_id": running})
+        assert data(r)["action"] == "cancelled" and data(r)["previous_status"] in ("PENDING", "RUNNING")
+        r = await c.call_tool("cancel_task", {"task_id": running})
+        assert data(r)["action"] == "already_gone"
+        r = await c.call_tool("generate_image_gen4", {"prompt_text": "x"})
+        finished = data(r)["task_id"]
+        r = await c.call_tool("get_task_status", {"task_id": finished})
+        assert data(r)["status"] == "SUCCEEDED" and data(r)["outputs"]
+        r = await c.call_tool("cancel_task", {"task_id": finished})
+        assert data(r)["action"] == "deleted" and "outputs are gone" in data(r)["message"]
+
+
+async def test_client_cancellation_stops_waiting_but_not_the_task(sim):
+    async with server(sim) as c:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(
+                c.call_tool("generate_video_text_to_video", {"prompt_text": "x [sim:seconds=60]", "model": "gen4.5"}), 6.5)
+        await asyncio.sleep(0.5)
+        polls = len(api_requests(sim, "GET", "/v1/tasks/"))
+        await asyncio.sleep(3)
+        assert len(api_requests(sim, "GET", "/v1/tasks/")) == polls, "the server kept polling after the client cancelled"
+        assert api_requests(sim, "DELETE") == [], "cancelling the request must not cancel the Runway task"
+        r = await c.call_tool("get_api_info", {})
+        assert not r.is_error
+    assert polls >= 1
+
+
+async def test_models_and_api_info(sim):
+    async with server(sim, RUNWAY_MCP_MAX_WAIT=30) as c:
+        r = await c.call_tool("list_available_models", {})
+        t2v = {m["model"]: m for m in data(r)["tools"]["generate_video_text_to_video"]}
+        assert set(t2v) == {"gen4.5", "veo3.1", "veo3.1_fast"}
+        assert "40 credits/s" in t2v["veo3.1"]["cost"] and "1080:1920" in t2v["veo3.1"]["ratios"]
+        r = await c.call_tool("get_api_info", {})
+        d = data(r)
+        assert d["base_url"] == sim.base_url and d["api_key_set"] and not d["simulated"] and d["max_wait_seconds"] == 30
+        assert sim.api_key not in json.dumps(d) + text(r)
+    assert api_requests(sim) == []
+
+
+async def test_simulate_mode_needs_no_key():
+    async with server(None, ["--simulate"], RUNWAY_MCP_SIM_TASK_SECONDS=1) as c:
+        d = data(await c.call_tool("get_api_info", {}))
+        assert d["simulated"] and d["api_key_set"] and d["base_url"].startswith("http://127.0.0.1:")
+        r = await c.call_tool("generate_image_gen4", {"prompt_text": "a cat"})
+        assert not r.is_error and data(r)["simulated"] is True and "SIMULATED" in text(r)
+        assert data(r)["outputs"][0].endswith(".png")
+
+
+async def test_without_a_key_the_server_explains():
+    async with server(None) as c:
+        d = data(await c.call_tool("get_api_info", {}))
+        assert d["api_key_set"] is False and d["simulated"] is False
+        r = await c.call_tool("generate_image_gen4", {"prompt_text": "a cat"})
+        assert r.is_error and "RUNWAYML_API_SECRET" in text(r) and "--simulate" in text(r)
+
+
+def test_call_subcommand_runs_a_tool_through_the_server():
+    env = {**server_env(None), "RUNWAY_MCP_SIM_TASK_SECONDS": "1"}
+    p = subprocess.run([sys.executable, "-m", "runway_mcp_server", "call", "generate_image_gen4", '{"prompt_text": "a cat"}', "--simulate"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "SUCCEEDED" in p.stdout and "SIMULATED" in p.stdout
+    assert "Runway task" in p.stderr  # progress lines
+    p = subprocess.run([sys.executable, "-m", "runway_mcp_server", "call", "generate_image_gen4", '{"prompt_text": "x", "model": "gen4_image_turbo"}', "--simulate"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 1 and "referenceImages" in p.stdout
