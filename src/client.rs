@@ -35,6 +35,8 @@ pub struct ClientOptions {
     /// A `Retry-After` longer than this is not waited out: the error is returned instead.
     pub max_retry_after: f64,
     pub poll: PollConfig,
+    /// Which local files media inputs may read.
+    pub input_policy: crate::media::InputPolicy,
 }
 
 impl Default for ClientOptions {
@@ -49,6 +51,7 @@ impl Default for ClientOptions {
             retry_cap: 8.0,
             max_retry_after: 60.0,
             poll: PollConfig::default(),
+            input_policy: Default::default(),
         }
     }
 }
@@ -84,7 +87,7 @@ pub enum CancelOutcome {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     /// GET and DELETE: safe to repeat.
     Read,
     /// A task-creating POST: repeating it may pay twice.
@@ -93,10 +96,14 @@ enum Kind {
 
 pub struct RunwayClient {
     http: reqwest::Client,
+    /// For upload targets and output URLs: no Runway headers, so the key never leaves for them.
+    pub(crate) plain: reqwest::Client,
     base_url: String,
-    key: String,
+    pub(crate) key: String,
     auth: HeaderValue,
     opts: ClientOptions,
+    /// Ephemeral uploads still valid: (path, size, mtime) -> (runway:// URI, when uploaded).
+    pub(crate) uploads: Mutex<HashMap<(std::path::PathBuf, u64, u128), (String, Instant)>>,
     /// Monotonic creation times of tasks this client created, to time their first poll.
     created: Mutex<HashMap<String, f64>>,
     epoch: Instant,
@@ -136,8 +143,16 @@ impl RunwayClient {
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
             .map_err(|e| Error::Other(format!("could not build the HTTP client: {e}")))?;
+        let plain = reqwest::Client::builder()
+            .user_agent(format!("runway-mcp-server/{VERSION}"))
+            .connect_timeout(Duration::from_secs_f64(opts.connect_timeout))
+            .read_timeout(Duration::from_secs_f64(opts.timeout))
+            .build()
+            .map_err(|e| Error::Other(format!("could not build the HTTP client: {e}")))?;
         Ok(RunwayClient {
             http,
+            plain,
+            uploads: Mutex::new(HashMap::new()),
             base_url,
             key,
             auth,
@@ -149,6 +164,17 @@ impl RunwayClient {
 
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// Output and upload URLs must be https, unless the API itself is reached over http (the
+    /// simulator, local testing).
+    pub(crate) fn check_fetch_url(&self, url: &str, what: &str) -> Result<()> {
+        let lower = url.to_ascii_lowercase();
+        if lower.starts_with("https://") || (lower.starts_with("http://") && self.base_url.starts_with("http://")) {
+            Ok(())
+        } else {
+            Err(Error::Other(format!("refusing to fetch {what} '{}': only https URLs are fetched", url.chars().take(100).collect::<String>())))
+        }
     }
 
     pub fn options(&self) -> &ClientOptions {
@@ -169,7 +195,13 @@ impl RunwayClient {
                 "",
             ));
         }
+        let mut body = body;
         if validate {
+            // Local files and earlier tasks' outputs become URIs Runway can take, then the
+            // whole body is checked.
+            if let Some(model) = body.get("model").and_then(Value::as_str).and_then(|m| catalogue().model(ep, m)) {
+                body = self.resolve_media(&model.fields, body).await?;
+            }
             catalogue().validate(ep, &body)?;
         } else if !body.is_object() {
             return Err(Error::validation(
@@ -287,7 +319,7 @@ impl RunwayClient {
     }
 
     /// Sends one API request with the retry policy for its kind, returning the JSON body.
-    async fn send(&self, method: Method, path: &str, body: Option<&Value>, kind: Kind) -> Result<Value> {
+    pub(crate) async fn send(&self, method: Method, path: &str, body: Option<&Value>, kind: Kind) -> Result<Value> {
         let url = format!("{}{}", self.base_url, path);
         let mut attempt = 0u32;
         loop {
@@ -379,7 +411,7 @@ impl RunwayClient {
         tokio::time::sleep(self.backoff_duration(attempt)).await;
     }
 
-    fn transport_error(&self, e: &reqwest::Error, method: &Method, path: &str, kind: Kind) -> Error {
+    pub(crate) fn transport_error(&self, e: &reqwest::Error, method: &Method, path: &str, kind: Kind) -> Error {
         let tk = if e.is_connect() {
             TransportKind::Connect
         } else if e.is_timeout() {

@@ -6,6 +6,7 @@
 pub mod catalogue;
 pub mod client;
 pub mod errors;
+pub mod media;
 pub mod simulator;
 pub mod tasks;
 pub mod util;

@@ -17,9 +17,11 @@ field and what is allowed); `validate=False` sends a body for a model the catalo
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import inspect
-from typing import Any, Awaitable, Callable, Mapping, Optional, Union
+import os
+from typing import Any, Awaitable, Callable, Mapping, Optional, Sequence, Union
 
 from . import _core
 from ._core import (
@@ -96,6 +98,13 @@ class Client:
     429, 5xx and network errors; a task-creating POST is retried only when Runway certainly did
     not receive it (connection refused, 429). poll: overrides of the polling schedule (seconds):
     first_delay, min_interval, idle_interval, max_idle_interval, max_predict_interval, margin.
+    input_dirs: when given, local media files are read only from under these folders (symlinks
+    resolved).
+
+    Media inputs in a body (promptImage, videoUri, referenceImages[].uri, …) may be https URLs,
+    data URIs, runway:// URIs, local paths (absolute or ~), or an earlier task's id (its first
+    output; "<task id>#N" for output N). Local files must be images, video or audio by content;
+    small ones go inline as data URIs, larger ones (up to 200 MB) through an upload.
     """
 
     __slots__ = ("_core",)
@@ -108,8 +117,10 @@ class Client:
         max_retries: int = 3,
         *,
         poll: Optional[Mapping[str, float]] = None,
+        input_dirs: Optional[Sequence[Union[str, "os.PathLike[str]"]]] = None,
     ) -> None:
-        self._core = _core._Client(api_key, base_url, timeout, max_retries, dict(poll) if poll else None)
+        dirs = [os.fspath(d) for d in input_dirs] if input_dirs is not None else None
+        self._core = _core._Client(api_key, base_url, timeout, max_retries, dict(poll) if poll else None, dirs)
 
     @property
     def base_url(self) -> str:
@@ -149,6 +160,35 @@ class Client:
         async callable) gets each snapshot that differs from the last.
         """
         return await self._core.wait_for_task(_task_id(task_id), timeout, _as_async(on_progress))
+
+    async def upload(self, path: Union[str, "os.PathLike[str]"]) -> str:
+        """Uploads a local image, video or audio file (up to 200 MB); returns its runway:// URI,
+        valid 24 h. An unchanged file uploaded before is not uploaded again."""
+        return await self._core.upload(os.fspath(path))
+
+    async def download(
+        self,
+        url: str,
+        dest: Union[str, "os.PathLike[str]"],
+        on_progress: Optional[Callable[[int, Optional[int]], Any]] = None,
+    ) -> dict[str, Any]:
+        """Streams `url` to the file `dest` (written whole or not at all). Returns
+        {path, bytes, mime_type, url}. `on_progress(done, total)` runs on the event loop."""
+        cb = on_progress
+        if cb is not None and inspect.iscoroutinefunction(cb):
+            async_cb = cb
+
+            def cb(done: int, total: Optional[int]) -> None:
+                asyncio.ensure_future(async_cb(done, total))
+
+        return await self._core.download(url, os.fspath(dest), cb)
+
+    async def save_outputs(
+        self, task_id: TaskRef, directory: Union[str, "os.PathLike[str]"], prefix: str = "runway"
+    ) -> list[dict[str, Any]]:
+        """Downloads every output of a succeeded task into `directory` as
+        <prefix>_<task id>_<n>.<ext>, refreshing expired URLs. Returns one dict per file."""
+        return await self._core.save_outputs(_task_id(task_id), os.fspath(directory), prefix)
 
     async def organization(self) -> dict[str, Any]:
         """Credit balance, tier limits and today's usage (GET /v1/organization)."""

@@ -98,6 +98,15 @@ fn task_to_py(py: Python<'_>, t: Task) -> PyResult<Bound<'_, PyAny>> {
     into_py(py, PyTask::from(t))
 }
 
+fn downloaded_to_py(py: Python<'_>, d: crate::media::Downloaded) -> PyResult<Bound<'_, PyAny>> {
+    let out = PyDict::new(py);
+    out.set_item("path", d.path.to_string_lossy().to_string())?;
+    out.set_item("bytes", d.bytes)?;
+    out.set_item("mime_type", d.mime_type)?;
+    out.set_item("url", d.url)?;
+    Ok(out.into_any())
+}
+
 fn poll_config(poll: Option<&Bound<'_, PyDict>>) -> PyResult<PollConfig> {
     let mut c = PollConfig::default();
     let Some(d) = poll else { return Ok(c) };
@@ -136,7 +145,7 @@ impl PyClient {
 #[pymethods]
 impl PyClient {
     #[new]
-    #[pyo3(signature = (api_key=None, base_url=None, timeout=60.0, max_retries=3, poll=None))]
+    #[pyo3(signature = (api_key=None, base_url=None, timeout=60.0, max_retries=3, poll=None, input_dirs=None))]
     fn new(
         py: Python<'_>,
         api_key: Option<String>,
@@ -144,11 +153,15 @@ impl PyClient {
         timeout: f64,
         max_retries: u32,
         poll: Option<&Bound<'_, PyDict>>,
+        input_dirs: Option<Vec<std::path::PathBuf>>,
     ) -> PyResult<Self> {
         if !(timeout.is_finite() && timeout > 0.0) {
             return Err(to_pyerr(py, Error::Other(format!("timeout must be a positive number of seconds, got {timeout}"))));
         }
-        let opts = ClientOptions { api_key, base_url, timeout, max_retries, poll: poll_config(poll)?, ..Default::default() };
+        let input_policy = crate::media::InputPolicy {
+            roots: input_dirs.map(|ds| ds.into_iter().map(|d| d.canonicalize().unwrap_or(d)).collect()),
+        };
+        let opts = ClientOptions { api_key, base_url, timeout, max_retries, poll: poll_config(poll)?, input_policy, ..Default::default() };
         // Building reqwest's client needs no runtime, but its connections live on the shared one.
         let _guard = pyo3_async_runtimes::tokio::get_runtime().enter();
         let client = RunwayClient::new(opts).map_err(|e| to_pyerr(py, e))?;
@@ -189,6 +202,60 @@ impl PyClient {
     fn cancel_task<'py>(&self, py: Python<'py>, task_id: String) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
         spawn(py, async move { Ok(c.cancel_task(&task_id).await? == CancelOutcome::Done) }, |py, done| into_py(py, done))
+    }
+
+    /// Resolves to the `runway://` URI of the uploaded file.
+    fn upload<'py>(&self, py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        spawn(py, async move { Ok(c.upload(&path).await?) }, |py, uri| into_py(py, uri))
+    }
+
+    /// `on_progress(done, total)` is scheduled on the event loop at most about 5 times a second.
+    #[pyo3(signature = (url, dest, on_progress=None))]
+    fn download<'py>(&self, py: Python<'py>, url: String, dest: std::path::PathBuf, on_progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        let event_loop = pyo3_async_runtimes::get_running_loop(py)?.unbind();
+        spawn(
+            py,
+            async move {
+                let mut last = std::time::Instant::now() - Duration::from_secs(1);
+                let report = move |done: u64, total: Option<u64>| {
+                    let Some(cb) = &on_progress else { return };
+                    if last.elapsed() < Duration::from_millis(200) && Some(done) != total {
+                        return;
+                    }
+                    last = std::time::Instant::now();
+                    attach_guarded(|py| {
+                        let _ = event_loop.bind(py).call_method1("call_soon_threadsafe", (cb.bind(py), done, total));
+                    });
+                };
+                Ok(c.download(&url, &dest, report).await?)
+            },
+            downloaded_to_py,
+        )
+    }
+
+    /// Saves every output of a succeeded task into `directory`; resolves to a list of dicts.
+    #[pyo3(signature = (task_id, directory, prefix="runway".to_string()))]
+    fn save_outputs<'py>(&self, py: Python<'py>, task_id: String, directory: std::path::PathBuf, prefix: String) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        spawn(
+            py,
+            async move {
+                let task = c.get_task(&task_id).await?;
+                if !task.succeeded() {
+                    return Err(Error::Other(format!("task {task_id} is {}, not SUCCEEDED: it has no outputs to save", task.status.as_deref().unwrap_or("unknown"))).into());
+                }
+                Ok(c.save_outputs(&task, &directory, &prefix).await?)
+            },
+            |py, files| {
+                let list = PyList::empty(py);
+                for f in files {
+                    list.append(downloaded_to_py(py, f)?)?;
+                }
+                Ok(list.into_any())
+            },
+        )
     }
 
     fn organization<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
