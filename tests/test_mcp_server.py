@@ -19,14 +19,17 @@ GENERATORS = [
     "generate_image_gen4", "generate_video_text_to_video", "generate_video_image_to_video",
     "generate_video_first_last_frame", "edit_video_with_aleph", "restyle_video", "extend_video", "upscale_video_4k",
 ]
-ALL_TOOLS = set(GENERATORS) | {"get_task_status", "cancel_task", "list_available_models", "get_api_info", "wait_for_task"}
+ALL_TOOLS = set(GENERATORS) | {"get_task_status", "cancel_task", "list_available_models", "get_api_info", "wait_for_task", "upload_file"}
 IMG = "https://example.com/frame.png"
 VID = "https://example.com/clip.mp4"
 UNKNOWN_ID = "0f2c6f80-1111-4222-8333-444455556666"
 
 
 def server_env(sim=None, **extra):
-    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "RUNWAY_MCP_PROGRESS_INTERVAL": "0.5"}
+    import tempfile
+
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "RUNWAY_MCP_PROGRESS_INTERVAL": "0.5",
+           "RUNWAY_MCP_OUTPUT_DIR": tempfile.mkdtemp(prefix="runway-mcp-test-out-")}
     if sim is not None:
         env.update(RUNWAYML_API_SECRET=sim.api_key, RUNWAYML_BASE_URL=sim.base_url)
     env.update({k: str(v) for k, v in extra.items()})

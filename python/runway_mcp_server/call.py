@@ -29,8 +29,14 @@ async def _call(tool: str, arguments: dict[str, Any], simulate: bool) -> int:
     if tty:
         sys.stderr.write("\n")
     for block in result.content:
-        text = getattr(block, "text", None)
-        print(text if text is not None else block.model_dump_json())
+        if block.type == "text":
+            print(block.text)
+        elif block.type == "resource_link":
+            print(f"[file] {block.uri}")
+        elif block.type == "image":
+            print(f"[inline image: {block.mime_type}, {len(block.data) * 3 // 4} bytes]")
+        else:
+            print(block.model_dump_json())
     if result.structured_content is not None:
         print(json.dumps(result.structured_content, indent=2))
     return 1 if result.is_error else 0

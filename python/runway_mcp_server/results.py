@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import os
+from pathlib import Path
 from typing import Any, Optional
 
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel, Field
 
 import runway_core
+
+
+class OutputFile(BaseModel):
+    url: str = Field(description="Runway's output URL (expires after 24-48 h).")
+    path: Optional[str] = Field(None, description="Where the file was saved on this machine.")
+    mime_type: Optional[str] = None
+    bytes: Optional[int] = None
 
 
 class TaskResult(BaseModel):
@@ -22,6 +32,8 @@ class TaskResult(BaseModel):
     outputs: list[str] = Field(default_factory=list, description="Output URLs (they expire after 24-48 h).")
     failure: Optional[str] = None
     failure_code: Optional[str] = None
+    files: list[OutputFile] = Field(default_factory=list, description="The outputs saved locally, beside their URLs.")
+    download_error: Optional[str] = Field(None, description="Why saving the outputs failed, if it did (the URLs still work for a while).")
     next_step: str = Field(description="What to do next.")
     simulated: bool = Field(False, description="True when the server runs against its built-in simulator: no credits were spent.")
 
@@ -41,8 +53,8 @@ def task_result(task: runway_core.Task, *, model: Optional[str], simulated: bool
                 waited: Optional[float] = None, status: Optional[str] = None) -> TaskResult:
     st = status or task.status or "SUBMITTED"
     if st == "SUCCEEDED":
-        step = ("Done. The output URLs expire in 24-48 h: fetch them soon (get_task_status gives fresh URLs "
-                "while the task exists).")
+        step = ("Done. The outputs are saved at the paths listed. To use one as the input of another tool, pass its "
+                f"path or the task id '{task.id}' (or '{task.id}#N' for output N).")
     elif st in ("FAILED", "CANCELLED"):
         step = failure_advice(task.failure_code) if st == "FAILED" else "The task was cancelled; nothing more will come of it."
     elif st == "SUBMITTED":
@@ -74,7 +86,12 @@ def summary(r: TaskResult) -> str:
     line = f"{head}Task {r.task_id}{model}: {r.status}"
     if r.status == "SUCCEEDED":
         cost = f", cost {r.cost_credits:g} credits" if r.cost_credits is not None else ""
-        line += f"{cost}. Outputs:\n" + "\n".join(f"- {u}" for u in r.outputs)
+        if r.files:
+            line += f"{cost}. Saved:\n" + "\n".join(f"- {f.path} ({f.mime_type}, {f.bytes} bytes)" for f in r.files)
+        else:
+            line += f"{cost}. Outputs:\n" + "\n".join(f"- {u}" for u in r.outputs)
+        if r.download_error:
+            line += f"\nSaving failed: {r.download_error}"
     elif r.status == "FAILED":
         line += f": {r.failure or 'no reason given'}" + (f" (failureCode {r.failure_code})" if r.failure_code else "")
     elif r.estimated_cost_credits is not None and r.status not in ("CANCELLED",):
@@ -82,12 +99,17 @@ def summary(r: TaskResult) -> str:
     return f"{line}\n{r.next_step}"
 
 
-def to_call_result(r: TaskResult, is_error: bool = False) -> CallToolResult:
-    return CallToolResult(
-        content=[TextContent(type="text", text=summary(r))],
-        structured_content=r.model_dump(),
-        is_error=is_error,
-    )
+def to_call_result(r: TaskResult, is_error: bool = False, inline_image_max: int = 1_000_000) -> CallToolResult:
+    content: list[Any] = [TextContent(type="text", text=summary(r))]
+    for f in r.files:
+        if not f.path:
+            continue
+        content.append(ResourceLink(type="resource_link", name=os.path.basename(f.path), uri=Path(f.path).as_uri(),
+                                    mime_type=f.mime_type, size=f.bytes))
+        if (f.mime_type or "").startswith("image/") and f.mime_type != "image/svg+xml" and (f.bytes or 0) <= inline_image_max:
+            with open(f.path, "rb") as fh:
+                content.append(ImageContent(type="image", data=base64.b64encode(fh.read()).decode(), mime_type=f.mime_type))
+    return CallToolResult(content=content, structured_content=r.model_dump(), is_error=is_error)
 
 
 def plain(data: BaseModel, text: str) -> CallToolResult:

@@ -17,7 +17,7 @@ from mcp.types import CallToolResult
 import runway_core
 from runway_core import RunwayError, TaskFailedError, TaskTimeoutError
 
-from .results import TaskResult, task_result, to_call_result
+from .results import OutputFile, TaskResult, task_result, to_call_result
 from .settings import MAX_WAIT_LIMIT, Settings
 
 log = logging.getLogger("runway_mcp_server")
@@ -88,8 +88,10 @@ class RunwayService:
         if settings.simulate:
             self.sim = runway_core.Simulator(task_seconds=settings.sim_task_seconds)
         self._client: Optional[runway_core.Client] = None
-        # task id -> (model, estimated cost) for tasks made here: Runway's task JSON has neither.
-        self.known: OrderedDict[str, tuple[Optional[str], Optional[float]]] = OrderedDict()
+        # task id -> (model, estimated cost, tool) for tasks made here: Runway's task JSON has none of them.
+        self.known: OrderedDict[str, tuple[Optional[str], Optional[float], str]] = OrderedDict()
+        # task id -> files saved for it, so a task is downloaded once.
+        self.saved: OrderedDict[str, list[OutputFile]] = OrderedDict()
 
     @property
     def simulated(self) -> bool:
@@ -112,10 +114,11 @@ class RunwayService:
     def client(self) -> runway_core.Client:
         if self._client is None:
             try:
+                dirs = list(self.settings.input_dirs) if self.settings.input_dirs is not None else None
                 if self.sim:
-                    self._client = runway_core.Client(self.sim.api_key, self.sim.base_url)
+                    self._client = runway_core.Client(self.sim.api_key, self.sim.base_url, input_dirs=dirs)
                 else:
-                    self._client = runway_core.Client(self.settings.api_key, self.settings.base_url)
+                    self._client = runway_core.Client(self.settings.api_key, self.settings.base_url, input_dirs=dirs)
             except RunwayError as e:
                 raise ToolError(f"{e}. Or start the server with --simulate to try it without a key.") from None
         return self._client
@@ -126,20 +129,41 @@ class RunwayService:
         if self.sim:
             self.sim.close()
 
-    def remember(self, task_id: str, model: Optional[str], estimated: Optional[float]) -> None:
-        self.known[task_id] = (model, estimated)
+    def remember(self, task_id: str, model: Optional[str], estimated: Optional[float], tool: str) -> None:
+        self.known[task_id] = (model, estimated, tool)
         while len(self.known) > 10_000:
             self.known.popitem(last=False)
 
     def result(self, task: runway_core.Task, **kw: Any) -> TaskResult:
-        model, estimated = self.known.get(task.id, (None, None))
+        model, estimated, _ = self.known.get(task.id, (None, None, ""))
         return task_result(task, model=model, estimated=estimated, simulated=self.simulated, **kw)
+
+    def respond(self, r: TaskResult, is_error: bool = False) -> CallToolResult:
+        return to_call_result(r, is_error, self.settings.inline_image_max)
+
+    async def finished(self, task: runway_core.Task) -> CallToolResult:
+        """A succeeded task's result, its outputs saved locally (once per task)."""
+        r = self.result(task)
+        if task.id not in self.saved:
+            prefix = self.known.get(task.id, (None, None, "runway"))[2]
+            try:
+                files = await self.client().save_outputs(task, self.settings.output_dir, prefix)
+                self.saved[task.id] = [OutputFile(**f) for f in files]
+                while len(self.saved) > 10_000:
+                    self.saved.popitem(last=False)
+            except RunwayError as e:
+                r.download_error = str(e)
+                log.warning("could not save the outputs of task %s: %s", task.id, e)
+        saved = self.saved.get(task.id, [])
+        # The task's URLs are the fresh ones; the files are what was saved.
+        r.files = [OutputFile(url=u, path=f.path, mime_type=f.mime_type, bytes=f.bytes) for u, f in zip(task.output, saved)]
+        return self.respond(r)
 
     def max_wait(self, requested: Optional[float]) -> float:
         wait = self.settings.max_wait if requested is None else requested
         return max(0.0, min(float(wait), MAX_WAIT_LIMIT))
 
-    async def submit(self, ctx: Context, endpoint: str, body: dict[str, Any], wait: bool,
+    async def submit(self, ctx: Context, tool: str, endpoint: str, body: dict[str, Any], wait: bool,
                      max_wait: Optional[float]) -> CallToolResult:
         """Checks the body locally (nothing is sent if it is wrong), creates the task, and waits."""
         body = {k: v for k, v in body.items() if v is not None}
@@ -147,10 +171,10 @@ class RunwayService:
             task = await self.client().create_task(endpoint, body)
         except RunwayError as e:
             raise ToolError(str(e)) from None
-        self.remember(task.id, body.get("model"), task.estimated_cost)
+        self.remember(task.id, body.get("model"), task.estimated_cost, tool)
         log.info("created task %s (%s %s, at most %s credits)", task.id, endpoint, body.get("model"), task.estimated_cost)
         if not wait:
-            return to_call_result(self.result(task, status="SUBMITTED"))
+            return self.respond(self.result(task, status="SUBMITTED"))
         return await self.wait(ctx, task.id, max_wait)
 
     async def wait(self, ctx: Context, task_id: str, max_wait: Optional[float]) -> CallToolResult:
@@ -160,13 +184,13 @@ class RunwayService:
         try:
             async with Progress(ctx, task_id, self.settings.progress_interval) as progress:
                 done = await self.client().wait_for_task(task_id, timeout=limit, on_progress=progress.update)
-            return to_call_result(self.result(done))
+            return await self.finished(done)
         except TaskTimeoutError as e:
             if e.task is not None:
-                return to_call_result(self.result(e.task, waited=e.waited))
+                return self.respond(self.result(e.task, waited=e.waited))
             raise ToolError(f"{e}. Call wait_for_task or get_task_status with task_id '{task_id}'.") from None
         except TaskFailedError as e:
-            return to_call_result(self.result(e.task), is_error=True)
+            return self.respond(self.result(e.task), is_error=True)
         except RunwayError as e:
             raise ToolError(str(e)) from None
         except asyncio.CancelledError:

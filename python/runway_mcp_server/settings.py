@@ -37,6 +37,12 @@ class Settings:
     sim_task_seconds: float = 8.0
     api_key: Optional[str] = None
     base_url: Optional[str] = None
+    # Where outputs are saved (created on demand; never the working directory).
+    output_dir: str = os.path.join(os.path.expanduser("~"), "runway-mcp-outputs")
+    # When set, the only folders local media inputs may be read from.
+    input_dirs: Optional[tuple[str, ...]] = None
+    # Images up to this size also come back inline in the result.
+    inline_image_max: int = 1_000_000
 
     @classmethod
     def from_env(cls, simulate: bool = False, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -46,4 +52,29 @@ class Settings:
             max_wait=_float(e, "RUNWAY_MCP_MAX_WAIT", DEFAULT_MAX_WAIT),
             progress_interval=_float(e, "RUNWAY_MCP_PROGRESS_INTERVAL", 3.0) or 3.0,
             sim_task_seconds=_float(e, "RUNWAY_MCP_SIM_TASK_SECONDS", 8.0),
+            output_dir=_output_dir(e),
+            input_dirs=_input_dirs(e),
         )
+
+
+def _output_dir(env: Mapping[str, str]) -> str:
+    raw = env.get("RUNWAY_MCP_OUTPUT_DIR", "").strip()
+    if not raw:
+        home = env.get("HOME") or os.path.expanduser("~")
+        return os.path.join(home, "runway-mcp-outputs")
+    path = os.path.expanduser(raw)
+    if not os.path.isabs(path):
+        # A client may start us anywhere (often / or a read-only folder): relative paths are refused.
+        raise SystemExit(f"runway-mcp-server: RUNWAY_MCP_OUTPUT_DIR must be an absolute path, got {raw!r}")
+    return path
+
+
+def _input_dirs(env: Mapping[str, str]) -> Optional[tuple[str, ...]]:
+    raw = env.get("RUNWAY_MCP_INPUT_DIRS", "").strip()
+    if not raw:
+        return None
+    dirs = tuple(os.path.expanduser(d) for d in raw.split(os.pathsep) if d.strip())
+    for d in dirs:
+        if not os.path.isabs(d):
+            raise SystemExit(f"runway-mcp-server: RUNWAY_MCP_INPUT_DIRS entries must be absolute paths, got {d!r}")
+    return dirs

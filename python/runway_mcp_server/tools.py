@@ -3,6 +3,7 @@ Runway request body, and hands it to the service. 0.1.0's tool and parameter nam
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any, Optional
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -14,7 +15,7 @@ import runway_core
 from runway_core import NotFoundError, RunwayError
 
 from . import catalog as cat
-from .results import TaskResult, plain, to_call_result
+from .results import TaskResult, plain
 from .service import RunwayService
 
 # Models per tool, read from the catalogue once.
@@ -30,7 +31,8 @@ Wait = Annotated[bool, Field(description="Wait for the result (at most max_wait_
 MaxWait = Annotated[Optional[float], Field(ge=0, le=3600, description="Longest wait in seconds (default: the server's RUNWAY_MCP_MAX_WAIT, 45). A task still running then is returned with its id, not lost.")]
 Seed = Annotated[Optional[int], Field(ge=0, le=4294967295, description="Random seed, for repeatable results.")]
 TaskId = Annotated[str, Field(description="A Runway task id (UUID) from an earlier call.")]
-MEDIA = "an https URL, a data URI or a runway:// upload URI"
+MEDIA = ("a local file path (absolute or ~), an https URL, a data URI, a runway:// upload URI, or an earlier "
+         "task's id for its output (<task id>#N for output N)")
 
 
 def _svc(ctx: Context) -> RunwayService:
@@ -56,7 +58,7 @@ async def generate_image_gen4(
     max_wait_seconds: MaxWait = None,
 ) -> Result:
     body = _body(IMAGE, model, {"promptText": prompt_text, "ratio": ratio, "referenceImages": reference_images, "seed": seed})
-    return await _svc(ctx).submit(ctx, "text_to_image", body, wait_for_completion, max_wait_seconds)
+    return await _svc(ctx).submit(ctx, "generate_image_gen4", "text_to_image", body, wait_for_completion, max_wait_seconds)
 
 
 async def generate_video_text_to_video(
@@ -73,7 +75,7 @@ async def generate_video_text_to_video(
 ) -> Result:
     body = _body(T2V, model, {"promptText": prompt_text, "ratio": ratio, "duration": duration, "audio": audio,
                               "negativePrompt": negative_prompt, "seed": seed})
-    return await _svc(ctx).submit(ctx, "text_to_video", body, wait_for_completion, max_wait_seconds)
+    return await _svc(ctx).submit(ctx, "generate_video_text_to_video", "text_to_video", body, wait_for_completion, max_wait_seconds)
 
 
 async def generate_video_image_to_video(
@@ -88,7 +90,7 @@ async def generate_video_image_to_video(
     max_wait_seconds: MaxWait = None,
 ) -> Result:
     body = _body(I2V, model, {"promptImage": prompt_image, "promptText": prompt_text, "ratio": ratio, "duration": duration, "seed": seed})
-    return await _svc(ctx).submit(ctx, "image_to_video", body, wait_for_completion, max_wait_seconds)
+    return await _svc(ctx).submit(ctx, "generate_video_image_to_video", "image_to_video", body, wait_for_completion, max_wait_seconds)
 
 
 async def generate_video_first_last_frame(
@@ -105,7 +107,7 @@ async def generate_video_first_last_frame(
 ) -> Result:
     frames = [{"uri": first_frame, "position": "first"}, {"uri": last_frame, "position": "last"}]
     body = _body(FIRST_LAST, model, {"promptImage": frames, "promptText": prompt_text, "ratio": ratio, "duration": duration, "seed": seed})
-    return await _svc(ctx).submit(ctx, "image_to_video", body, wait_for_completion, max_wait_seconds)
+    return await _svc(ctx).submit(ctx, "generate_video_first_last_frame", "image_to_video", body, wait_for_completion, max_wait_seconds)
 
 
 async def edit_video_with_aleph(
@@ -126,7 +128,7 @@ async def edit_video_with_aleph(
     frames = [{"uri": reference_image, "at": 0}] if reference_image else keyframes
     body = _body(ALEPH, model, {"videoUri": input_video, "promptText": prompt_text, "keyframes": frames,
                                 "targetAspectRatio": target_aspect_ratio, "ratio": ratio, "seed": seed})
-    return await _svc(ctx).submit(ctx, "video_to_video", body, wait_for_completion, max_wait_seconds)
+    return await _svc(ctx).submit(ctx, "edit_video_with_aleph", "video_to_video", body, wait_for_completion, max_wait_seconds)
 
 
 async def restyle_video(
@@ -143,7 +145,7 @@ async def restyle_video(
     prompt = f"Restyle the whole video: {style_prompt}" if style_prompt else "Restyle the whole video in the style of the keyframe image."
     frames = [{"uri": style_image, "at": 0}] if style_image else None
     body = _body(ALEPH, "aleph2", {"videoUri": input_video, "promptText": prompt, "keyframes": frames, "seed": seed})
-    return await _svc(ctx).submit(ctx, "video_to_video", body, wait_for_completion, max_wait_seconds)
+    return await _svc(ctx).submit(ctx, "restyle_video", "video_to_video", body, wait_for_completion, max_wait_seconds)
 
 
 async def extend_video(
@@ -159,7 +161,7 @@ async def extend_video(
     prompt = prompt_text or "Continue the scene naturally, keeping the same subject, style and camera."
     body = _body(EXTEND, model, {"promptVideo": input_video, "mode": "extend", "promptText": prompt,
                                  "duration": extension_duration, "seed": seed})
-    return await _svc(ctx).submit(ctx, "video_to_video", body, wait_for_completion, max_wait_seconds)
+    return await _svc(ctx).submit(ctx, "extend_video", "video_to_video", body, wait_for_completion, max_wait_seconds)
 
 
 async def upscale_video_4k(
@@ -171,7 +173,7 @@ async def upscale_video_4k(
     max_wait_seconds: MaxWait = None,
 ) -> Result:
     body = _body(UPSCALE, model, {"videoUri": input_video, "resolution": resolution})
-    return await _svc(ctx).submit(ctx, "video_upscale", body, wait_for_completion, max_wait_seconds)
+    return await _svc(ctx).submit(ctx, "upscale_video_4k", "video_upscale", body, wait_for_completion, max_wait_seconds)
 
 
 async def get_task_status(task_id: TaskId, ctx: Context) -> Result:
@@ -180,11 +182,28 @@ async def get_task_status(task_id: TaskId, ctx: Context) -> Result:
         task = await svc.client().get_task(task_id)
     except RunwayError as e:
         raise ToolError(str(e)) from None
-    return to_call_result(svc.result(task))
+    return await svc.finished(task) if task.status == "SUCCEEDED" else svc.respond(svc.result(task))
 
 
 async def wait_for_task(task_id: TaskId, ctx: Context, max_wait_seconds: MaxWait = None) -> Result:
     return await _svc(ctx).wait(ctx, task_id, max_wait_seconds)
+
+
+class UploadResult(BaseModel):
+    uri: str = Field(description="A runway:// URI usable as any media input for 24 hours.")
+    path: str
+
+
+async def upload_file(
+    path: Annotated[str, Field(description="A local image, video or audio file (absolute or ~ path), up to 200 MB.")],
+    ctx: Context,
+) -> Annotated[CallToolResult, UploadResult]:
+    try:
+        uri = await _svc(ctx).client().upload(os.path.expanduser(path))
+    except RunwayError as e:
+        raise ToolError(str(e)) from None
+    r = UploadResult(uri=uri, path=path)
+    return plain(r, f"Uploaded {path}: {uri} (usable as a media input for 24 hours). Tools also take the path itself.")
 
 
 class CancelResult(BaseModel):
@@ -300,5 +319,6 @@ def register(mcp: MCPServer) -> None:
     mcp.add_tool(get_task_status, description="Get a Runway task's status, progress, cost and output URLs (fresh URLs while the task exists).", annotations=READ)
     mcp.add_tool(wait_for_task, description="Keep waiting for a Runway task (up to max_wait_seconds) and return its result. Free: it only reads.", annotations=READ)
     mcp.add_tool(cancel_task, description="Cancel a queued or running Runway task, or delete a finished one together with its outputs.", annotations=CANCEL)
+    mcp.add_tool(upload_file, description="Upload a local image, video or audio file to Runway and get a runway:// URI (valid 24 h). Usually not needed: media parameters take local paths directly.", annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True))
     mcp.add_tool(list_available_models, description="List the Runway models each tool can use, with their ratios, durations and costs. Free.", annotations=LOCAL)
     mcp.add_tool(get_api_info, description="Show this server's version and configuration: base URL, simulator on or off, wait cap, whether an API key is set (never the key).", annotations=LOCAL)
