@@ -34,7 +34,7 @@ class Progress:
         self.sent = -1.0
         self.status = "SUBMITTED"
         self.progress: Optional[float] = None
-        self.seen_at = time.monotonic()
+        self.seen_at = self.started = time.monotonic()
         self.rate: Optional[float] = None  # progress per second
         self.lock = asyncio.Lock()
         self.beat: Optional[asyncio.Task[None]] = None
@@ -50,8 +50,10 @@ class Progress:
 
     async def update(self, task: runway_core.Task) -> None:
         now = time.monotonic()
-        if task.progress is not None and self.progress is not None and now > self.seen_at and task.progress > self.progress:
-            self.rate = (task.progress - self.progress) / (now - self.seen_at)
+        if task.progress is not None and now > self.seen_at and task.progress > (self.progress or 0.0):
+            # From the last snapshot; for the first one, from when the wait began.
+            since = self.seen_at if self.progress is not None else self.started
+            self.rate = (task.progress - (self.progress or 0.0)) / max(now - since, 1e-3)
         self.status, self.progress, self.seen_at = task.status or self.status, task.progress, now
         await self.send()
 

@@ -1,0 +1,163 @@
+"""Media in and out through runway_core: every input form, the local-file guard, uploads,
+downloads (integrity, atomicity, names) and chaining one task's output into the next."""
+
+import asyncio
+import base64
+import hashlib
+import os
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+import runway_core
+from runway_core import Client, RunwayError, ValidationError
+
+from conftest import FAST_POLL, api_requests
+
+MEDIA = Path(__file__).resolve().parent.parent / "src" / "simulator" / "media"
+PNG = (MEDIA / "placeholder.png").read_bytes()
+MP4 = (MEDIA / "placeholder.mp4").read_bytes()
+
+
+@pytest.fixture
+def files(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "frame.png").write_bytes(PNG)
+    (d / "clip.mp4").write_bytes(MP4)
+    (d / "notes.png").write_text("API_KEY=not-an-image\n")
+    return d
+
+
+def gen4_turbo(image):
+    return {"model": "gen4_turbo", "promptImage": image, "ratio": "960:960"}
+
+
+async def test_local_paths_absolute_and_home_become_data_uris(sim, client, files, monkeypatch):
+    monkeypatch.setenv("HOME", str(files.parent))
+    for image in (str(files / "frame.png"), "~/in/frame.png", f"file://{files / 'frame.png'}"):
+        t = await client.create_task("image_to_video", gen4_turbo(image))
+        assert t.id
+    assert len(api_requests(sim, "POST", "/v1/image_to_video")) == 3
+
+
+async def test_remote_forms_pass_through(client):
+    data = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    for image in ("https://example.com/frame.png", data):
+        assert (await client.create_task("image_to_video", gen4_turbo(image))).id
+
+
+async def test_text_file_named_png_is_refused_before_sending(sim, client, files):
+    with pytest.raises(ValidationError) as ei:
+        await client.create_task("image_to_video", gen4_turbo(str(files / "notes.png")))
+    msg = str(ei.value)
+    assert "promptImage" in msg and "text, not an image" in msg
+    assert "API_KEY" not in msg
+    with pytest.raises(ValidationError, match="a video is needed"):
+        await client.create_task("video_to_video", {"model": "aleph2", "videoUri": str(files / "frame.png")})
+    with pytest.raises(ValidationError, match="no such file"):
+        await client.create_task("image_to_video", gen4_turbo(str(files / "missing.png")))
+    with pytest.raises(ValidationError, match="absolute"):
+        await client.create_task("image_to_video", gen4_turbo("frame.png"))
+    assert api_requests(sim) == []
+
+
+async def test_input_dirs_confine_reads_and_symlinks_cannot_escape(sim, files, tmp_path):
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(PNG)
+    (files / "link.png").symlink_to(outside)
+    c = Client(sim.api_key, sim.base_url, input_dirs=[str(files)])
+    assert (await c.create_task("image_to_video", gen4_turbo(str(files / "frame.png")))).id
+    for path in (outside, files / "link.png", files / ".." / "outside.png"):
+        with pytest.raises(ValidationError, match="outside the folders"):
+            await c.create_task("image_to_video", gen4_turbo(str(path)))
+    with pytest.raises(ValidationError, match="outside the folders"):
+        await c.upload(outside)
+    assert len(api_requests(sim, "POST")) == 1
+
+
+async def test_size_cap_is_checked_before_reading(sim, client, tmp_path):
+    big = tmp_path / "huge.mp4"
+    with open(big, "wb") as f:  # sparse: 200 MB + 1 byte without writing them
+        f.write(MP4[:32])
+        f.truncate(200 * 1024 * 1024 + 1)
+    with pytest.raises(ValidationError, match="at most 209715200 bytes"):
+        await client.create_task("video_to_video", {"model": "aleph2", "videoUri": str(big)})
+    with pytest.raises(ValidationError, match="200 MB"):
+        await client.upload(big)
+    assert api_requests(sim) == []
+
+
+async def test_task_ids_as_inputs_chain_outputs(sim, client):
+    img = await client.create_task("text_to_image", {"model": "gen4_image", "promptText": "x [sim:outputs=2]", "ratio": "1280:720"})
+    await client.wait_for_task(img.id, timeout=10)
+    for ref in (img.id, f"{img.id}#1"):
+        t = await client.create_task("image_to_video", gen4_turbo(ref))
+        assert (await client.wait_for_task(t.id, timeout=10)).status == "SUCCEEDED"
+    with pytest.raises(RunwayError, match="#5 does not exist"):
+        await client.create_task("image_to_video", gen4_turbo(f"{img.id}#5"))
+    pending = await client.create_task("text_to_image", {"model": "gen4_image", "promptText": "x [sim:seconds=30]", "ratio": "1280:720"})
+    with pytest.raises(RunwayError, match="no output to use yet"):
+        await client.create_task("image_to_video", gen4_turbo(pending.id))
+    # An image task's output is not a video.
+    with pytest.raises(ValidationError, match="a video is needed"):
+        await client.create_task("video_to_video", {"model": "aleph2", "videoUri": img.id})
+
+
+async def test_download_integrity_and_save_outputs(sim, client, tmp_path):
+    t = await client.create_task("text_to_video", {"model": "gen4.5", "promptText": "x [sim:outputs=2]", "ratio": "1280:720", "duration": 5})
+    done = await client.wait_for_task(t.id, timeout=10)
+    seen = []
+    d = await client.download(done.output[0], tmp_path / "a" / "clip.mp4", on_progress=lambda n, total: seen.append((n, total)))
+    assert d["bytes"] == len(MP4) and d["mime_type"] == "video/mp4"
+    assert hashlib.sha256(Path(d["path"]).read_bytes()).digest() == hashlib.sha256(MP4).digest()
+    await asyncio.sleep(0.05)  # progress callbacks run on the loop
+    assert seen and seen[-1] == (len(MP4), len(MP4))
+    files = await client.save_outputs(done, tmp_path / "out", prefix="../../evil name")
+    assert [Path(f["path"]).name for f in files] == [f"evilname_{t.id}_0.mp4", f"evilname_{t.id}_1.mp4"]
+    assert all(Path(f["path"]).parent == tmp_path / "out" for f in files)
+    assert [f["bytes"] for f in files] == [len(MP4)] * 2
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+
+
+def _truncating_server():
+    """Answers every GET with a Content-Length of 1000 but only 100 bytes, then hangs up."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+
+    def run():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: 1000\r\n\r\n" + b"x" * 100)
+            conn.close()
+
+    threading.Thread(target=run, daemon=True).start()
+    return srv
+
+
+async def test_failed_download_leaves_no_partial_file(tmp_path):
+    srv = _truncating_server()
+    try:
+        port = srv.getsockname()[1]
+        c = Client("key_x_long_enough", f"http://127.0.0.1:{port}")
+        dest = tmp_path / "out" / "clip.mp4"
+        with pytest.raises(RunwayError):
+            await c.download(f"http://127.0.0.1:{port}/clip.mp4", dest)
+        assert not dest.exists()
+        assert list((tmp_path / "out").iterdir()) == []
+    finally:
+        srv.close()
+
+
+async def test_only_https_is_fetched_against_an_https_api(tmp_path):
+    c = Client("key_x_long_enough", "https://api.example.test")
+    with pytest.raises(RunwayError, match="only https"):
+        await c.download("http://example.test/a.mp4", tmp_path / "a.mp4")
