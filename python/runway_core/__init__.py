@@ -187,8 +187,9 @@ class Client:
         self, task_id: TaskRef, directory: Union[str, "os.PathLike[str]"], prefix: str = "runway"
     ) -> list[dict[str, Any]]:
         """Downloads every output of a succeeded task into `directory` as
-        <prefix>_<task id>_<n>.<ext>, refreshing expired URLs. Returns one dict per file."""
-        return await self._core.save_outputs(_task_id(task_id), os.fspath(directory), prefix)
+        <prefix>_<task id>_<n>.<ext>, refreshing expired URLs. Given a Task, its URLs are used
+        without fetching it again. Returns one dict per file."""
+        return await self._core.save_outputs(task_id, os.fspath(directory), prefix)
 
     async def organization(self) -> dict[str, Any]:
         """Credit balance, tier limits and today's usage (GET /v1/organization)."""

@@ -32,6 +32,7 @@ class TaskResult(BaseModel):
     outputs: list[str] = Field(default_factory=list, description="Output URLs (they expire after 24-48 h).")
     failure: Optional[str] = None
     failure_code: Optional[str] = None
+    created_at: Optional[str] = Field(None, description="When Runway created the task (ISO 8601, UTC).")
     files: list[OutputFile] = Field(default_factory=list, description="The outputs saved locally, beside their URLs.")
     download_error: Optional[str] = Field(None, description="Why saving the outputs failed, if it did (the URLs still work for a while).")
     next_step: str = Field(description="What to do next.")
@@ -75,6 +76,7 @@ def task_result(task: runway_core.Task, *, model: Optional[str], simulated: bool
         outputs=list(task.output),
         failure=task.failure,
         failure_code=task.failure_code,
+        created_at=task.created_at,
         next_step=step,
         simulated=simulated,
     )

@@ -236,13 +236,22 @@ impl PyClient {
     }
 
     /// Saves every output of a succeeded task into `directory`; resolves to a list of dicts.
-    #[pyo3(signature = (task_id, directory, prefix="runway".to_string()))]
-    fn save_outputs<'py>(&self, py: Python<'py>, task_id: String, directory: std::path::PathBuf, prefix: String) -> PyResult<Bound<'py, PyAny>> {
+    /// `task` is a Task (its URLs are used as they are) or a task id (fetched first).
+    #[pyo3(signature = (task, directory, prefix="runway".to_string()))]
+    fn save_outputs<'py>(&self, py: Python<'py>, task: &Bound<'py, PyAny>, directory: std::path::PathBuf, prefix: String) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
+        let known: Option<Task> = task.cast::<PyTask>().ok().map(|t| t.get().inner.clone());
+        let task_id: String = match &known {
+            Some(t) => t.id.clone(),
+            None => task.extract()?,
+        };
         spawn(
             py,
             async move {
-                let task = c.get_task(&task_id).await?;
+                let task = match known {
+                    Some(t) => t,
+                    None => c.get_task(&task_id).await?,
+                };
                 if !task.succeeded() {
                     return Err(Error::Other(format!("task {task_id} is {}, not SUCCEEDED: it has no outputs to save", task.status.as_deref().unwrap_or("unknown"))).into());
                 }
