@@ -239,7 +239,10 @@ async def test_simulate_mode_needs_no_key():
         assert d["simulated"] and d["api_key_set"] and d["base_url"].startswith("http://127.0.0.1:")
         r = await c.call_tool("generate_image_gen4", {"prompt_text": "a cat"})
         assert not r.is_error and data(r)["simulated"] is True and "SIMULATED" in text(r)
-        assert data(r)["outputs"][0].endswith(".png")
+        f = data(r)["files"][0]
+        assert f["path"].endswith(".png") and f["mime_type"] == "image/png" and os.path.getsize(f["path"]) == f["bytes"]
+        kinds = [b.type for b in r.content]
+        assert kinds == ["text", "resource_link", "image"], kinds
 
 
 async def test_without_a_key_the_server_explains():
