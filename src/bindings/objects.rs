@@ -342,7 +342,7 @@ pub struct PySimulator {
 #[pymethods]
 impl PySimulator {
     #[new]
-    #[pyo3(signature = (*, task_seconds=8.0, pending_seconds=0.5, daily_limit=None, max_concurrency=None, credit_balance=100000.0, api_key=None, port=0))]
+    #[pyo3(signature = (*, task_seconds=8.0, pending_seconds=0.5, daily_limit=None, max_concurrency=None, credit_balance=100000.0, api_key=None, port=0, output_url_ttl=86400.0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         task_seconds: f64,
@@ -352,6 +352,7 @@ impl PySimulator {
         credit_balance: f64,
         api_key: Option<String>,
         port: u16,
+        output_url_ttl: f64,
     ) -> PyResult<Self> {
         let cfg = SimConfig {
             api_key: api_key.unwrap_or_else(crate::simulator::default_key),
@@ -360,6 +361,7 @@ impl PySimulator {
             daily_limit,
             max_concurrency,
             credit_balance,
+            output_url_ttl,
         };
         let rt = pyo3_async_runtimes::tokio::get_runtime();
         let sim = Simulator::start(rt.handle(), cfg, port).map_err(|e| RunwayError::new_err(format!("could not start the simulator: {e}")))?;
@@ -434,6 +436,12 @@ impl PySimulator {
     #[getter]
     fn tasks_created(&self) -> u32 {
         self.state.tasks_created()
+    }
+
+    /// Completed ephemeral uploads: dicts with token, filename, size, at_ms.
+    fn uploads<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let v = serde_json::to_value(self.state.uploads()).unwrap_or_default();
+        Ok(json_to_py(py, &v)?.cast_into::<PyList>()?)
     }
 
     fn close(&mut self) {

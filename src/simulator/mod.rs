@@ -3,18 +3,21 @@
 //! 400 body), the task lifecycle with progress, placeholder outputs, and injected faults.
 //!
 //! Admin routes under `/_sim/` (no auth) let another process inject faults and read the request log.
+//! Also under `/_sim/`: the presigned upload target of ephemeral uploads (`uploads/<token>`) and the
+//! signed, expiring output URLs (`outputs/<task>/<i>.<ext>?exp=&sig=`, with byte ranges).
 
+pub mod body;
 pub mod placeholders;
 pub mod state;
+pub mod uploads;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -23,7 +26,10 @@ use tokio::sync::oneshot;
 
 use crate::catalogue::catalogue;
 use crate::errors::Error;
-pub use state::{default_key, Fault, FaultKind, RequestRecord, SimConfig, SimState};
+pub use state::{default_key, Fault, FaultKind, RequestRecord, SimConfig, SimState, UploadRecord};
+
+use body::{OutputFile, RangeAsk, SimBody};
+use state::OutputLookup;
 
 const DOC_URL: &str = "https://docs.dev.runwayml.com/api";
 /// Bodies carry data URIs of up to 16 MiB; leave room for the rest of the JSON.
@@ -46,7 +52,7 @@ impl std::fmt::Display for Abort {
 }
 impl std::error::Error for Abort {}
 
-type Resp = Response<Full<Bytes>>;
+type Resp = Response<SimBody>;
 
 impl Simulator {
     /// Binds `127.0.0.1:port` (0 = any free port) and serves on the given tokio runtime.
@@ -108,14 +114,14 @@ impl Drop for Simulator {
 }
 
 fn json_response(status: u16, body: &Value) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    let mut r = Response::new(SimBody::full(body.to_string()));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     r
 }
 
 fn empty(status: u16) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::new()));
+    let mut r = Response::new(SimBody::empty());
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::NO_CONTENT);
     r
 }
@@ -197,6 +203,15 @@ async fn api(st: &SimState, method: &Method, path: &str, req: Request<Incoming>)
     let Some(rest) = path.strip_prefix("/v1/") else {
         return error(404, "Not found.");
     };
+    if rest == "uploads" {
+        if method != Method::POST {
+            return error(405, "Method not allowed.");
+        }
+        return match read_json(req).await {
+            Ok(b) => uploads::create(st, &b),
+            Err(r) => r,
+        };
+    }
     if rest == "organization" {
         return if method == Method::GET { json_response(200, &st.organization_json()) } else { error(405, "Method not allowed.") };
     }
@@ -239,6 +254,12 @@ fn create(st: &SimState, endpoint: &str, body: &Value) -> Resp {
         }
         Err(e) => return error(400, &e.to_string()),
     };
+    // runway:// inputs must name an upload that completed less than 24 h ago.
+    let bad = uploads::check_runway_uris(st, body);
+    if let Some(first) = bad.first() {
+        let error_text = format!("Invalid asset: {}: {}", first.path_string(), first.message);
+        return json_response(400, &json!({"error": error_text, "issues": bad, "docUrl": DOC_URL}));
+    }
     if let Some(limit) = st.cfg.daily_limit {
         if st.daily_count(&model.model) >= limit {
             return error(429, "Your daily task limit has been reached.");
@@ -255,7 +276,11 @@ fn create(st: &SimState, endpoint: &str, body: &Value) -> Resp {
 
 async fn admin(st: &SimState, method: &Method, rest: &str, req: Request<Incoming>) -> Resp {
     match (method, rest) {
-        (&Method::GET | &Method::HEAD, r) if r.starts_with("outputs/") => output(st, &r["outputs/".len()..], method == Method::HEAD),
+        (&Method::GET | &Method::HEAD, r) if r.starts_with("outputs/") => {
+            output(st, &r["outputs/".len()..], req.uri().query().unwrap_or(""), req.headers(), method == Method::HEAD)
+        }
+        (&Method::POST, r) if r.starts_with("uploads/") => uploads::receive(st, &r["uploads/".len()..], req).await,
+        (&Method::GET, "uploads") => json_response(200, &serde_json::to_value(st.uploads()).unwrap_or(Value::Null)),
         (&Method::GET, "requests") => json_response(200, &serde_json::to_value(st.requests()).unwrap_or(Value::Null)),
         (&Method::DELETE, "requests") => {
             st.clear_requests();
@@ -283,23 +308,60 @@ async fn admin(st: &SimState, method: &Method, rest: &str, req: Request<Incoming
     }
 }
 
-fn output(st: &SimState, rest: &str, head: bool) -> Resp {
-    // rest = "<task id>/<index>.<ext>"
+fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
+}
+
+/// A signed output URL: `<task id>/<index>.<ext>?exp=<unix ms>&sig=<hex>`, with byte ranges.
+fn output(st: &SimState, rest: &str, query: &str, headers: &HeaderMap, head: bool) -> Resp {
     let Some((id, file)) = rest.split_once('/') else { return error(404, "Not found.") };
     let Some((idx, ext)) = file.split_once('.') else { return error(404, "Not found.") };
     let (Ok(index), Some(ph)) = (idx.parse::<usize>(), placeholders::for_ext(ext)) else {
         return error(404, "Not found.");
     };
-    match st.output_kind(id, index) {
-        Some(kind) if placeholders::for_kind(kind).ext == ph.ext => {
-            let body = if head { Bytes::new() } else { Bytes::from_static(ph.bytes) };
-            let mut r = Response::new(Full::new(body));
-            r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(ph.mime));
-            r.headers_mut().insert("content-length", HeaderValue::from(ph.bytes.len()));
-            r
-        }
-        _ => error(404, "Not found."),
+    // Like CloudFront: the signature first, then its expiry, then the object.
+    let exp = query_param(query, "exp").and_then(|e| e.parse::<u64>().ok());
+    let sig = query_param(query, "sig");
+    let Some(exp) = exp.filter(|e| sig == Some(st.output_signature(id, index, *e).as_str())) else {
+        return error(403, "Invalid signature");
+    };
+    if crate::util::now_unix_ms() > exp {
+        return error(403, "Request has expired");
     }
+    let padded_to = match st.output(id, index) {
+        OutputLookup::Ready { kind, bytes } if placeholders::for_kind(kind).ext == ph.ext => {
+            if kind == crate::catalogue::MediaKind::Video {
+                bytes
+            } else {
+                None
+            }
+        }
+        _ => return error(404, "Not found."),
+    };
+    let file = OutputFile::new(ph.bytes, padded_to);
+    let total = file.total;
+    let range = headers.get("range").and_then(|v| v.to_str().ok());
+    let (status, start, end) = match body::parse_range(range, total) {
+        RangeAsk::Full => (StatusCode::OK, 0, total),
+        RangeAsk::Part { start, last } => (StatusCode::PARTIAL_CONTENT, start, last + 1),
+        RangeAsk::Unsatisfiable => {
+            let mut r = error(416, "Range Not Satisfiable");
+            r.headers_mut().insert("content-range", HeaderValue::from_str(&format!("bytes */{total}")).unwrap());
+            r.headers_mut().insert("accept-ranges", HeaderValue::from_static("bytes"));
+            return r;
+        }
+    };
+    let body = if head { SimBody::empty() } else { SimBody::Output(file.stream(start, end)) };
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(ph.mime));
+    h.insert("content-length", HeaderValue::from(end - start));
+    h.insert("accept-ranges", HeaderValue::from_static("bytes"));
+    if status == StatusCode::PARTIAL_CONTENT {
+        h.insert("content-range", HeaderValue::from_str(&format!("bytes {start}-{}/{total}", end - 1)).unwrap());
+    }
+    r
 }
 
 /// `{"kind": "status"|"reset"|"lost_response"|"slow", "status", "retry_after", "seconds", "body",

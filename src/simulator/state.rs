@@ -3,6 +3,8 @@
 //! nothing while they "run".
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -24,6 +26,8 @@ pub struct SimConfig {
     /// Tasks of one model running at once; more wait as THROTTLED.
     pub max_concurrency: Option<u32>,
     pub credit_balance: f64,
+    /// Seconds an output URL stays valid after the GET that issued it.
+    pub output_url_ttl: f64,
 }
 
 impl Default for SimConfig {
@@ -35,6 +39,7 @@ impl Default for SimConfig {
             daily_limit: None,
             max_concurrency: None,
             credit_balance: 100_000.0,
+            output_url_ttl: DEFAULT_OUTPUT_URL_TTL,
         }
     }
 }
@@ -75,6 +80,48 @@ pub struct RequestRecord {
     pub at_ms: u64,
 }
 
+/// Output URLs stay valid this long unless changed with [`SimState::set_output_url_ttl`].
+pub const DEFAULT_OUTPUT_URL_TTL: f64 = 86_400.0;
+/// A `runway://` URI can be used for 24 hours after its upload.
+pub const UPLOAD_TTL_SECS: f64 = 86_400.0;
+/// How many leading bytes of an uploaded file are kept (for content sniffing).
+pub const UPLOAD_HEAD_BYTES: usize = 64;
+
+/// A completed ephemeral upload, as `GET /_sim/uploads` lists it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct UploadRecord {
+    pub token: String,
+    pub filename: String,
+    pub size: u64,
+    /// Milliseconds since the simulator started.
+    pub at_ms: u64,
+    /// The first bytes of the file (up to 64), for sniffing; not serialized.
+    #[serde(skip)]
+    pub head: Vec<u8>,
+}
+
+/// An upload slot made by `POST /v1/uploads`: the presigned fields the form POST must repeat.
+#[derive(Debug, Clone)]
+pub struct UploadSlot {
+    pub token: String,
+    pub filename: String,
+    /// `key`, `policy`, `x-amz-signature`, in that order.
+    pub fields: Vec<(String, String)>,
+    pub runway_uri: String,
+    /// Seconds on the simulator clock.
+    pub created: f64,
+    pub completed: Option<UploadRecord>,
+}
+
+/// What `SimState::output` finds for an output URL (whose signature was already checked).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OutputLookup {
+    /// The task exists and succeeded: its media kind and, with `[sim:output_bytes=N]`, the size asked for.
+    Ready { kind: MediaKind, bytes: Option<u64> },
+    /// Unknown or deleted task, output index out of range, or not (yet) succeeded.
+    Missing,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Outcome {
     Succeed,
@@ -95,6 +142,8 @@ struct SimTask {
     end: f64,
     outcome: Outcome,
     estimated: f64,
+    /// `[sim:output_bytes=N]`: the size of each (video) output.
+    output_bytes: Option<u64>,
 }
 
 impl SimTask {
@@ -126,10 +175,17 @@ pub struct SimState {
     log: Mutex<Vec<RequestRecord>>,
     created_per_model: Mutex<HashMap<String, u32>>,
     deleted: Mutex<u64>,
+    uploads: Mutex<HashMap<String, UploadSlot>>,
+    upload_posts: AtomicU64,
+    /// f64 bits of the output URL lifetime in seconds.
+    output_url_ttl: AtomicU64,
+    /// Per-simulator key for output URL signatures.
+    secret: [u64; 2],
 }
 
 impl SimState {
     pub fn new(cfg: SimConfig) -> Self {
+        let ttl = cfg.output_url_ttl.max(0.0);
         SimState {
             cfg,
             epoch: Instant::now(),
@@ -140,7 +196,109 @@ impl SimState {
             log: Mutex::new(Vec::new()),
             created_per_model: Mutex::new(HashMap::new()),
             deleted: Mutex::new(0),
+            uploads: Mutex::new(HashMap::new()),
+            upload_posts: AtomicU64::new(0),
+            output_url_ttl: AtomicU64::new(ttl.to_bits()),
+            secret: [fastrand::u64(..), fastrand::u64(..)],
         }
+    }
+
+    /// Seconds an output URL stays valid after the task GET that issued it.
+    pub fn output_url_ttl(&self) -> f64 {
+        f64::from_bits(self.output_url_ttl.load(Ordering::Relaxed))
+    }
+
+    pub fn set_output_url_ttl(&self, seconds: f64) {
+        self.output_url_ttl.store(seconds.max(0.0).to_bits(), Ordering::Relaxed);
+    }
+
+    /// The signature of output `index` of task `id` valid until `exp` (unix ms): a keyed hash, hex.
+    pub fn output_signature(&self, id: &str, index: usize, exp: u64) -> String {
+        let mut out = String::with_capacity(32);
+        for (i, k) in self.secret.iter().enumerate() {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (k, i as u8, id, index as u64, exp).hash(&mut h);
+            out.push_str(&format!("{:016x}", h.finish()));
+        }
+        out
+    }
+
+    /// A freshly signed output URL, valid for the configured lifetime from now.
+    pub fn output_url(&self, id: &str, index: usize, ext: &str) -> String {
+        let exp = now_unix_ms().saturating_add((self.output_url_ttl() * 1000.0).round() as u64);
+        let sig = self.output_signature(id, index, exp);
+        format!("{}/_sim/outputs/{id}/{index}.{ext}?exp={exp}&sig={sig}", self.base_url())
+    }
+
+    // ---- Ephemeral uploads ----
+
+    /// Makes an upload slot for `filename` (`POST /v1/uploads`).
+    pub fn create_upload(&self, filename: &str) -> UploadSlot {
+        let hex = |n: usize| -> String { (0..n).map(|_| format!("{:02x}", fastrand::u8(..))).collect() };
+        let token = hex(16);
+        let slot = UploadSlot {
+            token: token.clone(),
+            filename: filename.to_string(),
+            fields: vec![
+                ("key".into(), format!("{token}/{filename}")),
+                ("policy".into(), hex(48)),
+                ("x-amz-signature".into(), hex(32)),
+            ],
+            runway_uri: format!("runway://{token}/{filename}"),
+            created: self.now(),
+            completed: None,
+        };
+        self.uploads.lock().unwrap().insert(token, slot.clone());
+        slot
+    }
+
+    /// The slot of `token` while it still awaits its file (None when unknown or already used).
+    pub fn open_upload(&self, token: &str) -> Option<UploadSlot> {
+        self.uploads.lock().unwrap().get(token).filter(|u| u.completed.is_none()).cloned()
+    }
+
+    /// Records the file of an upload; false when the token is unknown or was used meanwhile.
+    pub fn complete_upload(&self, token: &str, size: u64, head: &[u8]) -> bool {
+        let at_ms = (self.now() * 1000.0) as u64;
+        let mut uploads = self.uploads.lock().unwrap();
+        match uploads.get_mut(token) {
+            Some(u) if u.completed.is_none() => {
+                u.completed = Some(UploadRecord {
+                    token: token.to_string(),
+                    filename: u.filename.clone(),
+                    size,
+                    at_ms,
+                    head: head[..head.len().min(UPLOAD_HEAD_BYTES)].to_vec(),
+                });
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn count_upload_post(&self) {
+        self.upload_posts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Form POSTs received on upload URLs, successful or not.
+    pub fn upload_posts(&self) -> u64 {
+        self.upload_posts.load(Ordering::Relaxed)
+    }
+
+    /// Completed uploads, oldest first.
+    pub fn uploads(&self) -> Vec<UploadRecord> {
+        let mut v: Vec<UploadRecord> = self.uploads.lock().unwrap().values().filter_map(|u| u.completed.clone()).collect();
+        v.sort_by_key(|u| u.at_ms);
+        v
+    }
+
+    /// Whether `uri` names a completed upload made less than 24 hours ago.
+    pub fn runway_uri_valid(&self, uri: &str) -> bool {
+        let Some(token) = uri.strip_prefix("runway://").and_then(|r| r.split('/').next()) else { return false };
+        let now_ms = self.now() * 1000.0;
+        self.uploads.lock().unwrap().get(token).is_some_and(|u| {
+            u.runway_uri == uri && u.completed.as_ref().is_some_and(|c| now_ms - (c.at_ms as f64) < UPLOAD_TTL_SECS * 1000.0)
+        })
     }
 
     pub fn now(&self) -> f64 {
@@ -243,6 +401,7 @@ impl SimState {
             end: start + total,
             outcome: d.outcome,
             estimated,
+            output_bytes: d.output_bytes,
         };
         let id = task.id.clone();
         self.tasks.lock().unwrap().insert(id.clone(), task);
@@ -266,10 +425,9 @@ impl SimState {
                        "progress": (p * 100.0).floor() / 100.0})
             }
             "SUCCEEDED" => {
-                let base = self.base_url();
                 let ph = crate::simulator::placeholders::for_kind(t.output);
-                let output: Vec<String> =
-                    (0..t.outputs).map(|i| format!("{base}/_sim/outputs/{}/{i}.{}", t.id, ph.ext)).collect();
+                // Signed URLs, fresh on every GET (Runway's expire within 24–48 h).
+                let output: Vec<String> = (0..t.outputs).map(|i| self.output_url(&t.id, i, ph.ext)).collect();
                 json!({"id": t.id, "status": status, "createdAt": created_at, "output": output,
                        "cost": {"credits": t.estimated.round() as i64}})
             }
@@ -302,6 +460,17 @@ impl SimState {
         let tasks = self.tasks.lock().unwrap();
         let t = tasks.get(id)?;
         (t.status_at(self.now()) == "SUCCEEDED" && index < t.outputs).then_some(t.output)
+    }
+
+    /// Output `index` of task `id`, with the size a `[sim:output_bytes=N]` directive asked for.
+    pub fn output(&self, id: &str, index: usize) -> OutputLookup {
+        let tasks = self.tasks.lock().unwrap();
+        match tasks.get(id) {
+            Some(t) if t.status_at(self.now()) == "SUCCEEDED" && index < t.outputs => {
+                OutputLookup::Ready { kind: t.output, bytes: t.output_bytes }
+            }
+            _ => OutputLookup::Missing,
+        }
     }
 
     pub fn organization_json(&self) -> Value {
@@ -345,11 +514,12 @@ struct Directives {
     seconds: Option<f64>,
     outputs: Option<usize>,
     outcome: Outcome,
+    output_bytes: Option<u64>,
 }
 
 impl Directives {
     fn parse(prompt: &str) -> Self {
-        let mut d = Directives { seconds: None, outputs: None, outcome: Outcome::Succeed };
+        let mut d = Directives { seconds: None, outputs: None, outcome: Outcome::Succeed, output_bytes: None };
         let mut rest = prompt;
         while let Some(i) = rest.find("[sim:") {
             let after = &rest[i + 5..];
@@ -361,6 +531,7 @@ impl Directives {
             match key {
                 "seconds" => d.seconds = val.and_then(|v| v.parse().ok()),
                 "outputs" => d.outputs = val.and_then(|v| v.parse().ok()),
+                "output_bytes" => d.output_bytes = val.and_then(|v| v.parse().ok()),
                 "cancelled" => d.outcome = Outcome::Cancel,
                 "fail" => {
                     let code = val.unwrap_or("INTERNAL.BAD_OUTPUT.01").to_string();
@@ -388,6 +559,8 @@ mod tests {
         let d = Directives::parse("cat [sim:seconds=2.5] [sim:fail=SAFETY.INPUT.TEXT] [sim:outputs=3]");
         assert_eq!(d.seconds, Some(2.5));
         assert_eq!(d.outputs, Some(3));
+        assert_eq!(d.output_bytes, None);
+        assert_eq!(Directives::parse("big [sim:output_bytes=5000000]").output_bytes, Some(5_000_000));
         assert!(matches!(d.outcome, Outcome::Fail { ref code, .. } if code == "SAFETY.INPUT.TEXT"));
         assert_eq!(Directives::parse("plain").outcome, Outcome::Succeed);
         assert_eq!(Directives::parse("x [sim:cancelled]").outcome, Outcome::Cancel);
@@ -405,6 +578,7 @@ mod tests {
             end,
             outcome: Outcome::Succeed,
             estimated: 10.0,
+            output_bytes: None,
         }
     }
 
