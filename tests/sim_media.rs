@@ -388,7 +388,7 @@ async fn large_output_is_streamed_with_exact_length_and_ranges() {
     assert_eq!(r.bytes().await.unwrap(), placeholders::for_kind(MediaKind::Image).bytes);
 }
 
-/// The size bounds at full scale (200 MiB bodies: slow in a debug build, so not run by default).
+/// The size bounds at full scale: exactly 200 MiB is taken, one byte more is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_size_limits_at_full_scale() {
     const MAX: usize = 200 * 1024 * 1024;

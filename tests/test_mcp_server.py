@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from mcp import Client, StdioServerParameters
@@ -263,3 +264,27 @@ def test_call_subcommand_runs_a_tool_through_the_server():
     p = subprocess.run([sys.executable, "-m", "runway_mcp_server", "call", "generate_image_gen4", '{"prompt_text": "x", "model": "gen4_image_turbo"}', "--simulate"],
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 1 and "referenceImages" in p.stdout
+
+
+async def test_chaining_local_files_and_uploads(sim, tmp_path):
+    frame = tmp_path / "frame.png"
+    frame.write_bytes((Path(__file__).resolve().parent.parent / "src/simulator/media/placeholder.png").read_bytes())
+    notes = tmp_path / "notes.png"
+    notes.write_text("SECRET=1\n")
+    async with server(sim, RUNWAY_MCP_INPUT_DIRS=str(tmp_path)) as c:
+        img = data(await c.call_tool("generate_image_gen4", {"prompt_text": "a cat"}))
+        r = await c.call_tool("generate_video_image_to_video", {"prompt_image": img["task_id"], "prompt_text": "it walks"})
+        assert not r.is_error and data(r)["status"] == "SUCCEEDED", text(r)
+        r = await c.call_tool("generate_video_image_to_video", {"prompt_image": str(frame)})
+        assert not r.is_error, text(r)
+        r = await c.call_tool("upscale_video_4k", {"input_video": data(r)["task_id"]})
+        assert not r.is_error and data(r)["files"][0]["path"].endswith(".mp4"), text(r)
+        r = await c.call_tool("generate_video_image_to_video", {"prompt_image": str(notes)})
+        assert r.is_error and "text, not an image" in text(r) and "SECRET" not in text(r)
+        r = await c.call_tool("generate_video_image_to_video", {"prompt_image": "/etc/hostname"})
+        assert r.is_error and "outside the folders" in text(r)
+        big = tmp_path / "big.mp4"
+        big.write_bytes((Path(__file__).resolve().parent.parent / "src/simulator/media/placeholder.mp4").read_bytes() + b"\0" * 17_000_000)
+        r = await c.call_tool("upload_file", {"path": str(big)})
+        assert not r.is_error and data(r)["uri"].startswith("runway://"), text(r)
+    assert len(sim.uploads()) == 1

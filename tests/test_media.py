@@ -161,3 +161,52 @@ async def test_only_https_is_fetched_against_an_https_api(tmp_path):
     c = Client("key_x_long_enough", "https://api.example.test")
     with pytest.raises(RunwayError, match="only https"):
         await c.download("http://example.test/a.mp4", tmp_path / "a.mp4")
+
+
+def _big_png(path: Path, size: int) -> Path:
+    path.write_bytes(PNG + b"\0" * (size - len(PNG)))  # a PNG header, then padding: sniffs as PNG
+    return path
+
+
+async def test_large_files_go_through_an_upload_once(sim, client, tmp_path):
+    big = _big_png(tmp_path / "big.png", 6 * 1024 * 1024)  # over the 5 MB image data-URI limit
+    for _ in range(2):
+        t = await client.create_task("image_to_video", gen4_turbo(str(big)))
+        assert (await client.wait_for_task(t.id, timeout=10)).status == "SUCCEEDED"
+    uploads = sim.uploads()
+    assert len(uploads) == 1 and uploads[0]["size"] == big.stat().st_size
+    assert len(api_requests(sim, "POST", "/v1/uploads")) == 1, "an unchanged file is not uploaded again"
+    uri = await client.upload(big)
+    assert uri.startswith("runway://") and len(sim.uploads()) == 1
+    assert (await client.create_task("image_to_video", gen4_turbo(uri))).id
+    # A changed file is a new upload.
+    _big_png(big, 6 * 1024 * 1024 + 10)
+    await client.upload(big)
+    assert len(sim.uploads()) == 2
+
+
+async def test_upload_explicitly_and_small_file_limits(sim, client, tmp_path, files):
+    uri = await client.upload(files / "clip.mp4")
+    assert uri.startswith("runway://") and sim.uploads()[0]["size"] == len(MP4)
+    tiny = tmp_path / "tiny.png"
+    tiny.write_bytes(PNG)  # 161 bytes: too small for Runway's uploads (512 B minimum)...
+    with pytest.raises(ValidationError, match="at least 512 bytes"):
+        await client.upload(tiny)
+    # ...but fine inline.
+    assert (await client.create_task("image_to_video", gen4_turbo(str(tiny)))).id
+    with pytest.raises(ValidationError, match="text, not an image"):
+        await client.upload(files / "notes.png")
+
+
+async def test_expired_output_urls_are_refreshed(tmp_path):
+    with runway_core.Simulator(task_seconds=0.3, output_url_ttl=0.5) as sim:
+        c = Client(sim.api_key, sim.base_url, poll=FAST_POLL)
+        t = await c.create_task("text_to_image", {"model": "gen4_image", "promptText": "x", "ratio": "1280:720"})
+        done = await c.wait_for_task(t.id, timeout=10)
+        await asyncio.sleep(0.8)
+        with pytest.raises(runway_core.ApiError) as ei:
+            await c.download(done.output[0], tmp_path / "stale.png")
+        assert ei.value.status == 403
+        files = await c.save_outputs(done, tmp_path / "out", prefix="img")
+        assert files[0]["bytes"] == len(PNG) and files[0]["url"] != done.output[0]
+        assert Path(files[0]["path"]).read_bytes() == PNG
