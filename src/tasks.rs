@@ -71,6 +71,10 @@ pub struct PollConfig {
     pub max_predict_interval: f64,
     /// Added after the predicted finish so the poll lands just after it.
     pub margin: f64,
+    /// Queue time assumed before a task starts running, when its rate must be estimated from a
+    /// single observation (Runway queues every task briefly; assuming none makes that estimate
+    /// late by this much times the remaining fraction).
+    pub assumed_queue: f64,
 }
 
 impl Default for PollConfig {
@@ -82,6 +86,7 @@ impl Default for PollConfig {
             max_idle_interval: 15.0,
             max_predict_interval: 30.0,
             margin: 0.25,
+            assumed_queue: 0.5,
         }
     }
 }
@@ -92,7 +97,7 @@ impl Default for PollConfig {
 /// task of unknown age at once). While it is PENDING or THROTTLED, or RUNNING without progress, it
 /// is polled every `idle_interval`, stretching by half each time up to `max_idle_interval`. Once
 /// it reports progress, the finish is predicted from the progress rate (two observations when we
-/// have them, else progress since creation) and the next poll is set just after that prediction
+/// have them, else progress since creation less `assumed_queue`) and the next poll is set just after that prediction
 /// (`margin`), at most `max_predict_interval` ahead and never sooner than `min_interval`. A poll
 /// that finds the task still running re-predicts from the fresher rate.
 #[derive(Debug, Clone)]
@@ -159,7 +164,8 @@ impl PollSchedule {
                 if t_last <= t0 {
                     return None;
                 }
-                p_last / (t_last - t0)
+                let queued = self.cfg.assumed_queue.min((t_last - t0) / 2.0);
+                p_last / (t_last - t0 - queued)
             }
         };
         if rate <= 0.0 {
@@ -223,14 +229,14 @@ mod tests {
 
     #[test]
     fn predicts_finish_of_an_8_second_task_in_two_polls() {
-        // Created at 0, runs linearly 0.5 s → 8 s. First poll at 5 s sees 0.6.
+        // Created at 0, queued 0.5 s, runs linearly until 8 s. First poll at 5 s sees 0.6.
         let mut s = PollSchedule::new(PollConfig::default(), Some(0.0));
         let t1 = s.next_delay(0.0);
         assert_eq!(t1, 5.0);
         s.observe(5.0, &running(0.6));
         let next = 5.0 + s.next_delay(5.0);
-        // Predicted 8.33 (+ margin): just after the real finish, not seconds later.
-        assert!(next > 8.0 && next < 9.0, "{next}");
+        // 0.6 in the 4.5 s since it began running: finish at 8.0, polled 0.25 s after.
+        assert!((next - 8.25).abs() < 1e-9, "{next}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use runway_core::tasks::PollConfig;
 use serde_json::{json, Value};
 
 fn fast_poll() -> PollConfig {
-    PollConfig { first_delay: 0.3, min_interval: 0.05, idle_interval: 0.2, max_idle_interval: 0.5, max_predict_interval: 1.0, margin: 0.05 }
+    PollConfig { first_delay: 0.3, min_interval: 0.05, idle_interval: 0.2, max_idle_interval: 0.5, max_predict_interval: 1.0, margin: 0.05, assumed_queue: 0.0 }
 }
 
 fn sim(cfg: SimConfig) -> Simulator {

@@ -97,7 +97,8 @@ class Client:
     timeout: seconds for one HTTP request. max_retries: retries of reads (GET, DELETE) on 408,
     429, 5xx and network errors; a task-creating POST is retried only when Runway certainly did
     not receive it (connection refused, 429). poll: overrides of the polling schedule (seconds):
-    first_delay, min_interval, idle_interval, max_idle_interval, max_predict_interval, margin.
+    first_delay, min_interval, idle_interval, max_idle_interval, max_predict_interval, margin,
+    assumed_queue.
     input_dirs: when given, local media files are read only from under these folders (symlinks
     resolved).
 

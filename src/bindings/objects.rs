@@ -123,6 +123,7 @@ fn poll_config(poll: Option<&Bound<'_, PyDict>>) -> PyResult<PollConfig> {
             "max_idle_interval" => c.max_idle_interval = val,
             "max_predict_interval" => c.max_predict_interval = val,
             "margin" => c.margin = val,
+            "assumed_queue" => c.assumed_queue = val,
             _ => return Err(PyTypeError::new_err(format!("unknown poll option '{key}'"))),
         }
     }
