@@ -404,18 +404,8 @@ impl RunwayClient {
             .map_err(|e| Error::Other(e.to_string()))?;
         form = form.part("file", part);
         let resp = self.plain.post(url).multipart(form).send().await.map_err(|e| self.transport_error(&e, &reqwest::Method::POST, "the upload URL", Kind::Read))?;
-        let status = resp.status().as_u16();
-        if !(200..300).contains(&status) {
-            let body = resp.text().await.unwrap_or_default();
-            return Err(Error::Api {
-                status,
-                method: "POST".into(),
-                path: "the upload URL".into(),
-                body: serde_json::from_str(&body).unwrap_or(Value::String(body.chars().take(500).collect())),
-                task_id: None,
-                retry_after: None,
-                may_have_created: false,
-            });
+        if !resp.status().is_success() {
+            return Err(status_error(resp, "POST", "the upload URL").await);
         }
         self.uploads.lock().unwrap().insert(key, (uri.to_string(), std::time::Instant::now()));
         Ok(uri.to_string())
@@ -428,18 +418,8 @@ impl RunwayClient {
         self.check_fetch_url(url, "the output URL")?;
         let short = url.split('?').next().unwrap_or(url).to_string();
         let mut resp = self.plain.get(url).send().await.map_err(|e| self.transport_error(&e, &reqwest::Method::GET, &short, Kind::Read))?;
-        let status = resp.status().as_u16();
-        if !(200..300).contains(&status) {
-            let body = resp.text().await.unwrap_or_default();
-            return Err(Error::Api {
-                status,
-                method: "GET".into(),
-                path: short,
-                body: serde_json::from_str(&body).unwrap_or(Value::String(body.chars().take(500).collect())),
-                task_id: None,
-                retry_after: None,
-                may_have_created: false,
-            });
+        if !resp.status().is_success() {
+            return Err(status_error(resp, "GET", &short).await);
         }
         let total = resp.content_length();
         let mime = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(|s| s.split(';').next().unwrap_or(s).trim().to_string());
@@ -572,6 +552,22 @@ impl RunwayClient {
         .await;
         let _ = tokio::fs::remove_file(&tmp).await;
         result
+    }
+}
+
+/// A failed answer from an upload target or output host (not Runway's API: S3 or a CDN), as an
+/// `Error::Api` keeping its body.
+async fn status_error(resp: reqwest::Response, method: &str, path: &str) -> Error {
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap_or_default();
+    Error::Api {
+        status,
+        method: method.into(),
+        path: path.into(),
+        body: serde_json::from_str(&body).unwrap_or(Value::String(body.chars().take(500).collect())),
+        task_id: None,
+        retry_after: None,
+        may_have_created: false,
     }
 }
 
