@@ -4,8 +4,11 @@ against the simulator (run in this test process so its request log can be inspec
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -230,6 +233,7 @@ async def test_models_and_api_info(sim):
         r = await c.call_tool("get_api_info", {})
         d = data(r)
         assert d["base_url"] == sim.base_url and d["api_key_set"] and not d["simulated"] and d["max_wait_seconds"] == 30
+        assert d["output_dir"].startswith(tempfile.gettempdir()) and d["input_dirs"] is None
         assert sim.api_key not in json.dumps(d) + text(r)
     assert api_requests(sim) == []
 
@@ -288,3 +292,28 @@ async def test_chaining_local_files_and_uploads(sim, tmp_path):
         r = await c.call_tool("upload_file", {"path": str(big)})
         assert not r.is_error and data(r)["uri"].startswith("runway://"), text(r)
     assert len(sim.uploads()) == 1
+
+
+async def test_streamable_http_transport():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**server_env(None), "RUNWAY_MCP_SIM_TASK_SECONDS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "runway_mcp_server", "--simulate", "--http", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode() if proc.poll() is not None else "no listener"
+                await asyncio.sleep(0.1)
+        async with Client(f"http://127.0.0.1:{port}/mcp", mode="legacy") as c:
+            assert len((await c.list_tools()).tools) == len(ALL_TOOLS)
+            r = await c.call_tool("generate_image_gen4", {"prompt_text": "a cat"})
+            assert not r.is_error and data(r)["status"] == "SUCCEEDED" and data(r)["simulated"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
