@@ -32,6 +32,14 @@ impl MediaKind {
             MediaKind::Audio => "audio",
         }
     }
+    /// "an image", "a video", "an audio" — for messages.
+    pub fn with_article(self) -> &'static str {
+        match self {
+            MediaKind::Image => "an image",
+            MediaKind::Video => "a video",
+            MediaKind::Audio => "an audio",
+        }
+    }
     pub fn data_uri_max(self) -> usize {
         match self {
             MediaKind::Image => DATA_URI_MAX_IMAGE,
@@ -511,7 +519,7 @@ fn check_object_fields(
 fn hint(spec: &Spec) -> String {
     match spec {
         Spec::Enum { values } => format!("; one of: {}", list_values(values)),
-        Spec::Media { kind } => format!("; a {} (https URL, runway:// URI or data URI)", kind.as_str()),
+        Spec::Media { kind } => format!("; {} (https URL, runway:// URI or data URI)", kind.with_article()),
         Spec::Int { min: Some(a), max: Some(b) } => format!("; an integer from {a} to {b}"),
         Spec::Text { max: Some(m), .. } => format!("; text of at most {m} UTF-16 code units"),
         _ => String::new(),
@@ -693,7 +701,7 @@ fn describe_spec(s: &Spec) -> String {
         },
         Spec::Number { .. } => "a number".into(),
         Spec::Bool => "true or false".into(),
-        Spec::Media { kind } => format!("a {} URI", kind.as_str()),
+        Spec::Media { kind } => format!("{} URI", kind.with_article()),
         Spec::Tag => "a tag".into(),
         Spec::Array { .. } => "a list".into(),
         Spec::Object { .. } => "an object".into(),
