@@ -2,6 +2,7 @@
 
 import asyncio
 import inspect
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -46,15 +47,18 @@ async def test_create_wait_and_read_task(sim, client):
     done = await client.wait_for_task(task, timeout=10)
     assert done.status == "SUCCEEDED" and done.is_terminal
     assert done.cost == 60 and done.failure is None and done.failure_code is None
-    assert len(done.output) == 1 and done.output[0].endswith(".mp4")
+    assert len(done.output) == 1 and urlsplit(done.output[0]).path.endswith(".mp4")
     assert done.raw["output"] == done.output and done.raw["cost"] == {"credits": 60}
-    assert await client.get_task(task.id) == done
+    again = await client.get_task(task.id)
+    assert (again.id, again.status, again.cost) == (done.id, done.status, done.cost)
+    assert again.output != done.output, "each GET signs fresh output URLs"
+    assert again == again and again != done
 
 
 async def test_endpoint_may_be_a_path_and_image_models_work(client):
     task = await client.create_task("/v1/text_to_image", {"model": "gen4_image", "promptText": "a cat", "ratio": "1280:720"})
     done = await client.wait_for_task(task.id, timeout=10)
-    assert done.output[0].endswith(".png")
+    assert urlsplit(done.output[0]).path.endswith(".png")
     assert task.estimated_cost == 5
 
 
