@@ -77,6 +77,9 @@ pub fn resolve_base_url(arg: Option<&str>, env: impl Fn(&str) -> Option<String>)
     raw.trim().trim_end_matches('/').to_string()
 }
 
+/// Ephemeral uploads still valid: (path, size, mtime) -> (runway:// URI, when uploaded).
+pub(crate) type UploadCache = HashMap<(std::path::PathBuf, u64, u128), (String, Instant)>;
+
 /// What a DELETE did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CancelOutcome {
@@ -102,8 +105,7 @@ pub struct RunwayClient {
     pub(crate) key: String,
     auth: HeaderValue,
     opts: ClientOptions,
-    /// Ephemeral uploads still valid: (path, size, mtime) -> (runway:// URI, when uploaded).
-    pub(crate) uploads: Mutex<HashMap<(std::path::PathBuf, u64, u128), (String, Instant)>>,
+    pub(crate) uploads: Mutex<UploadCache>,
     /// Monotonic creation times of tasks this client created, to time their first poll.
     created: Mutex<HashMap<String, f64>>,
     epoch: Instant,
@@ -273,10 +275,7 @@ impl RunwayClient {
             let result = match deadline {
                 Some(d) => {
                     let budget = (d - self.now()).max(0.0) + 2.0;
-                    match tokio::time::timeout(Duration::from_secs_f64(budget), poll).await {
-                        Ok(r) => Some(r),
-                        Err(_) => None,
-                    }
+                    tokio::time::timeout(Duration::from_secs_f64(budget), poll).await.ok()
                 }
                 None => Some(poll.await),
             };

@@ -66,10 +66,12 @@ async fn create_wait_and_download_output() {
     assert_eq!(done.status.as_deref(), Some("SUCCEEDED"));
     assert_eq!(done.cost, Some(60.0));
     assert_eq!(done.output.len(), 1);
-    let seen = seen.lock().unwrap();
-    assert_eq!(seen.last().unwrap().0.as_deref(), Some("SUCCEEDED"));
-    // Snapshots are reported only when they change.
-    assert!(seen.windows(2).all(|w| w[0] != w[1]), "{seen:?}");
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.last().unwrap().0.as_deref(), Some("SUCCEEDED"));
+        // Snapshots are reported only when they change.
+        assert!(seen.windows(2).all(|w| w[0] != w[1]), "{seen:?}");
+    }
     // Every request carried the key and the version header.
     assert!(s.state().requests().iter().all(|r| r.authorized && r.version.as_deref() == Some("2024-11-06")));
     let resp = reqwest::get(&done.output[0]).await.unwrap();

@@ -20,7 +20,7 @@ from runway_core import (
     ValidationError,
 )
 
-from conftest import FAST_POLL, api_requests, video_body
+from conftest import api_requests, video_body
 
 UNKNOWN_ID = "0f2c6f80-1111-4222-8333-444455556666"
 

@@ -4,8 +4,6 @@ downloads (integrity, atomicity, names) and chaining one task's output into the 
 import asyncio
 import base64
 import hashlib
-import os
-import shutil
 import socket
 import threading
 from pathlib import Path
