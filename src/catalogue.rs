@@ -59,7 +59,9 @@ pub enum Spec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max: Option<usize>,
     },
-    Enum { values: Vec<Value> },
+    Enum {
+        values: Vec<Value>,
+    },
     Int {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         min: Option<i64>,
@@ -74,7 +76,9 @@ pub enum Spec {
     },
     Bool,
     /// A media URI: https URL, `runway://` upload or `data:<kind>/...` URI.
-    Media { kind: MediaKind },
+    Media {
+        kind: MediaKind,
+    },
     /// A reference-image tag: 3–16 characters, a letter first, then letters, digits, underscores.
     Tag,
     Array {
@@ -99,11 +103,15 @@ pub enum Spec {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         exactly_one_of: Vec<String>,
     },
-    AnyOf { options: Vec<Spec> },
+    AnyOf {
+        options: Vec<Spec>,
+    },
     /// Shapes Runway accepts that we do not check (sent as given).
     Any,
     /// A named entry of `definitions`, resolved when the catalogue loads.
-    Ref { name: String },
+    Ref {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -230,8 +238,7 @@ impl Catalogue {
         let defs = std::mem::take(&mut cat.definitions);
         for m in &mut cat.models {
             for f in m.fields.values_mut() {
-                resolve(&mut f.spec, &defs)
-                    .map_err(|e| format!("{} {}: {e}", m.endpoint, m.model))?;
+                resolve(&mut f.spec, &defs).map_err(|e| format!("{} {}: {e}", m.endpoint, m.model))?;
             }
             if !cat.endpoints.iter().any(|e| e.name == m.endpoint) {
                 return Err(format!("model {} names unknown endpoint {}", m.model, m.endpoint));
@@ -281,13 +288,21 @@ impl Catalogue {
             Some(Value::String(s)) => s.as_str(),
             Some(other) => {
                 return Err(Error::validation(
-                    vec![issue("invalid_type", vec![json!("model")], format!("expected a string, got {}", kind_of(other)))],
+                    vec![issue(
+                        "invalid_type",
+                        vec![json!("model")],
+                        format!("expected a string, got {}", kind_of(other)),
+                    )],
                     ep_name,
                 ))
             }
             None => {
                 return Err(Error::validation(
-                    vec![issue("invalid_type", vec![json!("model")], format!("required; one of: {}", self.model_names(ep_name)))],
+                    vec![issue(
+                        "invalid_type",
+                        vec![json!("model")],
+                        format!("required; one of: {}", self.model_names(ep_name)),
+                    )],
                     ep_name,
                 ))
             }
@@ -377,12 +392,7 @@ impl Model {
                 Some(Value::String(s)) if s == "auto" => cost.auto_duration?,
                 _ => cost.default_duration?,
             },
-            "image" => cost
-                .count_field
-                .as_ref()
-                .and_then(|f| obj.get(f))
-                .and_then(Value::as_f64)
-                .unwrap_or(1.0),
+            "image" => cost.count_field.as_ref().and_then(|f| obj.get(f)).and_then(Value::as_f64).unwrap_or(1.0),
             "task" => 1.0,
             _ => return None,
         };
@@ -738,7 +748,11 @@ pub fn check_media(kind: MediaKind, v: &Value) -> Option<String> {
         return None;
     }
     if s.starts_with("runway://") {
-        return if (13..=5000).contains(&s.len()) { None } else { Some(format!("{} is not a valid runway:// URI", show(v))) };
+        return if (13..=5000).contains(&s.len()) {
+            None
+        } else {
+            Some(format!("{} is not a valid runway:// URI", show(v)))
+        };
     }
     if let Some(rest) = s.strip_prefix("data:") {
         let prefix = format!("{}/", kind.as_str());

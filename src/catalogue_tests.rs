@@ -221,7 +221,12 @@ fn required_and_optional_fields_match_the_sdk() {
     // Appendix A of the reference (SDK 5.24.0 types).
     let table: &[(&str, &str, &[&str], &[&str])] = &[
         ("text_to_image", "gen4_image", &["promptText", "ratio"], &["contentModeration", "referenceImages", "seed"]),
-        ("text_to_image", "gen4_image_turbo", &["promptText", "ratio", "referenceImages"], &["contentModeration", "seed"]),
+        (
+            "text_to_image",
+            "gen4_image_turbo",
+            &["promptText", "ratio", "referenceImages"],
+            &["contentModeration", "seed"],
+        ),
         ("text_to_image", "gemini_2.5_flash", &["promptText", "ratio"], &["referenceImages"]),
         (
             "text_to_video",
@@ -409,7 +414,12 @@ fn every_required_field_missing_is_named() {
 
 #[test]
 fn missing_required_hints() {
-    let m = assert_issue("image_to_video", &body_with("image_to_video", "gen4.5", json!({"duration": null})), json!(["duration"]), "an integer from 2 to 10");
+    let m = assert_issue(
+        "image_to_video",
+        &body_with("image_to_video", "gen4.5", json!({"duration": null})),
+        json!(["duration"]),
+        "an integer from 2 to 10",
+    );
     assert!(m.contains("duration: required; an integer from 2 to 10"), "{m}");
     assert_issue(
         "text_to_video",
@@ -472,13 +482,13 @@ fn field_of_another_model_is_unknown() {
 
 #[test]
 fn unknown_nested_field_is_rejected_with_full_path() {
-    let body = body_with(
-        "image_to_video",
-        "veo3.1",
-        json!({"promptImage": [{"uri": URL, "position": "first", "weight": 1}]}),
-    );
+    let body =
+        body_with("image_to_video", "veo3.1", json!({"promptImage": [{"uri": URL, "position": "first", "weight": 1}]}));
     let (msg, issues) = refused("image_to_video", &body);
-    assert!(has_issue(&issues, &[json!("promptImage"), json!(0), json!("weight")], "accepted fields: position, uri"), "{msg}");
+    assert!(
+        has_issue(&issues, &[json!("promptImage"), json!(0), json!("weight")], "accepted fields: position, uri"),
+        "{msg}"
+    );
     assert!(msg.contains("promptImage[0].weight"), "{msg}");
 
     let body = body_with("text_to_video", "gen4.5", json!({"contentModeration": {"level": "lenient"}}));
@@ -523,7 +533,12 @@ fn wrong_enum_value_lists_allowed_values() {
         "16:9, 4:3, 3:2, 1:1, 2:3, 3:4, 9:16, 21:9",
     );
     // Enums are exact: the string "8" is not the number 8, case matters.
-    assert_issue("text_to_video", &body_with("text_to_video", "veo3.1", json!({"duration": "8"})), json!(["duration"]), "'8' is not allowed");
+    assert_issue(
+        "text_to_video",
+        &body_with("text_to_video", "veo3.1", json!({"duration": "8"})),
+        json!(["duration"]),
+        "'8' is not allowed",
+    );
     assert_issue(
         "video_upscale",
         &body_with("video_upscale", "magnific_video_upscaler_creative", json!({"resolution": "4K"})),
@@ -605,7 +620,12 @@ fn seed_bounds() {
     for ep in ["text_to_video", "image_to_video"] {
         ok(ep, &body_with(ep, "gen4.5", json!({"seed": 0})));
         ok(ep, &body_with(ep, "gen4.5", json!({"seed": 4294967295u64})));
-        assert_issue(ep, &body_with(ep, "gen4.5", json!({"seed": 4294967296u64})), json!(["seed"]), "allowed from 0 to 4294967295");
+        assert_issue(
+            ep,
+            &body_with(ep, "gen4.5", json!({"seed": 4294967296u64})),
+            json!(["seed"]),
+            "allowed from 0 to 4294967295",
+        );
         assert_issue(ep, &body_with(ep, "gen4.5", json!({"seed": -1})), json!(["seed"]), "out of range");
         assert_issue(ep, &body_with(ep, "gen4.5", json!({"seed": 1.5})), json!(["seed"]), "expected an integer");
         assert_issue(ep, &body_with(ep, "gen4.5", json!({"seed": "7"})), json!(["seed"]), "expected an integer");
@@ -654,12 +674,27 @@ fn prompt_length_is_counted_in_utf16_units() {
     ok(ep, &body_with(ep, "gen4.5", json!({"promptText": "é".repeat(1000)})));
     ok(ep, &body_with(ep, "gen4.5", json!({"promptText": "a".repeat(1000)})));
     // 501 emoji = 1002 units.
-    assert_issue(ep, &body_with(ep, "gen4.5", json!({"promptText": "😀".repeat(501)})), json!(["promptText"]), "1002 UTF-16");
-    assert_issue(ep, &body_with(ep, "gen4.5", json!({"promptText": "a".repeat(1001)})), json!(["promptText"]), "1001 UTF-16");
+    assert_issue(
+        ep,
+        &body_with(ep, "gen4.5", json!({"promptText": "😀".repeat(501)})),
+        json!(["promptText"]),
+        "1002 UTF-16",
+    );
+    assert_issue(
+        ep,
+        &body_with(ep, "gen4.5", json!({"promptText": "a".repeat(1001)})),
+        json!(["promptText"]),
+        "1001 UTF-16",
+    );
     assert_issue(ep, &body_with(ep, "gen4.5", json!({"promptText": ""})), json!(["promptText"]), "must not be empty");
     assert_issue(ep, &body_with(ep, "gen4.5", json!({"promptText": 5})), json!(["promptText"]), "expected text");
     // negativePrompt has the same 1000-unit limit.
-    assert_issue(ep, &body_with(ep, "veo3.1", json!({"negativePrompt": "😀".repeat(501)})), json!(["negativePrompt"]), "at most 1000");
+    assert_issue(
+        ep,
+        &body_with(ep, "veo3.1", json!({"negativePrompt": "😀".repeat(501)})),
+        json!(["negativePrompt"]),
+        "at most 1000",
+    );
     // Model-specific limits.
     ok("text_to_image", &body_with("text_to_image", "gemini_2.5_flash", json!({"promptText": "a".repeat(5500)})));
     assert_issue(
@@ -692,7 +727,11 @@ fn prompt_image_first_only_models() {
         // Two items, even first + last, are too many.
         assert_issue(
             ep,
-            &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "first"}, {"uri": URL, "position": "last"}]})),
+            &body_with(
+                ep,
+                name,
+                json!({"promptImage": [{"uri": URL, "position": "first"}, {"uri": URL, "position": "last"}]}),
+            ),
             json!(["promptImage"]),
             "2 items; at most 1 allowed",
         );
@@ -702,7 +741,12 @@ fn prompt_image_first_only_models() {
             json!(["promptImage", 0, "position"]),
             "'last' is not allowed; allowed: first",
         );
-        assert_issue(ep, &body_with(ep, name, json!({"promptImage": []})), json!(["promptImage"]), "at least 1 required");
+        assert_issue(
+            ep,
+            &body_with(ep, name, json!({"promptImage": []})),
+            json!(["promptImage"]),
+            "at least 1 required",
+        );
         assert_issue(
             ep,
             &body_with(ep, name, json!({"promptImage": [{"uri": URL}]})),
@@ -724,7 +768,12 @@ fn prompt_image_first_only_models() {
         // Neither a string nor a list.
         let m = assert_issue(ep, &body_with(ep, name, json!({"promptImage": 42})), json!(["promptImage"]), "got 42");
         assert!(m.contains("list"), "{m}");
-        assert_issue(ep, &body_with(ep, name, json!({"promptImage": {"uri": URL, "position": "first"}})), json!(["promptImage"]), "expected");
+        assert_issue(
+            ep,
+            &body_with(ep, name, json!({"promptImage": {"uri": URL, "position": "first"}})),
+            json!(["promptImage"]),
+            "expected",
+        );
     }
 }
 
@@ -736,11 +785,19 @@ fn prompt_image_first_last_models() {
         ok(ep, &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "first"}]})));
         ok(
             ep,
-            &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "first"}, {"uri": URL, "position": "last"}]})),
+            &body_with(
+                ep,
+                name,
+                json!({"promptImage": [{"uri": URL, "position": "first"}, {"uri": URL, "position": "last"}]}),
+            ),
         );
         ok(
             ep,
-            &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "last"}, {"uri": URL, "position": "first"}]})),
+            &body_with(
+                ep,
+                name,
+                json!({"promptImage": [{"uri": URL, "position": "last"}, {"uri": URL, "position": "first"}]}),
+            ),
         );
         // last only
         let m = assert_issue(
@@ -753,13 +810,21 @@ fn prompt_image_first_last_models() {
         // duplicate position
         assert_issue(
             ep,
-            &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "first"}, {"uri": URL, "position": "first"}]})),
+            &body_with(
+                ep,
+                name,
+                json!({"promptImage": [{"uri": URL, "position": "first"}, {"uri": URL, "position": "first"}]}),
+            ),
             json!(["promptImage", 1, "position"]),
             "'first' is used by more than one item",
         );
         assert_issue(
             ep,
-            &body_with(ep, name, json!({"promptImage": [{"uri": URL, "position": "last"}, {"uri": URL, "position": "last"}]})),
+            &body_with(
+                ep,
+                name,
+                json!({"promptImage": [{"uri": URL, "position": "last"}, {"uri": URL, "position": "last"}]}),
+            ),
             json!(["promptImage", 1, "position"]),
             "more than one item",
         );
@@ -806,20 +871,39 @@ fn valid_tag_rules() {
 fn reference_images_for_gen4_image_turbo() {
     let ep = "text_to_image";
     let name = "gen4_image_turbo";
-    let r = |n: usize| -> Value { (0..n).map(|i| json!({"uri": URL, "tag": format!("ref_{i}")})).collect::<Vec<_>>().into() };
+    let r = |n: usize| -> Value {
+        (0..n).map(|i| json!({"uri": URL, "tag": format!("ref_{i}")})).collect::<Vec<_>>().into()
+    };
     for n in 1..=3 {
         ok(ep, &body_with(ep, name, json!({"referenceImages": r(n)})));
     }
     ok(ep, &body_with(ep, name, json!({"referenceImages": [{"uri": URL}]})));
     assert_issue(ep, &body_with(ep, name, json!({"referenceImages": null})), json!(["referenceImages"]), "required");
-    assert_issue(ep, &body_with(ep, name, json!({"referenceImages": []})), json!(["referenceImages"]), "0 items; at least 1 required");
-    assert_issue(ep, &body_with(ep, name, json!({"referenceImages": r(4)})), json!(["referenceImages"]), "4 items; at most 3 allowed");
-    assert_issue(ep, &body_with(ep, name, json!({"referenceImages": URL})), json!(["referenceImages"]), "expected a list");
+    assert_issue(
+        ep,
+        &body_with(ep, name, json!({"referenceImages": []})),
+        json!(["referenceImages"]),
+        "0 items; at least 1 required",
+    );
+    assert_issue(
+        ep,
+        &body_with(ep, name, json!({"referenceImages": r(4)})),
+        json!(["referenceImages"]),
+        "4 items; at most 3 allowed",
+    );
+    assert_issue(
+        ep,
+        &body_with(ep, name, json!({"referenceImages": URL})),
+        json!(["referenceImages"]),
+        "expected a list",
+    );
 }
 
 #[test]
 fn reference_image_tags_are_checked() {
-    for (ep, name) in [("text_to_image", "gen4_image"), ("text_to_image", "gen4_image_turbo"), ("text_to_image", "gemini_2.5_flash")] {
+    for (ep, name) in
+        [("text_to_image", "gen4_image"), ("text_to_image", "gen4_image_turbo"), ("text_to_image", "gemini_2.5_flash")]
+    {
         for tag in ["abc", "Person_1", "abcdefghijklmnop"] {
             ok(ep, &body_with(ep, name, json!({"referenceImages": [{"uri": URL, "tag": tag}]})));
         }
@@ -840,14 +924,26 @@ fn reference_image_tags_are_checked() {
         // duplicates
         assert_issue(
             ep,
-            &body_with(ep, name, json!({"referenceImages": [{"uri": URL, "tag": "cat"}, {"uri": URL, "tag": "dog"}, {"uri": URL, "tag": "cat"}]})),
+            &body_with(
+                ep,
+                name,
+                json!({"referenceImages": [{"uri": URL, "tag": "cat"}, {"uri": URL, "tag": "dog"}, {"uri": URL, "tag": "cat"}]}),
+            ),
             json!(["referenceImages", 2, "tag"]),
             "'cat' is used by more than one item",
         );
         // untagged images do not clash with each other
-        ok(ep, &body_with(ep, name, json!({"referenceImages": [{"uri": URL}, {"uri": URL}, {"uri": URL, "tag": "cat"}]})));
+        ok(
+            ep,
+            &body_with(ep, name, json!({"referenceImages": [{"uri": URL}, {"uri": URL}, {"uri": URL, "tag": "cat"}]})),
+        );
         // item shape
-        assert_issue(ep, &body_with(ep, name, json!({"referenceImages": [{"tag": "cat"}]})), json!(["referenceImages", 0, "uri"]), "required");
+        assert_issue(
+            ep,
+            &body_with(ep, name, json!({"referenceImages": [{"tag": "cat"}]})),
+            json!(["referenceImages", 0, "uri"]),
+            "required",
+        );
         assert_issue(
             ep,
             &body_with(ep, name, json!({"referenceImages": [{"uri": "data:video/mp4;base64,AAAA"}]})),
@@ -859,7 +955,11 @@ fn reference_image_tags_are_checked() {
     ok("text_to_image", &body_with("text_to_image", "gen4_image", json!({"referenceImages": []})));
     assert_issue(
         "text_to_image",
-        &body_with("text_to_image", "gen4_image", json!({"referenceImages": [{"uri": URL}, {"uri": URL}, {"uri": URL}, {"uri": URL}]})),
+        &body_with(
+            "text_to_image",
+            "gen4_image",
+            json!({"referenceImages": [{"uri": URL}, {"uri": URL}, {"uri": URL}, {"uri": URL}]}),
+        ),
         json!(["referenceImages"]),
         "at most 3",
     );
@@ -891,7 +991,12 @@ fn keyframes() {
         json!(["keyframes", 0]),
         "exactly one of seconds, at is required (2 given)",
     );
-    assert_issue(ep, &kf(json!([{"uri": URL}])), json!(["keyframes", 0]), "exactly one of seconds, at is required (0 given)");
+    assert_issue(
+        ep,
+        &kf(json!([{"uri": URL}])),
+        json!(["keyframes", 0]),
+        "exactly one of seconds, at is required (0 given)",
+    );
     // ranges: all or none
     assert_issue(
         ep,
@@ -930,7 +1035,12 @@ fn keyframes() {
         "accepted fields: end_seconds, start_seconds",
     );
     assert_issue(ep, &kf(json!([{"seconds": 1}])), json!(["keyframes", 0, "uri"]), "required");
-    assert_issue(ep, &kf(json!([{"uri": VIDEO_URL.replace("https", "http"), "seconds": 1}])), json!(["keyframes", 0, "uri"]), "only HTTPS");
+    assert_issue(
+        ep,
+        &kf(json!([{"uri": VIDEO_URL.replace("https", "http"), "seconds": 1}])),
+        json!(["keyframes", 0, "uri"]),
+        "only HTTPS",
+    );
 }
 
 #[test]
@@ -988,7 +1098,12 @@ fn seedance2_5_draft_duration_and_references() {
     ok(ep, &b(json!({"draft": true, "outputFormat": "mp4"})));
     ok(ep, &b(json!({"draft": false, "outputFormat": "mov"})));
     ok(ep, &b(json!({"outputFormat": "mov"})));
-    assert_issue(ep, &b(json!({"draft": true, "outputFormat": "mov"})), json!(["outputFormat"]), "'mov' is not allowed (a draft is mp4 only)");
+    assert_issue(
+        ep,
+        &b(json!({"draft": true, "outputFormat": "mov"})),
+        json!(["outputFormat"]),
+        "'mov' is not allowed (a draft is mp4 only)",
+    );
     // duration: 4..30 or "auto"
     for d in [json!(4), json!(30), json!("auto"), json!(12.0)] {
         ok(ep, &b(json!({"duration": d})));
@@ -1034,7 +1149,12 @@ fn seedance2_5_draft_duration_and_references() {
 fn prores_profile_needs_a_prores_output_format() {
     for ep in ["text_to_video", "image_to_video"] {
         let b = |v: Value| body_with(ep, "gen4.5", v);
-        let m = assert_issue(ep, &b(json!({"proresProfile": "4444"})), json!(["outputFormat"]), "required: proresProfile goes with outputFormat prores");
+        let m = assert_issue(
+            ep,
+            &b(json!({"proresProfile": "4444"})),
+            json!(["outputFormat"]),
+            "required: proresProfile goes with outputFormat prores",
+        );
         assert!(m.contains(&format!("invalid {ep} request for model gen4.5")), "{m}");
         assert_issue(
             ep,
@@ -1057,15 +1177,30 @@ fn prores_profile_needs_a_prores_output_format() {
                 "allowed: 422, 422 HQ, 4444",
             );
         }
-        assert_issue(ep, &b(json!({"proresProfile": "422 XQ", "outputFormat": "prores"})), json!(["proresProfile"]), "allowed: 422, 4444");
+        assert_issue(
+            ep,
+            &b(json!({"proresProfile": "422 XQ", "outputFormat": "prores"})),
+            json!(["proresProfile"]),
+            "allowed: 422, 4444",
+        );
     }
     let ep = "video_to_video";
     let b = |v: Value| body_with(ep, "aleph2", v);
     ok(ep, &b(json!({"proresProfile": "422 LT", "outputFormat": "prores"})));
     ok(ep, &b(json!({"outputFormat": "sdr_rec709_10bit"})));
     assert_issue(ep, &b(json!({"proresProfile": "422"})), json!(["outputFormat"]), "required");
-    assert_issue(ep, &b(json!({"proresProfile": "422", "outputFormat": "png_sequence"})), json!(["outputFormat"]), "allowed: prores");
-    assert_issue(ep, &b(json!({"outputFormat": "hdr10"})), json!(["outputFormat"]), "allowed: mp4, prores, png_sequence, sdr_rec709_10bit");
+    assert_issue(
+        ep,
+        &b(json!({"proresProfile": "422", "outputFormat": "png_sequence"})),
+        json!(["outputFormat"]),
+        "allowed: prores",
+    );
+    assert_issue(
+        ep,
+        &b(json!({"outputFormat": "hdr10"})),
+        json!(["outputFormat"]),
+        "allowed: mp4, prores, png_sequence, sdr_rec709_10bit",
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1086,7 +1221,13 @@ fn media_https_urls() {
     assert_eq!(check_media(img, &json!("https://user:pw@example.com/a.png")), None);
     let m = check_media(img, &json!("http://example.com/a.png")).unwrap();
     assert!(m.contains("only HTTPS"), "{m}");
-    for ip in ["https://127.0.0.1/a.png", "https://10.0.0.1:8080/a.png", "https://user@192.168.1.2/a.png", "https://[::1]/a.png", "https://[2001:db8::1]:443/x"] {
+    for ip in [
+        "https://127.0.0.1/a.png",
+        "https://10.0.0.1:8080/a.png",
+        "https://user@192.168.1.2/a.png",
+        "https://[::1]/a.png",
+        "https://[2001:db8::1]:443/x",
+    ] {
         let m = check_media(img, &json!(ip)).unwrap_or_else(|| panic!("{ip} accepted"));
         assert!(m.contains("not an IP address"), "{ip}: {m}");
     }
@@ -1151,12 +1292,23 @@ fn media_data_uris() {
 fn media_checks_apply_through_validate() {
     let ep = "image_to_video";
     let b = |uri: Value| body_with(ep, "gen4_turbo", json!({"promptImage": uri}));
-    let m = assert_issue(ep, &b(json!("http://example.com/a.png")), json!(["promptImage"]), "only HTTPS URLs are allowed");
+    let m =
+        assert_issue(ep, &b(json!("http://example.com/a.png")), json!(["promptImage"]), "only HTTPS URLs are allowed");
     assert!(!m.contains("expected a list"), "{m}");
-    assert_issue(ep, &b(json!("https://8.8.8.8/a.png")), json!(["promptImage"]), "hosted on a domain, not an IP address");
+    assert_issue(
+        ep,
+        &b(json!("https://8.8.8.8/a.png")),
+        json!(["promptImage"]),
+        "hosted on a domain, not an IP address",
+    );
     assert_issue(ep, &b(json!("data:video/mp4;base64,AAAA")), json!(["promptImage"]), "data:image/");
     assert_issue(ep, &b(json!("data:image/png,notbase64")), json!(["promptImage"]), "must be base64");
-    assert_issue(ep, &b(json!(data_uri("image", DATA_URI_MAX_IMAGE + 1))), json!(["promptImage"]), "at most 5242880 bytes");
+    assert_issue(
+        ep,
+        &b(json!(data_uri("image", DATA_URI_MAX_IMAGE + 1))),
+        json!(["promptImage"]),
+        "at most 5242880 bytes",
+    );
     ok(ep, &b(json!(data_uri("image", DATA_URI_MAX_IMAGE))));
     ok(ep, &b(json!("runway://upload-123456")));
     // a video field takes a 16 MiB data URI but not an image
@@ -1184,7 +1336,13 @@ fn several_errors_are_reported_at_once() {
     let (msg, issues) = refused("text_to_video", &body);
     assert_eq!(issues.len(), 5, "{msg}");
     assert!(msg.starts_with("invalid text_to_video request for model gen4.5: "), "{msg}");
-    for part in ["promptText: must not be empty", "ratio: '1920:1080' is not allowed", "duration: 20 is out of range", "seed: -3 is out of range", "colour: not accepted here"] {
+    for part in [
+        "promptText: must not be empty",
+        "ratio: '1920:1080' is not allowed",
+        "duration: 20 is out of range",
+        "seed: -3 is out of range",
+        "colour: not accepted here",
+    ] {
         assert!(msg.contains(part), "missing {part:?} in {msg}");
     }
     assert!(msg.matches("; ").count() >= 4, "{msg}");
@@ -1197,7 +1355,10 @@ fn several_errors_are_reported_at_once() {
 #[test]
 fn message_names_endpoint_and_model() {
     let (msg, _) = refused("/v1/image_to_video", &body_with("image_to_video", "veo3.1_fast", json!({"ratio": "1:1"})));
-    assert!(msg.starts_with("invalid image_to_video request for model veo3.1_fast: ratio: '1:1' is not allowed"), "{msg}");
+    assert!(
+        msg.starts_with("invalid image_to_video request for model veo3.1_fast: ratio: '1:1' is not allowed"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -1259,7 +1420,11 @@ fn endpoint_names_are_normalized() {
 fn issue_paths_render_readably() {
     let (_, issues) = refused(
         "image_to_video",
-        &body_with("image_to_video", "veo3.1", json!({"promptImage": [{"uri": URL, "position": "first"}, {"uri": URL, "position": "side"}]})),
+        &body_with(
+            "image_to_video",
+            "veo3.1",
+            json!({"promptImage": [{"uri": URL, "position": "first"}, {"uri": URL, "position": "side"}]}),
+        ),
     );
     assert!(issues.iter().any(|i| i.path_string() == "promptImage[1].position"), "{issues:?}");
 }
@@ -1348,7 +1513,9 @@ fn tiny_catalogue(endpoint_of_model: &str, field: Value) -> String {
 
 #[test]
 fn parse_resolves_nested_refs() {
-    let cat = Catalogue::parse(&tiny_catalogue("text_to_video", json!({"type": "ref", "name": "wrapper", "required": true}))).unwrap();
+    let cat =
+        Catalogue::parse(&tiny_catalogue("text_to_video", json!({"type": "ref", "name": "wrapper", "required": true})))
+            .unwrap();
     let m = cat.model("text_to_video", "m1").unwrap();
     match &m.fields["x"].spec {
         Spec::Array { items, .. } => assert!(matches!(**items, Spec::Int { min: Some(0), max: Some(4294967295) })),

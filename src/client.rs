@@ -62,9 +62,7 @@ pub fn resolve_api_key(arg: Option<&str>, env: impl Fn(&str) -> Option<String>) 
         let t = s.trim().to_string();
         (!t.is_empty()).then_some(t)
     };
-    arg.map(str::to_string)
-        .and_then(clean)
-        .or_else(|| KEY_ENV_VARS.iter().find_map(|k| env(k).and_then(clean)))
+    arg.map(str::to_string).and_then(clean).or_else(|| KEY_ENV_VARS.iter().find_map(|k| env(k).and_then(clean)))
 }
 
 /// The base URL: the argument, else `RUNWAYML_BASE_URL`, else Runway's production API.
@@ -123,10 +121,7 @@ impl RunwayClient {
     pub fn new(opts: ClientOptions) -> Result<Self> {
         let env = |k: &str| std::env::var(k).ok();
         let key = resolve_api_key(opts.api_key.as_deref(), env).ok_or_else(|| {
-            Error::Other(format!(
-                "no Runway API key: pass api_key= or set one of {}",
-                KEY_ENV_VARS.join(", ")
-            ))
+            Error::Other(format!("no Runway API key: pass api_key= or set one of {}", KEY_ENV_VARS.join(", ")))
         })?;
         let base_url = resolve_base_url(opts.base_url.as_deref(), env);
         if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
@@ -175,7 +170,10 @@ impl RunwayClient {
         if lower.starts_with("https://") || (lower.starts_with("http://") && self.base_url.starts_with("http://")) {
             Ok(())
         } else {
-            Err(Error::Other(format!("refusing to fetch {what} '{}': only https URLs are fetched", url.chars().take(100).collect::<String>())))
+            Err(Error::Other(format!(
+                "refusing to fetch {what} '{}': only https URLs are fetched",
+                url.chars().take(100).collect::<String>()
+            )))
         }
     }
 
@@ -193,7 +191,11 @@ impl RunwayClient {
         let ep = normalize_endpoint(endpoint);
         if ep.is_empty() || !ep.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '/') {
             return Err(Error::validation(
-                vec![Issue { code: "custom".into(), path: vec!["endpoint".into()], message: format!("'{endpoint}' is not an endpoint name") }],
+                vec![Issue {
+                    code: "custom".into(),
+                    path: vec!["endpoint".into()],
+                    message: format!("'{endpoint}' is not an endpoint name"),
+                }],
                 "",
             ));
         }
@@ -207,7 +209,11 @@ impl RunwayClient {
             catalogue().validate(ep, &body)?;
         } else if !body.is_object() {
             return Err(Error::validation(
-                vec![Issue { code: "invalid_type".into(), path: vec![], message: "the body must be a JSON object".into() }],
+                vec![Issue {
+                    code: "invalid_type".into(),
+                    path: vec![],
+                    message: "the body must be a JSON object".into(),
+                }],
                 "",
             ));
         }
@@ -230,7 +236,10 @@ impl RunwayClient {
 
     pub async fn get_task(&self, id: &str) -> Result<Task> {
         check_task_id(id)?;
-        let json = self.send(Method::GET, &format!("/v1/tasks/{id}"), None, Kind::Read).await.map_err(|e| e.with_task_id(id))?;
+        let json = self
+            .send(Method::GET, &format!("/v1/tasks/{id}"), None, Kind::Read)
+            .await
+            .map_err(|e| e.with_task_id(id))?;
         Task::from_json(json).ok_or_else(|| Error::Other(format!("Runway's answer for task {id} has no id")))
     }
 
@@ -355,7 +364,10 @@ impl RunwayClient {
                             return Ok(Value::Null);
                         }
                         return serde_json::from_str(&text).map_err(|e| {
-                            Error::Other(format!("Runway answered {method} {path} with invalid JSON ({e}): {}", redact(&snippet(&text), &self.key)))
+                            Error::Other(format!(
+                                "Runway answered {method} {path} with invalid JSON ({e}): {}",
+                                redact(&snippet(&text), &self.key)
+                            ))
                         });
                     }
                     let body_json = parse_error_body(&text, &self.key);
@@ -452,7 +464,10 @@ pub fn check_task_id(id: &str) -> Result<()> {
             vec![Issue {
                 code: "invalid_string".into(),
                 path: vec!["task_id".into()],
-                message: format!("'{}' is not a Runway task id (a UUID such as 17f20503-6c24-4c16-946b-35dbbce2af2f)", id.chars().take(80).collect::<String>()),
+                message: format!(
+                    "'{}' is not a Runway task id (a UUID such as 17f20503-6c24-4c16-946b-35dbbce2af2f)",
+                    id.chars().take(80).collect::<String>()
+                ),
             }],
             "",
         ))
@@ -461,7 +476,9 @@ pub fn check_task_id(id: &str) -> Result<()> {
 
 /// `Retry-After` (seconds or HTTP date) or `retry-after-ms`, in seconds.
 pub fn retry_after_secs(headers: &HeaderMap) -> Option<f64> {
-    if let Some(ms) = headers.get("retry-after-ms").and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<f64>().ok()) {
+    if let Some(ms) =
+        headers.get("retry-after-ms").and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<f64>().ok())
+    {
         if ms.is_finite() && ms >= 0.0 {
             return Some(ms / 1000.0);
         }
@@ -505,7 +522,10 @@ mod tests {
             resolve_api_key(None, env(&[("RUNWAY_API_KEY", "b"), ("RUNWAYML_API_SECRET", "a")])).as_deref(),
             Some("a")
         );
-        assert_eq!(resolve_api_key(None, env(&[("RUNWAY_API_KEY", "b"), ("runway_api_key", "c")])).as_deref(), Some("b"));
+        assert_eq!(
+            resolve_api_key(None, env(&[("RUNWAY_API_KEY", "b"), ("runway_api_key", "c")])).as_deref(),
+            Some("b")
+        );
         assert_eq!(resolve_api_key(None, env(&[("runway_api_key", "c")])).as_deref(), Some("c"));
         assert_eq!(resolve_api_key(Some("  "), env(&[("RUNWAYML_API_SECRET", "")])), None);
     }

@@ -75,12 +75,7 @@ pub enum Error {
 
     /// Waiting ran out of time; the task keeps running at Runway.
     #[error("{}", task_timeout_message(task_id, *waited_secs, task.as_deref(), last_error.as_deref()))]
-    TaskTimeout {
-        task_id: String,
-        task: Option<Box<Task>>,
-        waited_secs: f64,
-        last_error: Option<String>,
-    },
+    TaskTimeout { task_id: String, task: Option<Box<Task>>, waited_secs: f64, last_error: Option<String> },
 
     #[error("{}", transport_message(message, method, path, task_id.as_deref(), *may_have_created))]
     Transport {
@@ -105,13 +100,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn validation(issues: Vec<Issue>, context: &str) -> Self {
-        let details: Vec<String> =
-            issues.iter().map(|i| format!("{}: {}", i.path_string(), i.message)).collect();
-        let message = if context.is_empty() {
-            details.join("; ")
-        } else {
-            format!("{context}: {}", details.join("; "))
-        };
+        let details: Vec<String> = issues.iter().map(|i| format!("{}: {}", i.path_string(), i.message)).collect();
+        let message =
+            if context.is_empty() { details.join("; ") } else { format!("{context}: {}", details.join("; ")) };
         Error::Validation { message, issues }
     }
 
@@ -225,13 +216,7 @@ fn api_message(
     s
 }
 
-fn transport_message(
-    message: &str,
-    method: &str,
-    path: &str,
-    task_id: Option<&str>,
-    may_have_created: bool,
-) -> String {
+fn transport_message(message: &str, method: &str, path: &str, task_id: Option<&str>, may_have_created: bool) -> String {
     let mut s = format!("{method} {path} failed: {message}");
     if let Some(id) = task_id {
         s.push_str(&format!(" (task {id})"));
@@ -255,12 +240,7 @@ fn task_failed_message(task: &Task) -> String {
     s
 }
 
-fn task_timeout_message(
-    id: &str,
-    waited: f64,
-    task: Option<&Task>,
-    last_error: Option<&str>,
-) -> String {
+fn task_timeout_message(id: &str, waited: f64, task: Option<&Task>, last_error: Option<&str>) -> String {
     let mut s = format!("task {id} did not finish within {waited:.1} s");
     if let Some(t) = task {
         s.push_str(&format!("; last status {}", t.status.as_deref().unwrap_or("UNKNOWN")));
@@ -347,9 +327,6 @@ mod tests {
             }],
             "gen4.5 on text_to_video",
         );
-        assert_eq!(
-            e.to_string(),
-            "gen4.5 on text_to_video: ratio: '1:1' is not allowed; allowed: 1280:720, 720:1280"
-        );
+        assert_eq!(e.to_string(), "gen4.5 on text_to_video: ratio: '1:1' is not allowed; allowed: 1280:720, 720:1280");
     }
 }

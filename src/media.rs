@@ -113,7 +113,10 @@ pub enum InputRef {
     /// Passed to Runway as given (https URL, data URI, runway:// URI).
     Remote(String),
     /// Output `index` of an earlier task.
-    TaskOutput { task_id: String, index: usize },
+    TaskOutput {
+        task_id: String,
+        index: usize,
+    },
     Local(PathBuf),
 }
 
@@ -122,7 +125,11 @@ pub enum InputRef {
 pub fn classify(input: &str, home: Option<&Path>) -> Result<InputRef> {
     let t = input.trim();
     let lower = t.to_ascii_lowercase();
-    if lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("data:") || lower.starts_with("runway://") {
+    if lower.starts_with("https://")
+        || lower.starts_with("http://")
+        || lower.starts_with("data:")
+        || lower.starts_with("runway://")
+    {
         return Ok(InputRef::Remote(t.to_string()));
     }
     let (id, index) = match t.split_once('#') {
@@ -153,7 +160,10 @@ pub fn classify(input: &str, home: Option<&Path>) -> Result<InputRef> {
 
 fn input_error(input: &str, why: &str) -> Error {
     let shown: String = input.chars().take(120).collect();
-    Error::validation(vec![Issue { code: "invalid_string".into(), path: vec![], message: format!("'{shown}': {why}") }], "")
+    Error::validation(
+        vec![Issue { code: "invalid_string".into(), path: vec![], message: format!("'{shown}': {why}") }],
+        "",
+    )
 }
 
 /// A local media file, checked and identified; only its first bytes have been read.
@@ -175,7 +185,10 @@ impl InputPolicy {
     /// From a list like `RUNWAY_MCP_INPUT_DIRS` (separated by the OS path separator).
     pub fn from_dirs(list: Option<&str>) -> Self {
         let roots = list.filter(|s| !s.trim().is_empty()).map(|s| {
-            std::env::split_paths(s).filter(|p| !p.as_os_str().is_empty()).map(|p| p.canonicalize().unwrap_or(p)).collect()
+            std::env::split_paths(s)
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(|p| p.canonicalize().unwrap_or(p))
+                .collect()
         });
         InputPolicy { roots }
     }
@@ -212,14 +225,16 @@ pub fn open_local(path: &Path, kind: Option<MediaKind>, policy: &InputPolicy) ->
     let sniffed = sniff(&head).map_err(|why| fail(format!("the file is {why}")))?;
     if let Some(k) = kind {
         if sniffed.kind != k {
-            return Err(fail(format!("the file is {} ({}), but a {} is needed here", article(sniffed.kind), sniffed.mime, k.as_str())));
+            return Err(fail(format!(
+                "the file is {} ({}), but a {} is needed here",
+                article(sniffed.kind),
+                sniffed.mime,
+                k.as_str()
+            )));
         }
     }
-    let modified_ns = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
+    let modified_ns =
+        meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
     Ok(LocalMedia { path: real, size: meta.len(), modified_ns, sniffed })
 }
 
@@ -278,7 +293,10 @@ pub struct MediaSlot {
 }
 
 /// Finds the string values of `body` that the spec says are media (so they can be resolved).
-pub fn media_slots(fields: &std::collections::BTreeMap<String, crate::catalogue::Field>, body: &Value) -> Vec<MediaSlot> {
+pub fn media_slots(
+    fields: &std::collections::BTreeMap<String, crate::catalogue::Field>,
+    body: &Value,
+) -> Vec<MediaSlot> {
     let mut out = Vec::new();
     if let Some(obj) = body.as_object() {
         for (name, field) in fields {
@@ -296,7 +314,9 @@ fn escape(key: &str) -> String {
 
 fn walk(spec: &Spec, v: &Value, ptr: &str, out: &mut Vec<MediaSlot>) {
     match (spec, v) {
-        (Spec::Media { kind }, Value::String(s)) => out.push(MediaSlot { pointer: ptr.to_string(), kind: *kind, value: s.clone() }),
+        (Spec::Media { kind }, Value::String(s)) => {
+            out.push(MediaSlot { pointer: ptr.to_string(), kind: *kind, value: s.clone() })
+        }
         (Spec::Array { items, .. }, Value::Array(a)) => {
             for (i, x) in a.iter().enumerate() {
                 walk(items, x, &format!("{ptr}/{i}"), out);
@@ -312,7 +332,12 @@ fn walk(spec: &Spec, v: &Value, ptr: &str, out: &mut Vec<MediaSlot>) {
         (Spec::AnyOf { options }, _) => {
             // The option matching the value's shape: a string goes to the media option, a list to the list.
             for o in options {
-                let fits = matches!((o, v), (Spec::Media { .. }, Value::String(_)) | (Spec::Array { .. }, Value::Array(_)) | (Spec::Object { .. }, Value::Object(_)));
+                let fits = matches!(
+                    (o, v),
+                    (Spec::Media { .. }, Value::String(_))
+                        | (Spec::Array { .. }, Value::Array(_))
+                        | (Spec::Object { .. }, Value::Object(_))
+                );
                 if fits {
                     walk(o, v, ptr, out);
                     break;
@@ -322,7 +347,6 @@ fn walk(spec: &Spec, v: &Value, ptr: &str, out: &mut Vec<MediaSlot>) {
         _ => {}
     }
 }
-
 
 // ---- The network half: uploads, downloads, resolving a body's media inputs. ----
 
@@ -347,7 +371,11 @@ fn slot_error(pointer: &str, e: Error) -> Error {
             let issues: Vec<Issue> = issues
                 .into_iter()
                 .map(|mut i| {
-                    i.path = pointer.trim_start_matches('/').split('/').map(|p| p.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(p))).collect();
+                    i.path = pointer
+                        .trim_start_matches('/')
+                        .split('/')
+                        .map(|p| p.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(p)))
+                        .collect();
                     i
                 })
                 .collect();
@@ -373,19 +401,35 @@ impl RunwayClient {
             }
         }
         if m.size < UPLOAD_MIN {
-            return Err(input_error(&m.path.display().to_string(), &format!("{} bytes; an upload must be at least {UPLOAD_MIN} bytes", m.size)));
+            return Err(input_error(
+                &m.path.display().to_string(),
+                &format!("{} bytes; an upload must be at least {UPLOAD_MIN} bytes", m.size),
+            ));
         }
         let stem: String = m
             .path
             .file_stem()
-            .map(|s| s.to_string_lossy().chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).take(60).collect())
+            .map(|s| {
+                s.to_string_lossy()
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+                    .take(60)
+                    .collect()
+            })
             .filter(|s: &String| !s.is_empty())
             .unwrap_or_else(|| "upload".into());
         let filename = format!("{stem}.{}", m.sniffed.ext);
         let slot = self
-            .send(reqwest::Method::POST, "/v1/uploads", Some(&serde_json::json!({"filename": filename, "type": "ephemeral"})), Kind::Read)
+            .send(
+                reqwest::Method::POST,
+                "/v1/uploads",
+                Some(&serde_json::json!({"filename": filename, "type": "ephemeral"})),
+                Kind::Read,
+            )
             .await?;
-        let (Some(url), Some(uri)) = (slot.get("uploadUrl").and_then(Value::as_str), slot.get("runwayUri").and_then(Value::as_str)) else {
+        let (Some(url), Some(uri)) =
+            (slot.get("uploadUrl").and_then(Value::as_str), slot.get("runwayUri").and_then(Value::as_str))
+        else {
             return Err(Error::Other(format!("Runway's upload answer lacks uploadUrl or runwayUri: {slot}")));
         };
         self.check_fetch_url(url, "the upload URL")?;
@@ -395,7 +439,8 @@ impl RunwayClient {
                 form = form.text(k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
             }
         }
-        let file = tokio::fs::File::open(&m.path).await.map_err(|e| Error::Other(format!("{}: {e}", m.path.display())))?;
+        let file =
+            tokio::fs::File::open(&m.path).await.map_err(|e| Error::Other(format!("{}: {e}", m.path.display())))?;
         // 1 MiB reads: reqwest's own File conversion reads 4 KiB at a time, ten times slower.
         let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
         let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), m.size)
@@ -403,7 +448,13 @@ impl RunwayClient {
             .mime_str(m.sniffed.mime)
             .map_err(|e| Error::Other(e.to_string()))?;
         form = form.part("file", part);
-        let resp = self.plain.post(url).multipart(form).send().await.map_err(|e| self.transport_error(&e, &reqwest::Method::POST, "the upload URL", Kind::Read))?;
+        let resp = self
+            .plain
+            .post(url)
+            .multipart(form)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e, &reqwest::Method::POST, "the upload URL", Kind::Read))?;
         if !resp.status().is_success() {
             return Err(status_error(resp, "POST", "the upload URL").await);
         }
@@ -413,26 +464,46 @@ impl RunwayClient {
 
     /// Streams `url` to `dest`: written to a temporary file beside it, checked against
     /// Content-Length, then renamed, so `dest` is never a partial file. `on_progress(done, total)`.
-    pub async fn download(&self, url: &str, dest: &Path, mut on_progress: impl FnMut(u64, Option<u64>)) -> Result<Downloaded> {
+    pub async fn download(
+        &self,
+        url: &str,
+        dest: &Path,
+        mut on_progress: impl FnMut(u64, Option<u64>),
+    ) -> Result<Downloaded> {
         use tokio::io::AsyncWriteExt;
         self.check_fetch_url(url, "the output URL")?;
         let short = url.split('?').next().unwrap_or(url).to_string();
-        let mut resp = self.plain.get(url).send().await.map_err(|e| self.transport_error(&e, &reqwest::Method::GET, &short, Kind::Read))?;
+        let mut resp = self
+            .plain
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e, &reqwest::Method::GET, &short, Kind::Read))?;
         if !resp.status().is_success() {
             return Err(status_error(resp, "GET", &short).await);
         }
         let total = resp.content_length();
-        let mime = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(|s| s.split(';').next().unwrap_or(s).trim().to_string());
+        let mime = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.split(';').next().unwrap_or(s).trim().to_string());
         let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        tokio::fs::create_dir_all(dir).await.map_err(|e| Error::Other(format!("cannot create {}: {e}", dir.display())))?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| Error::Other(format!("cannot create {}: {e}", dir.display())))?;
         let name = dest.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "download".into());
         let tmp = dir.join(format!(".{name}.{}.part", &crate::util::uuid_v4()[..8]));
         let result = async {
-            let file = tokio::fs::File::create(&tmp).await.map_err(|e| Error::Other(format!("cannot write {}: {e}", tmp.display())))?;
+            let file = tokio::fs::File::create(&tmp)
+                .await
+                .map_err(|e| Error::Other(format!("cannot write {}: {e}", tmp.display())))?;
             // Network chunks are small; each unbuffered write would be its own blocking call.
             let mut f = tokio::io::BufWriter::with_capacity(1 << 20, file);
             let mut done = 0u64;
-            while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(&e, &reqwest::Method::GET, &short, Kind::Read))? {
+            while let Some(chunk) =
+                resp.chunk().await.map_err(|e| self.transport_error(&e, &reqwest::Method::GET, &short, Kind::Read))?
+            {
                 f.write_all(&chunk).await.map_err(|e| Error::Other(format!("cannot write {}: {e}", tmp.display())))?;
                 done += chunk.len() as u64;
                 on_progress(done, total);
@@ -445,7 +516,9 @@ impl RunwayClient {
                     return Err(Error::Other(format!("download of {short} stopped at {done} of {t} bytes")));
                 }
             }
-            tokio::fs::rename(&tmp, dest).await.map_err(|e| Error::Other(format!("cannot move the download to {}: {e}", dest.display())))?;
+            tokio::fs::rename(&tmp, dest)
+                .await
+                .map_err(|e| Error::Other(format!("cannot move the download to {}: {e}", dest.display())))?;
             Ok(done)
         }
         .await;
@@ -462,7 +535,8 @@ impl RunwayClient {
     /// Expired output URLs are refreshed by fetching the task again.
     pub async fn save_outputs(&self, task: &crate::tasks::Task, dir: &Path, prefix: &str) -> Result<Vec<Downloaded>> {
         crate::client::check_task_id(&task.id)?;
-        let prefix: String = prefix.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')).take(40).collect();
+        let prefix: String =
+            prefix.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')).take(40).collect();
         let prefix = if prefix.is_empty() { "runway".to_string() } else { prefix };
         let mut urls = task.output.clone();
         let mut refreshed = false;
@@ -491,7 +565,12 @@ impl RunwayClient {
                     refreshed = true;
                     let fresh = self.get_task(&task.id).await?;
                     if fresh.output.len() != urls.len() {
-                        return Err(Error::Other(format!("task {} now lists {} outputs instead of {}", task.id, fresh.output.len(), urls.len())));
+                        return Err(Error::Other(format!(
+                            "task {} now lists {} outputs instead of {}",
+                            task.id,
+                            fresh.output.len(),
+                            urls.len()
+                        )));
                     }
                     urls = fresh.output;
                 }
@@ -503,16 +582,23 @@ impl RunwayClient {
 
     /// Replaces the media values of `body` that are local files or task outputs with URIs Runway
     /// accepts: a data URI when small enough, else an ephemeral upload.
-    pub async fn resolve_media(&self, fields: &std::collections::BTreeMap<String, crate::catalogue::Field>, mut body: Value) -> Result<Value> {
+    pub async fn resolve_media(
+        &self,
+        fields: &std::collections::BTreeMap<String, crate::catalogue::Field>,
+        mut body: Value,
+    ) -> Result<Value> {
         let home = std::env::var_os("HOME").map(PathBuf::from);
         for slot in media_slots(fields, &body) {
             let resolved = match classify(&slot.value, home.as_deref()).map_err(|e| slot_error(&slot.pointer, e))? {
                 InputRef::Remote(_) => continue,
                 InputRef::Local(p) => {
-                    let m = open_local(&p, Some(slot.kind), &self.options().input_policy).map_err(|e| slot_error(&slot.pointer, e))?;
+                    let m = open_local(&p, Some(slot.kind), &self.options().input_policy)
+                        .map_err(|e| slot_error(&slot.pointer, e))?;
                     self.local_to_uri(&m).await.map_err(|e| slot_error(&slot.pointer, e))?
                 }
-                InputRef::TaskOutput { task_id, index } => self.task_output_uri(&task_id, index, slot.kind).await.map_err(|e| slot_error(&slot.pointer, e))?,
+                InputRef::TaskOutput { task_id, index } => {
+                    self.task_output_uri(&task_id, index, slot.kind).await.map_err(|e| slot_error(&slot.pointer, e))?
+                }
             };
             if let Some(v) = body.pointer_mut(&slot.pointer) {
                 *v = Value::String(resolved);
@@ -523,7 +609,8 @@ impl RunwayClient {
 
     async fn local_to_uri(&self, m: &LocalMedia) -> Result<String> {
         if fits_data_uri(m) {
-            let bytes = tokio::fs::read(&m.path).await.map_err(|e| Error::Other(format!("{}: {e}", m.path.display())))?;
+            let bytes =
+                tokio::fs::read(&m.path).await.map_err(|e| Error::Other(format!("{}: {e}", m.path.display())))?;
             Ok(data_uri(m.sniffed.mime, &bytes))
         } else {
             self.upload_media(m).await
@@ -535,10 +622,16 @@ impl RunwayClient {
     async fn task_output_uri(&self, task_id: &str, index: usize, kind: MediaKind) -> Result<String> {
         let task = self.get_task(task_id).await?;
         if !task.succeeded() {
-            return Err(Error::Other(format!("task {task_id} is {}, so it has no output to use yet", task.status.as_deref().unwrap_or("unknown"))));
+            return Err(Error::Other(format!(
+                "task {task_id} is {}, so it has no output to use yet",
+                task.status.as_deref().unwrap_or("unknown")
+            )));
         }
         let url = task.output.get(index).cloned().ok_or_else(|| {
-            Error::Other(format!("task {task_id} has {} output(s); #{index} does not exist (outputs are numbered from 0)", task.output.len()))
+            Error::Other(format!(
+                "task {task_id} has {} output(s); #{index} does not exist (outputs are numbered from 0)",
+                task.output.len()
+            ))
         })?;
         if url.to_ascii_lowercase().starts_with("https://") {
             return Ok(url);
@@ -612,7 +705,10 @@ mod tests {
     fn classifies_inputs() {
         let home = Path::new("/home/u");
         assert_eq!(classify("https://x.test/a.png", None).unwrap(), InputRef::Remote("https://x.test/a.png".into()));
-        assert_eq!(classify("data:image/png;base64,AA", None).unwrap(), InputRef::Remote("data:image/png;base64,AA".into()));
+        assert_eq!(
+            classify("data:image/png;base64,AA", None).unwrap(),
+            InputRef::Remote("data:image/png;base64,AA".into())
+        );
         assert!(matches!(classify("runway://abc/def", None).unwrap(), InputRef::Remote(_)));
         let id = "17f20503-6c24-4c16-946b-35dbbce2af2f";
         assert_eq!(classify(id, None).unwrap(), InputRef::TaskOutput { task_id: id.into(), index: 0 });
@@ -672,13 +768,17 @@ mod tests {
         let body = json!({"model": "veo3.1", "ratio": "1280:720",
             "promptImage": [{"uri": "/a.png", "position": "first"}, {"uri": "~/b.png", "position": "last"}]});
         let slots = media_slots(&m.fields, &body);
-        assert_eq!(slots.iter().map(|s| s.pointer.as_str()).collect::<Vec<_>>(), ["/promptImage/0/uri", "/promptImage/1/uri"]);
+        assert_eq!(
+            slots.iter().map(|s| s.pointer.as_str()).collect::<Vec<_>>(),
+            ["/promptImage/0/uri", "/promptImage/1/uri"]
+        );
         let body = json!({"model": "veo3.1", "promptImage": "/a.png"});
         assert_eq!(media_slots(&m.fields, &body)[0].pointer, "/promptImage");
         let a = catalogue().model("video_to_video", "aleph2").unwrap();
         let body = json!({"model": "aleph2", "videoUri": "/v.mp4", "keyframes": [{"uri": "/k.png", "at": 0}]});
         let slots = media_slots(&a.fields, &body);
         assert_eq!(slots.len(), 2);
-        assert_eq!((slots[0].kind, slots[1].kind), (MediaKind::Image, MediaKind::Video)); // BTreeMap order: keyframes, videoUri
+        assert_eq!((slots[0].kind, slots[1].kind), (MediaKind::Image, MediaKind::Video));
+        // BTreeMap order: keyframes, videoUri
     }
 }

@@ -11,7 +11,15 @@ use runway_core::tasks::PollConfig;
 use serde_json::{json, Value};
 
 fn fast_poll() -> PollConfig {
-    PollConfig { first_delay: 0.3, min_interval: 0.05, idle_interval: 0.2, max_idle_interval: 0.5, max_predict_interval: 1.0, margin: 0.05, assumed_queue: 0.0 }
+    PollConfig {
+        first_delay: 0.3,
+        min_interval: 0.05,
+        idle_interval: 0.2,
+        max_idle_interval: 0.5,
+        max_predict_interval: 1.0,
+        margin: 0.05,
+        assumed_queue: 0.0,
+    }
 }
 
 fn sim(cfg: SimConfig) -> Simulator {
@@ -87,7 +95,11 @@ async fn invalid_body_is_refused_before_sending() {
     let s = sim(SimConfig::default());
     let c = client(&s);
     let e = c
-        .create_task("text_to_video", json!({"model": "gen4.5", "promptText": "x", "ratio": "1:1", "duration": 30}), true)
+        .create_task(
+            "text_to_video",
+            json!({"model": "gen4.5", "promptText": "x", "ratio": "1:1", "duration": 30}),
+            true,
+        )
         .await
         .unwrap_err();
     let msg = e.to_string();
@@ -101,7 +113,11 @@ async fn runway_error_body_arrives_intact_when_validation_is_off() {
     let s = sim(SimConfig::default());
     let c = client(&s);
     let e = c
-        .create_task("text_to_video", json!({"model": "gen4.5", "promptText": "x", "ratio": "1:1", "duration": 5}), false)
+        .create_task(
+            "text_to_video",
+            json!({"model": "gen4.5", "promptText": "x", "ratio": "1:1", "duration": 5}),
+            false,
+        )
         .await
         .unwrap_err();
     match &e {
@@ -134,14 +150,29 @@ async fn reads_retry_5xx_429_and_resets() {
     let s = sim(SimConfig::default());
     let c = client(&s);
     let t = c.create_task("text_to_video", video_body("x"), true).await.unwrap();
-    s.state().add_fault(fault(FaultKind::Status { status: 503, retry_after: None, body: None }, "GET", "/v1/tasks/", 1));
-    s.state().add_fault(fault(FaultKind::Status { status: 429, retry_after: Some("0".into()), body: None }, "GET", "/v1/tasks/", 1));
+    s.state().add_fault(fault(
+        FaultKind::Status { status: 503, retry_after: None, body: None },
+        "GET",
+        "/v1/tasks/",
+        1,
+    ));
+    s.state().add_fault(fault(
+        FaultKind::Status { status: 429, retry_after: Some("0".into()), body: None },
+        "GET",
+        "/v1/tasks/",
+        1,
+    ));
     s.state().add_fault(fault(FaultKind::Reset, "GET", "/v1/tasks/", 1));
     let got = c.get_task(&t.id).await.unwrap();
     assert_eq!(got.id, t.id);
     assert_eq!(count(&s, "GET", "/v1/tasks/"), 4);
     // Out of retries: the last error comes back with the task id.
-    s.state().add_fault(fault(FaultKind::Status { status: 502, retry_after: None, body: None }, "GET", "/v1/tasks/", 10));
+    s.state().add_fault(fault(
+        FaultKind::Status { status: 502, retry_after: None, body: None },
+        "GET",
+        "/v1/tasks/",
+        10,
+    ));
     let e = c.get_task(&t.id).await.unwrap_err();
     assert_eq!(e.status(), Some(502));
     assert_eq!(e.task_id(), Some(t.id.as_str()));
@@ -151,11 +182,21 @@ async fn reads_retry_5xx_429_and_resets() {
 async fn retry_after_is_honoured_and_long_ones_are_not_waited() {
     let s = sim(SimConfig::default());
     let c = client(&s);
-    s.state().add_fault(fault(FaultKind::Status { status: 429, retry_after: Some("1".into()), body: None }, "GET", "/v1/organization", 1));
+    s.state().add_fault(fault(
+        FaultKind::Status { status: 429, retry_after: Some("1".into()), body: None },
+        "GET",
+        "/v1/organization",
+        1,
+    ));
     let t0 = std::time::Instant::now();
     c.organization().await.unwrap();
     assert!(t0.elapsed() >= Duration::from_millis(950), "waited {:?}", t0.elapsed());
-    s.state().add_fault(fault(FaultKind::Status { status: 429, retry_after: Some("3600".into()), body: None }, "GET", "/v1/organization", 1));
+    s.state().add_fault(fault(
+        FaultKind::Status { status: 429, retry_after: Some("3600".into()), body: None },
+        "GET",
+        "/v1/organization",
+        1,
+    ));
     match c.organization().await.unwrap_err() {
         Error::Api { status: 429, retry_after: Some(r), .. } => assert_eq!(r, 3600.0),
         other => panic!("{other:?}"),
@@ -266,7 +307,12 @@ async fn wait_survives_transient_errors_between_polls() {
     let s = sim(SimConfig { task_seconds: 1.0, ..Default::default() });
     let c = client_with(&s, |o| o.max_retries = 0);
     let t = c.create_task("text_to_video", video_body("x"), true).await.unwrap();
-    s.state().add_fault(fault(FaultKind::Status { status: 503, retry_after: None, body: None }, "GET", "/v1/tasks/", 2));
+    s.state().add_fault(fault(
+        FaultKind::Status { status: 503, retry_after: None, body: None },
+        "GET",
+        "/v1/tasks/",
+        2,
+    ));
     let done = c.wait_for_task(&t.id, Some(Duration::from_secs(10)), |_| async { Ok(()) }).await.unwrap();
     assert!(done.succeeded());
 }

@@ -35,9 +35,11 @@ async fn api(s: &Simulator, method: reqwest::Method, path: &str, body: Option<Va
 
 /// A presigned upload slot: (uploadUrl, fields, runwayUri).
 async fn new_upload(s: &Simulator, filename: &str) -> (String, Vec<(String, String)>, String) {
-    let (st, v) = api(s, reqwest::Method::POST, "/v1/uploads", Some(json!({"filename": filename, "type": "ephemeral"}))).await;
+    let (st, v) =
+        api(s, reqwest::Method::POST, "/v1/uploads", Some(json!({"filename": filename, "type": "ephemeral"}))).await;
     assert_eq!(st, 200, "{v}");
-    let fields = v["fields"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
+    let fields =
+        v["fields"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
     (v["uploadUrl"].as_str().unwrap().to_string(), fields, v["runwayUri"].as_str().unwrap().to_string())
 }
 
@@ -46,7 +48,9 @@ fn form(fields: &[(String, String)], file: Option<(&str, &[u8])>) -> (String, Ve
     let boundary = "----simtest7MA4YWxkTrZu0gW";
     let mut b = Vec::new();
     for (k, v) in fields {
-        b.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+        b.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
     }
     if let Some((name, data)) = file {
         b.extend_from_slice(
@@ -85,9 +89,13 @@ async fn admin_uploads(s: &Simulator) -> Vec<Value> {
 
 /// Creates a text_to_video task and polls it until SUCCEEDED; returns the task JSON.
 async fn succeeded_video(s: &Simulator, prompt: &str) -> Value {
-    let (st, v) =
-        api(s, reqwest::Method::POST, "/v1/text_to_video", Some(json!({"model": "gen4.5", "promptText": prompt, "ratio": "1280:720", "duration": 5})))
-            .await;
+    let (st, v) = api(
+        s,
+        reqwest::Method::POST,
+        "/v1/text_to_video",
+        Some(json!({"model": "gen4.5", "promptText": prompt, "ratio": "1280:720", "duration": 5})),
+    )
+    .await;
     assert_eq!(st, 200, "{v}");
     let id = v["id"].as_str().unwrap().to_string();
     for _ in 0..200 {
@@ -137,7 +145,9 @@ async fn upload_flow_and_runway_uri_accepted() {
     let (st, v) = api(&s, reqwest::Method::POST, "/v1/image_to_video", Some(i2v(json!(uri)))).await;
     assert_eq!(st, 200, "{v}");
     assert!(v["id"].is_string());
-    let (st, v) = api(&s, reqwest::Method::POST, "/v1/image_to_video", Some(i2v(json!([{"uri": uri, "position": "first"}])))).await;
+    let (st, v) =
+        api(&s, reqwest::Method::POST, "/v1/image_to_video", Some(i2v(json!([{"uri": uri, "position": "first"}]))))
+            .await;
     assert_eq!(st, 200, "{v}");
     assert_eq!(s.state().tasks_created(), before + 2);
 }
@@ -191,9 +201,21 @@ async fn upload_create_checks_auth_and_body() {
     let s = sim(fast());
     let http = reqwest::Client::new();
     let url = format!("{}/v1/uploads", s.base_url());
-    let r = http.post(&url).header("X-Runway-Version", VERSION).json(&json!({"filename": "a.png", "type": "ephemeral"})).send().await.unwrap();
+    let r = http
+        .post(&url)
+        .header("X-Runway-Version", VERSION)
+        .json(&json!({"filename": "a.png", "type": "ephemeral"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    let r = http.post(&url).bearer_auth(s.api_key()).json(&json!({"filename": "a.png", "type": "ephemeral"})).send().await.unwrap();
+    let r = http
+        .post(&url)
+        .bearer_auth(s.api_key())
+        .json(&json!({"filename": "a.png", "type": "ephemeral"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400, "version header required");
     for (body, path) in [
         (json!({"type": "ephemeral"}), "filename"),
@@ -216,7 +238,9 @@ async fn upload_create_checks_auth_and_body() {
 async fn unknown_runway_uri_is_refused_with_its_path() {
     let s = sim(fast());
     let uri = format!("runway://{}/nope.png", "ab".repeat(16));
-    let (st, v) = api(&s, reqwest::Method::POST, "/v1/image_to_video", Some(i2v(json!([{"uri": uri, "position": "first"}])))).await;
+    let (st, v) =
+        api(&s, reqwest::Method::POST, "/v1/image_to_video", Some(i2v(json!([{"uri": uri, "position": "first"}]))))
+            .await;
     assert_eq!(st, 400, "{v}");
     assert_eq!(v["error"], "Invalid asset: promptImage[0].uri: runway:// URI not found or expired");
     assert_eq!(v["issues"][0]["code"], "custom");
@@ -230,7 +254,8 @@ async fn unknown_runway_uri_is_refused_with_its_path() {
     let (url, fields, good) = new_upload(&s, "x.png").await;
     let (ct, body) = form(&fields, Some(("x.png", &png_bytes(1000))));
     assert_eq!(post_form(&url, ct, body).await.0, 204);
-    let (st, _) = api(&s, reqwest::Method::POST, "/v1/image_to_video", Some(i2v(json!(good.replace("x.png", "y.png"))))).await;
+    let (st, _) =
+        api(&s, reqwest::Method::POST, "/v1/image_to_video", Some(i2v(json!(good.replace("x.png", "y.png"))))).await;
     assert_eq!(st, 400);
     assert_eq!(s.state().tasks_created(), 0);
 }
@@ -276,7 +301,10 @@ async fn output_urls_are_signed_expire_and_come_back_fresh() {
     // HEAD works; a deleted task's outputs are gone.
     let r = reqwest::Client::new().head(fresh).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["content-length"], placeholders::for_kind(MediaKind::Video).bytes.len().to_string().as_str());
+    assert_eq!(
+        r.headers()["content-length"],
+        placeholders::for_kind(MediaKind::Video).bytes.len().to_string().as_str()
+    );
     let (st, _) = api(&s, reqwest::Method::DELETE, &format!("/v1/tasks/{}", t["id"].as_str().unwrap()), None).await;
     assert_eq!(st, 204);
     assert_eq!(reqwest::get(fresh).await.unwrap().status(), 404);

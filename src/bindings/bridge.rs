@@ -126,7 +126,9 @@ where
                         Ok(obj) => (true, obj),
                         Err(e) => (false, e.into_value(py).into_bound(py).into_any()),
                     },
-                    Err(Failure::Core(e)) => (false, super::errors::to_pyerr(py, e).into_value(py).into_bound(py).into_any()),
+                    Err(Failure::Core(e)) => {
+                        (false, super::errors::to_pyerr(py, e).into_value(py).into_bound(py).into_any())
+                    }
                     Err(Failure::Py(e)) => (false, e.into_value(py).into_bound(py).into_any()),
                 };
                 let args = (resolve.bind(py), fut_ref.bind(py), ok, value);

@@ -50,7 +50,9 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
             Ok(Value::from(obj.extract::<u64>().map_err(|_| PyTypeError::new_err("integer out of JSON range"))?))
         }
     } else if let Ok(f) = obj.cast::<PyFloat>() {
-        Number::from_f64(f.value()).map(Value::Number).ok_or_else(|| PyTypeError::new_err("NaN and infinity are not JSON"))
+        Number::from_f64(f.value())
+            .map(Value::Number)
+            .ok_or_else(|| PyTypeError::new_err("NaN and infinity are not JSON"))
     } else if let Ok(s) = obj.cast::<PyString>() {
         Ok(Value::String(s.to_str()?.to_string()))
     } else if let Ok(d) = obj.cast::<PyDict>() {

@@ -11,14 +11,39 @@ use super::objects::PyTask;
 use crate::errors::{Error, TransportKind};
 
 create_exception!(runway_core, RunwayError, PyException, "Base class of every runway_core error.");
-create_exception!(runway_core, ApiError, RunwayError, "Runway answered with an error status; `status` and `body` keep its answer.");
+create_exception!(
+    runway_core,
+    ApiError,
+    RunwayError,
+    "Runway answered with an error status; `status` and `body` keep its answer."
+);
 create_exception!(runway_core, AuthenticationError, ApiError, "401: the API key is missing, wrong or disabled.");
 create_exception!(runway_core, NotFoundError, ApiError, "404: no such task (or it was cancelled or deleted).");
 create_exception!(runway_core, RateLimitError, ApiError, "429: too many requests or the daily task limit.");
-create_exception!(runway_core, ValidationError, RunwayError, "The request was refused locally, before anything was sent.");
-create_exception!(runway_core, TaskFailedError, RunwayError, "The task ended FAILED or CANCELLED; `task` is its last snapshot.");
-create_exception!(runway_core, TaskTimeoutError, RunwayError, "Waiting ran out of time; the task keeps running. `task` is the last snapshot.");
-create_exception!(runway_core, TransportError, RunwayError, "The request could not be completed (connection, timeout).");
+create_exception!(
+    runway_core,
+    ValidationError,
+    RunwayError,
+    "The request was refused locally, before anything was sent."
+);
+create_exception!(
+    runway_core,
+    TaskFailedError,
+    RunwayError,
+    "The task ended FAILED or CANCELLED; `task` is its last snapshot."
+);
+create_exception!(
+    runway_core,
+    TaskTimeoutError,
+    RunwayError,
+    "Waiting ran out of time; the task keeps running. `task` is the last snapshot."
+);
+create_exception!(
+    runway_core,
+    TransportError,
+    RunwayError,
+    "The request could not be completed (connection, timeout)."
+);
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -72,7 +97,10 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
         Error::Validation { issues, .. } => {
             let list: Vec<Bound<'_, PyDict>> = issues
                 .iter()
-                .map(|i| json_to_py(py, &serde_json::to_value(i).unwrap_or_default()).and_then(|o| Ok(o.cast_into::<PyDict>()?)))
+                .map(|i| {
+                    json_to_py(py, &serde_json::to_value(i).unwrap_or_default())
+                        .and_then(|o| Ok(o.cast_into::<PyDict>()?))
+                })
                 .collect::<PyResult<_>>()?;
             v.setattr("issues", list)?;
         }

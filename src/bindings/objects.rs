@@ -79,7 +79,8 @@ impl PyTask {
     }
     fn __repr__(&self) -> String {
         let t = &self.inner;
-        let mut s = format!("Task(id='{}', status={}", t.id, t.status.as_deref().map_or("None".into(), |s| format!("'{s}'")));
+        let mut s =
+            format!("Task(id='{}', status={}", t.id, t.status.as_deref().map_or("None".into(), |s| format!("'{s}'")));
         if let Some(p) = t.progress {
             s.push_str(&format!(", progress={p}"));
         }
@@ -157,12 +158,23 @@ impl PyClient {
         input_dirs: Option<Vec<std::path::PathBuf>>,
     ) -> PyResult<Self> {
         if !(timeout.is_finite() && timeout > 0.0) {
-            return Err(to_pyerr(py, Error::Other(format!("timeout must be a positive number of seconds, got {timeout}"))));
+            return Err(to_pyerr(
+                py,
+                Error::Other(format!("timeout must be a positive number of seconds, got {timeout}")),
+            ));
         }
         let input_policy = crate::media::InputPolicy {
             roots: input_dirs.map(|ds| ds.into_iter().map(|d| d.canonicalize().unwrap_or(d)).collect()),
         };
-        let opts = ClientOptions { api_key, base_url, timeout, max_retries, poll: poll_config(poll)?, input_policy, ..Default::default() };
+        let opts = ClientOptions {
+            api_key,
+            base_url,
+            timeout,
+            max_retries,
+            poll: poll_config(poll)?,
+            input_policy,
+            ..Default::default()
+        };
         // Building reqwest's client needs no runtime, but its connections live on the shared one.
         let _guard = pyo3_async_runtimes::tokio::get_runtime().enter();
         let client = RunwayClient::new(opts).map_err(|e| to_pyerr(py, e))?;
@@ -188,7 +200,13 @@ impl PyClient {
     }
 
     #[pyo3(signature = (endpoint, body, validate=true))]
-    fn create_task<'py>(&self, py: Python<'py>, endpoint: String, body: &Bound<'py, PyAny>, validate: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn create_task<'py>(
+        &self,
+        py: Python<'py>,
+        endpoint: String,
+        body: &Bound<'py, PyAny>,
+        validate: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
         let body = py_to_json(body).map_err(|e| super::errors::ValidationError::new_err(format!("body: {e}")))?;
         spawn(py, async move { Ok(c.create_task(&endpoint, body, validate).await?) }, task_to_py)
@@ -202,7 +220,9 @@ impl PyClient {
     /// Resolves to True when this call cancelled or deleted the task, False when it was already gone.
     fn cancel_task<'py>(&self, py: Python<'py>, task_id: String) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
-        spawn(py, async move { Ok(c.cancel_task(&task_id).await? == CancelOutcome::Done) }, |py, done| into_py(py, done))
+        spawn(py, async move { Ok(c.cancel_task(&task_id).await? == CancelOutcome::Done) }, |py, done| {
+            into_py(py, done)
+        })
     }
 
     /// Resolves to the `runway://` URI of the uploaded file.
@@ -213,7 +233,13 @@ impl PyClient {
 
     /// `on_progress(done, total)` is scheduled on the event loop at most about 5 times a second.
     #[pyo3(signature = (url, dest, on_progress=None))]
-    fn download<'py>(&self, py: Python<'py>, url: String, dest: std::path::PathBuf, on_progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn download<'py>(
+        &self,
+        py: Python<'py>,
+        url: String,
+        dest: std::path::PathBuf,
+        on_progress: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
         let event_loop = pyo3_async_runtimes::get_running_loop(py)?.unbind();
         spawn(
@@ -239,7 +265,13 @@ impl PyClient {
     /// Saves every output of a succeeded task into `directory`; resolves to a list of dicts.
     /// `task` is a Task (its URLs are used as they are) or a task id (fetched first).
     #[pyo3(signature = (task, directory, prefix="runway".to_string()))]
-    fn save_outputs<'py>(&self, py: Python<'py>, task: &Bound<'py, PyAny>, directory: std::path::PathBuf, prefix: String) -> PyResult<Bound<'py, PyAny>> {
+    fn save_outputs<'py>(
+        &self,
+        py: Python<'py>,
+        task: &Bound<'py, PyAny>,
+        directory: std::path::PathBuf,
+        prefix: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
         let known: Option<Task> = task.cast::<PyTask>().ok().map(|t| t.get().inner.clone());
         let task_id: String = match &known {
@@ -254,7 +286,11 @@ impl PyClient {
                     None => c.get_task(&task_id).await?,
                 };
                 if !task.succeeded() {
-                    return Err(Error::Other(format!("task {task_id} is {}, not SUCCEEDED: it has no outputs to save", task.status.as_deref().unwrap_or("unknown"))).into());
+                    return Err(Error::Other(format!(
+                        "task {task_id} is {}, not SUCCEEDED: it has no outputs to save",
+                        task.status.as_deref().unwrap_or("unknown")
+                    ))
+                    .into());
                 }
                 Ok(c.save_outputs(&task, &directory, &prefix).await?)
             },
@@ -285,7 +321,10 @@ impl PyClient {
         let c = self.client()?;
         if let Some(t) = timeout {
             if !(t.is_finite() && t >= 0.0) {
-                return Err(to_pyerr(py, Error::Other(format!("timeout must be a non-negative number of seconds, got {t}"))));
+                return Err(to_pyerr(
+                    py,
+                    Error::Other(format!("timeout must be a non-negative number of seconds, got {t}")),
+                ));
             }
         }
         let cb = on_progress.map(Arc::new);
@@ -320,9 +359,12 @@ impl PyClient {
                     .await;
                 match result {
                     Ok(t) => Ok(t),
-                    Err(Error::Callback(msg)) => {
-                        Err(failure.lock().unwrap().take().map(Failure::Py).unwrap_or(Failure::Core(Error::Callback(msg))))
-                    }
+                    Err(Error::Callback(msg)) => Err(failure
+                        .lock()
+                        .unwrap()
+                        .take()
+                        .map(Failure::Py)
+                        .unwrap_or(Failure::Core(Error::Callback(msg)))),
                     Err(e) => Err(Failure::Core(e)),
                 }
             },
@@ -365,8 +407,14 @@ impl PySimulator {
             output_url_ttl,
         };
         let rt = pyo3_async_runtimes::tokio::get_runtime();
-        let sim = Simulator::start(rt.handle(), cfg, port).map_err(|e| RunwayError::new_err(format!("could not start the simulator: {e}")))?;
-        Ok(PySimulator { base_url: sim.base_url(), api_key: sim.api_key().to_string(), state: sim.state().clone(), sim: Some(sim) })
+        let sim = Simulator::start(rt.handle(), cfg, port)
+            .map_err(|e| RunwayError::new_err(format!("could not start the simulator: {e}")))?;
+        Ok(PySimulator {
+            base_url: sim.base_url(),
+            api_key: sim.api_key().to_string(),
+            state: sim.state().clone(),
+            sim: Some(sim),
+        })
     }
 
     #[getter]

@@ -144,7 +144,9 @@ pub fn parse_range(header: Option<&str>, total: u64) -> RangeAsk {
     }
     let Some((a, b)) = spec.split_once('-') else { return RangeAsk::Full };
     let (a, b) = (a.trim(), b.trim());
-    let num = |s: &str| -> Option<u64> { (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit())).then(|| s.parse().ok()).flatten() };
+    let num = |s: &str| -> Option<u64> {
+        (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+    };
     if a.is_empty() {
         // Suffix: the last n bytes.
         let Some(n) = num(b) else { return RangeAsk::Full };

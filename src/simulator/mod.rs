@@ -213,7 +213,11 @@ async fn api(st: &SimState, method: &Method, path: &str, req: Request<Incoming>)
         };
     }
     if rest == "organization" {
-        return if method == Method::GET { json_response(200, &st.organization_json()) } else { error(405, "Method not allowed.") };
+        return if method == Method::GET {
+            json_response(200, &st.organization_json())
+        } else {
+            error(405, "Method not allowed.")
+        };
     }
     if let Some(id) = rest.strip_prefix("tasks/") {
         return match *method {
@@ -369,7 +373,11 @@ fn output(st: &SimState, rest: &str, query: &str, headers: &HeaderMap, head: boo
 pub fn fault_from_json(v: &Value) -> Result<Fault, String> {
     let kind = match v.get("kind").and_then(Value::as_str) {
         Some("status") => FaultKind::Status {
-            status: v.get("status").and_then(Value::as_u64).filter(|s| (100..600).contains(s)).ok_or("status fault needs a status")? as u16,
+            status: v
+                .get("status")
+                .and_then(Value::as_u64)
+                .filter(|s| (100..600).contains(s))
+                .ok_or("status fault needs a status")? as u16,
             retry_after: v.get("retry_after").map(|r| match r {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
@@ -378,7 +386,9 @@ pub fn fault_from_json(v: &Value) -> Result<Fault, String> {
         },
         Some("reset") => FaultKind::Reset,
         Some("lost_response") => FaultKind::LostResponse,
-        Some("slow") => FaultKind::Slow { seconds: v.get("seconds").and_then(Value::as_f64).ok_or("slow fault needs seconds")? },
+        Some("slow") => {
+            FaultKind::Slow { seconds: v.get("seconds").and_then(Value::as_f64).ok_or("slow fault needs seconds")? }
+        }
         other => return Err(format!("unknown fault kind {other:?}; use status, reset, lost_response or slow")),
     };
     Ok(Fault {

@@ -287,7 +287,8 @@ impl SimState {
 
     /// Completed uploads, oldest first.
     pub fn uploads(&self) -> Vec<UploadRecord> {
-        let mut v: Vec<UploadRecord> = self.uploads.lock().unwrap().values().filter_map(|u| u.completed.clone()).collect();
+        let mut v: Vec<UploadRecord> =
+            self.uploads.lock().unwrap().values().filter_map(|u| u.completed.clone()).collect();
         v.sort_by_key(|u| u.at_ms);
         v
     }
@@ -297,7 +298,8 @@ impl SimState {
         let Some(token) = uri.strip_prefix("runway://").and_then(|r| r.split('/').next()) else { return false };
         let now_ms = self.now() * 1000.0;
         self.uploads.lock().unwrap().get(token).is_some_and(|u| {
-            u.runway_uri == uri && u.completed.as_ref().is_some_and(|c| now_ms - (c.at_ms as f64) < UPLOAD_TTL_SECS * 1000.0)
+            u.runway_uri == uri
+                && u.completed.as_ref().is_some_and(|c| now_ms - (c.at_ms as f64) < UPLOAD_TTL_SECS * 1000.0)
         })
     }
 
@@ -387,9 +389,9 @@ impl SimState {
             s.push(start + total);
         }
         let pending = (total * 0.0625).clamp(0.0, 0.5).min(self.cfg.pending_seconds.max(0.0));
-        let outputs = d.outputs.unwrap_or_else(|| {
-            body.get("outputCount").and_then(Value::as_u64).map_or(1, |n| n.clamp(1, 16) as usize)
-        });
+        let outputs = d
+            .outputs
+            .unwrap_or_else(|| body.get("outputCount").and_then(Value::as_u64).map_or(1, |n| n.clamp(1, 16) as usize));
         let task = SimTask {
             id: uuid_v4(),
             model: model.model.clone(),
@@ -418,7 +420,9 @@ impl SimState {
         let created_at = iso8601_millis(t.created_unix_ms);
         let est = json!({"credits": t.estimated});
         Some(match status {
-            "PENDING" | "THROTTLED" => json!({"id": t.id, "status": status, "createdAt": created_at, "estimatedCost": est}),
+            "PENDING" | "THROTTLED" => {
+                json!({"id": t.id, "status": status, "createdAt": created_at, "estimatedCost": est})
+            }
             "RUNNING" => {
                 let p = ((now - t.run_start) / (t.end - t.run_start)).clamp(0.0, 0.99);
                 json!({"id": t.id, "status": status, "createdAt": created_at, "estimatedCost": est,

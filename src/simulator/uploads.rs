@@ -40,10 +40,14 @@ pub fn create(st: &SimState, body: &Value) -> Resp {
     }
     if let Some(first) = issues.first() {
         let field = first["path"].get(0).and_then(Value::as_str).unwrap_or("body").to_string();
-        return json_response(400, &json!({"error": format!("Invalid parameter '{field}'"), "issues": issues, "docUrl": DOC_URL}));
+        return json_response(
+            400,
+            &json!({"error": format!("Invalid parameter '{field}'"), "issues": issues, "docUrl": DOC_URL}),
+        );
     }
     let slot = st.create_upload(body["filename"].as_str().unwrap_or_default());
-    let fields: serde_json::Map<String, Value> = slot.fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    let fields: serde_json::Map<String, Value> =
+        slot.fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
     json_response(
         200,
         &json!({"uploadUrl": format!("{}/_sim/uploads/{}", st.base_url(), slot.token), "fields": fields, "runwayUri": slot.runway_uri}),
@@ -65,11 +69,13 @@ fn json_type(v: &Value) -> &'static str {
 pub fn check_runway_uris(st: &SimState, body: &Value) -> Vec<crate::errors::Issue> {
     fn walk(st: &SimState, v: &Value, path: &mut Vec<Value>, out: &mut Vec<crate::errors::Issue>) {
         match v {
-            Value::String(s) if s.starts_with("runway://") && !st.runway_uri_valid(s) => out.push(crate::errors::Issue {
-                code: "custom".into(),
-                path: path.clone(),
-                message: "runway:// URI not found or expired".into(),
-            }),
+            Value::String(s) if s.starts_with("runway://") && !st.runway_uri_valid(s) => {
+                out.push(crate::errors::Issue {
+                    code: "custom".into(),
+                    path: path.clone(),
+                    message: "runway:// URI not found or expired".into(),
+                })
+            }
             Value::Array(a) => {
                 for (i, x) in a.iter().enumerate() {
                     path.push(Value::from(i));
@@ -118,12 +124,20 @@ pub async fn receive(st: &SimState, token: &str, req: Request<Incoming>) -> Resp
     };
     let body = match read_limited(req, MAX_UPLOAD + FORM_OVERHEAD).await {
         Ok(b) => b,
-        Err(ReadError::TooLarge) => return s3_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"),
+        Err(ReadError::TooLarge) => {
+            return s3_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+        }
         Err(ReadError::Broken) => return s3_error(400, "IncompleteBody", "The request body terminated unexpectedly"),
     };
     let parts = match parse_multipart(&body, &boundary) {
         Ok(p) => p,
-        Err(msg) => return s3_error(400, "MalformedPOSTRequest", &format!("The body of your POST request is not well-formed multipart/form-data: {msg}")),
+        Err(msg) => {
+            return s3_error(
+                400,
+                "MalformedPOSTRequest",
+                &format!("The body of your POST request is not well-formed multipart/form-data: {msg}"),
+            )
+        }
     };
     for (name, want) in &slot.fields {
         // S3 ignores form fields after the file.
@@ -131,7 +145,11 @@ pub async fn receive(st: &SimState, token: &str, req: Request<Incoming>) -> Resp
             return s3_error(400, "InvalidArgument", &format!("Bucket POST must contain a field named '{name}'."));
         };
         if body[p.data.clone()] != *want.as_bytes() {
-            return s3_error(400, "InvalidArgument", &format!("Invalid according to Policy: Policy Condition failed: [\"eq\", \"${name}\", \"{want}\"]"));
+            return s3_error(
+                400,
+                "InvalidArgument",
+                &format!("Invalid according to Policy: Policy Condition failed: [\"eq\", \"${name}\", \"{want}\"]"),
+            );
         }
     }
     let Some(file) = parts.iter().find(|p| p.name == "file" && p.filename.is_some()) else {
@@ -294,7 +312,8 @@ fn parse_multipart(body: &[u8], boundary: &str) -> Result<Vec<Part>, String> {
         let (headers, content_start) = if body[pos..].starts_with(b"\r\n") {
             ("", pos + 2)
         } else {
-            let e = find(body, b"\r\n\r\n", pos).filter(|&e| e - pos <= 16 * 1024).ok_or("a part has no end of headers")?;
+            let e =
+                find(body, b"\r\n\r\n", pos).filter(|&e| e - pos <= 16 * 1024).ok_or("a part has no end of headers")?;
             (std::str::from_utf8(&body[pos..e]).map_err(|_| "part headers are not UTF-8")?, e + 4)
         };
         let mut name = None;
