@@ -96,6 +96,12 @@ pub enum Spec {
         /// Either every item has this key or none has.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         all_or_none: Option<String>,
+        /// The items' values of a numeric key add up to within a range (e.g. multi-prompt seconds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sum_of: Option<SumOf>,
+        /// At most so many items may carry each value of a key (e.g. 5 `subject: human`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_per_value: Option<MaxPerValue>,
     },
     Object {
         fields: BTreeMap<String, Field>,
@@ -115,6 +121,21 @@ pub enum Spec {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SumOf {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MaxPerValue {
+    pub key: String,
+    pub max: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Field {
     #[serde(flatten)]
     pub spec: Spec,
@@ -126,49 +147,97 @@ pub struct Field {
     pub description: Option<String>,
 }
 
-/// A cross-field rule: when `when` holds, `require` must be present, `forbid` absent, and each key
-/// of `allow` (if present) must take one of the listed values.
+/// A cross-field rule: when `when` holds, `require` must be present, `forbid` absent, at least
+/// one of `require_one_of` present, each key of `allow` (if present) one of the listed values, and
+/// each list of `min_items`/`max_items` within its count. Field names may be dotted paths.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rule {
+    #[serde(default)]
     pub when: Condition,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub require: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forbid: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require_one_of: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub allow: BTreeMap<String, Vec<Value>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub min_items: BTreeMap<String, usize>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub max_items: BTreeMap<String, usize>,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+impl Rule {
+    /// Every field name the rule mentions (for load-time checks).
+    pub fn fields(&self) -> impl Iterator<Item = &String> {
+        self.when
+            .field
+            .iter()
+            .chain(&self.require)
+            .chain(&self.forbid)
+            .chain(&self.require_one_of)
+            .chain(self.allow.keys())
+            .chain(self.min_items.keys())
+            .chain(self.max_items.keys())
+    }
+}
+
+/// When a rule applies. No field: always. A field alone: when it is present.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Condition {
-    pub field: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equals: Option<Value>,
-    /// Without `equals`: the rule applies whenever the field is present.
+    #[serde(default, rename = "in", skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<Value>>,
+    /// `false`: the rule applies when the field is absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub present: Option<bool>,
 }
 
 impl Condition {
-    fn holds(&self, body: &Map<String, Value>) -> bool {
-        let v = body.get(&self.field);
-        match (&self.equals, self.present) {
-            (Some(eq), _) => v.is_some_and(|v| values_equal(v, eq)),
-            (None, Some(p)) => v.is_some() == p,
-            (None, None) => v.is_some(),
+    pub fn holds(&self, body: &Map<String, Value>) -> bool {
+        let Some(field) = &self.field else { return true };
+        let v = lookup(body, field);
+        if let Some(eq) = &self.equals {
+            return v.is_some_and(|v| values_equal(v, eq));
         }
+        if let Some(list) = &self.one_of {
+            return v.is_some_and(|v| list.iter().any(|x| values_equal(v, x)));
+        }
+        v.is_some() == self.present.unwrap_or(true)
     }
 }
 
-/// How a model is billed. `credits` per `unit`; the first matching `overrides` entry replaces it and
-/// every matching `extras` entry adds to it.
+/// The value at a dotted path (`providerSettings.shotType`) of a body.
+pub fn lookup<'a>(body: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut v = body.get(parts.next()?)?;
+    for p in parts {
+        v = v.as_object()?.get(p)?;
+    }
+    Some(v)
+}
+
+fn path_of(dotted: &str) -> Vec<Value> {
+    dotted.split('.').map(|p| json!(p)).collect()
+}
+
+/// How a model is billed: `credits` per `per` units; the first matching `overrides` entry
+/// replaces the rate and every matching `extras` entry adds to it; `base` is added once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cost {
-    /// `second` (of output), `image`, `task`, or `input_second` (of the input video; not known
-    /// until Runway reads it, so no local estimate).
+    /// `second` (of output), `image`, `task`, `characters` (of `promptText`), or `input_second`
+    /// (of the input media: not known until Runway reads it, so no local estimate).
     pub unit: String,
     pub credits: f64,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub per: f64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub base: f64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<CostCase>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -185,14 +254,99 @@ pub struct Cost {
     pub source: String,
 }
 
+fn one() -> f64 {
+    1.0
+}
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
+}
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CostCase {
     pub field: String,
     /// Matches when the field equals one of these (absent field: matches `absent_matches`).
+    /// With `per_item`, matches when the field is a non-empty list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub absent_matches: bool,
+    /// Further fields that must match too (all of them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub also: BTreeMap<String, Vec<Value>>,
+    /// Credits times the number of items in the list `field`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub per_item: bool,
     pub credits: f64,
+}
+
+impl CostCase {
+    /// The credits this case contributes to `body`, or None when it does not match.
+    fn credits_for(&self, body: &Map<String, Value>) -> Option<f64> {
+        let field_matches = |f: &str, values: &[Value], absent: bool| match lookup(body, f) {
+            Some(v) => values.iter().any(|x| values_equal(x, v)),
+            None => absent,
+        };
+        if !self.also.iter().all(|(f, vs)| field_matches(f, vs, false)) {
+            return None;
+        }
+        if self.per_item {
+            let n = lookup(body, &self.field).and_then(Value::as_array).map_or(0, Vec::len);
+            return (n > 0).then(|| self.credits * n as f64);
+        }
+        field_matches(&self.field, &self.values, self.absent_matches).then_some(self.credits)
+    }
+}
+
+/// What a model can do; the tools pick their models by these.
+pub const TAGS: &[&str] = &[
+    "first_frame",
+    "last_frame",
+    "middle_frames",
+    "image_references",
+    "video_references",
+    "audio_references",
+    "keyframes",
+    "edit",
+    "restyle",
+    "extend",
+    "audio_output",
+    "multi_prompt",
+    "draft",
+    "seed",
+    "negative_prompt",
+    "multiple_outputs",
+    "hdr",
+    "prores",
+    "transparent_background",
+    "vector",
+    "mask_edit",
+    "voice",
+    "lip_sync",
+];
+
+/// The field that sets how many outputs one task makes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutputCount {
+    pub field: String,
+    #[serde(default = "one_usize")]
+    pub default: usize,
+}
+
+fn one_usize() -> usize {
+    1
+}
+
+/// A model Runway has taken out of its API, and what to use instead.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Removed {
+    pub endpoint: String,
+    pub model: String,
+    pub replacement: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -201,6 +355,10 @@ pub struct Model {
     pub model: String,
     pub title: String,
     pub output: MediaKind,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_count: Option<OutputCount>,
     pub fields: BTreeMap<String, Field>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<Rule>,
@@ -224,6 +382,8 @@ pub struct Catalogue {
     #[serde(default, skip_serializing)]
     definitions: BTreeMap<String, Spec>,
     pub models: Vec<Model>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<Removed>,
 }
 
 /// The compiled-in catalogue, parsed and resolved once.
@@ -236,16 +396,56 @@ impl Catalogue {
     pub fn parse(text: &str) -> std::result::Result<Catalogue, String> {
         let mut cat: Catalogue = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let defs = std::mem::take(&mut cat.definitions);
+        let mut seen = std::collections::BTreeSet::new();
         for m in &mut cat.models {
+            let at = format!("{} {}", m.endpoint, m.model);
             for f in m.fields.values_mut() {
-                resolve(&mut f.spec, &defs).map_err(|e| format!("{} {}: {e}", m.endpoint, m.model))?;
+                resolve(&mut f.spec, &defs).map_err(|e| format!("{at}: {e}"))?;
             }
             if !cat.endpoints.iter().any(|e| e.name == m.endpoint) {
                 return Err(format!("model {} names unknown endpoint {}", m.model, m.endpoint));
             }
+            if !seen.insert((m.endpoint.clone(), m.model.clone())) {
+                return Err(format!("{at} is listed twice"));
+            }
+            if let Some(t) = m.tags.iter().find(|t| !TAGS.contains(&t.as_str())) {
+                return Err(format!("{at}: unknown tag '{t}' (known: {})", TAGS.join(", ")));
+            }
+            // A typo in a rule or cost would silently disable it; refuse to load instead.
+            let known = |path: &str| field_at(&m.fields, path).is_some();
+            for r in &m.rules {
+                if let Some(f) = r.fields().find(|f| !known(f)) {
+                    return Err(format!("{at}: rule '{}' names unknown field {f}", r.message));
+                }
+            }
+            if let Some(c) = &m.cost {
+                let cases = c.overrides.iter().chain(&c.extras);
+                if let Some(f) = cases.flat_map(|k| std::iter::once(&k.field).chain(k.also.keys())).find(|f| !known(f)) {
+                    return Err(format!("{at}: cost names unknown field {f}"));
+                }
+                if !["second", "image", "task", "characters", "input_second"].contains(&c.unit.as_str()) {
+                    return Err(format!("{at}: unknown cost unit {}", c.unit));
+                }
+            }
+            if let Some(oc) = &m.output_count {
+                if !m.fields.contains_key(&oc.field) {
+                    return Err(format!("{at}: output_count names unknown field {}", oc.field));
+                }
+            }
+        }
+        for r in &cat.removed {
+            if cat.model(&r.endpoint, &r.model).is_some() {
+                return Err(format!("{} {} is both removed and listed", r.endpoint, r.model));
+            }
         }
         cat.definitions = defs;
         Ok(cat)
+    }
+
+    /// A removed model and its replacement, if `model` is one.
+    pub fn removed(&self, endpoint: &str, model: &str) -> Option<&Removed> {
+        let ep = normalize_endpoint(endpoint);
+        self.removed.iter().find(|r| r.endpoint == ep && r.model == model)
     }
 
     /// Accepts `text_to_video` or `/v1/text_to_video`.
@@ -307,6 +507,20 @@ impl Catalogue {
                 ))
             }
         };
+        if let Some(r) = self.removed(ep_name, model_name) {
+            let note = r.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+            return Err(Error::validation(
+                vec![issue(
+                    "invalid_union_discriminator",
+                    vec![json!("model")],
+                    format!(
+                        "'{model_name}' was removed from Runway's API{note}; use '{}' instead",
+                        r.replacement
+                    ),
+                )],
+                ep_name,
+            ));
+        }
         let Some(model) = self.model(ep_name, model_name) else {
             return Err(Error::validation(
                 vec![issue(
@@ -348,44 +562,29 @@ impl Model {
         let mut issues = Vec::new();
         check_object_fields(&self.fields, body, &mut vec![], &mut issues, &["model"]);
         for rule in &self.rules {
-            if !rule.when.holds(body) {
-                continue;
-            }
-            for f in &rule.require {
-                if !body.contains_key(f) {
-                    issues.push(issue("custom", vec![json!(f)], format!("required: {}", rule.message)));
-                }
-            }
-            for f in &rule.forbid {
-                if body.contains_key(f) {
-                    issues.push(issue("custom", vec![json!(f)], format!("not allowed: {}", rule.message)));
-                }
-            }
-            for (f, allowed) in &rule.allow {
-                if let Some(v) = body.get(f) {
-                    if !allowed.iter().any(|a| values_equal(a, v)) {
-                        issues.push(issue(
-                            "custom",
-                            vec![json!(f)],
-                            format!("{} is not allowed ({}); allowed: {}", show(v), rule.message, list_values(allowed)),
-                        ));
-                    }
-                }
+            if rule.when.holds(body) {
+                rule_issues(rule, body, &mut issues);
             }
         }
         issues
+    }
+
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.tags.iter().any(|t| t == tag)
+    }
+
+    /// How many outputs `body` asks for (1 unless the model has an output-count field).
+    pub fn output_count(&self, body: &Value) -> usize {
+        let Some(oc) = &self.output_count else { return 1 };
+        body.get(&oc.field).and_then(Value::as_u64).map_or(oc.default, |n| n as usize).max(1)
     }
 
     /// The most this request can cost, in credits, when the catalogue knows enough to say.
     pub fn estimate_cost(&self, body: &Value) -> Option<f64> {
         let cost = self.cost.as_ref()?;
         let obj = body.as_object()?;
-        let matches = |c: &CostCase| match obj.get(&c.field) {
-            Some(v) => c.values.iter().any(|x| values_equal(x, v)),
-            None => c.absent_matches,
-        };
-        let mut rate = cost.overrides.iter().find(|c| matches(c)).map_or(cost.credits, |c| c.credits);
-        rate += cost.extras.iter().filter(|c| matches(c)).map(|c| c.credits).sum::<f64>();
+        let mut rate = cost.overrides.iter().find_map(|c| c.credits_for(obj)).unwrap_or(cost.credits);
+        rate += cost.extras.iter().filter_map(|c| c.credits_for(obj)).sum::<f64>();
         let amount = match cost.unit.as_str() {
             "second" => match obj.get("duration") {
                 Some(Value::Number(n)) => n.as_f64()?,
@@ -393,10 +592,73 @@ impl Model {
                 _ => cost.default_duration?,
             },
             "image" => cost.count_field.as_ref().and_then(|f| obj.get(f)).and_then(Value::as_f64).unwrap_or(1.0),
+            "characters" => obj.get("promptText").and_then(Value::as_str)?.chars().count() as f64,
             "task" => 1.0,
             _ => return None,
         };
-        Some((rate * amount).ceil())
+        Some((cost.base + rate * amount / cost.per).ceil())
+    }
+}
+
+/// The spec of a field at a dotted path (`providerSettings.multiPrompt`), through objects.
+pub fn field_at<'a>(fields: &'a BTreeMap<String, Field>, path: &str) -> Option<&'a Field> {
+    let mut parts = path.split('.');
+    let mut f = fields.get(parts.next()?)?;
+    for p in parts {
+        f = object_fields(&f.spec)?.get(p)?;
+    }
+    Some(f)
+}
+
+/// The fields of an object spec, or of the object option of a union.
+fn object_fields(spec: &Spec) -> Option<&BTreeMap<String, Field>> {
+    match spec {
+        Spec::Object { fields, .. } => Some(fields),
+        Spec::AnyOf { options } => options.iter().find_map(object_fields),
+        _ => None,
+    }
+}
+
+fn rule_issues(rule: &Rule, body: &Map<String, Value>, issues: &mut Vec<Issue>) {
+    let msg = &rule.message;
+    for f in &rule.require {
+        if lookup(body, f).is_none() {
+            issues.push(issue("custom", path_of(f), format!("required: {msg}")));
+        }
+    }
+    for f in &rule.forbid {
+        if lookup(body, f).is_some() {
+            issues.push(issue("custom", path_of(f), format!("not allowed: {msg}")));
+        }
+    }
+    if !rule.require_one_of.is_empty() && !rule.require_one_of.iter().any(|f| lookup(body, f).is_some()) {
+        issues.push(issue(
+            "custom",
+            path_of(&rule.require_one_of[0]),
+            format!("one of {} is required: {msg}", rule.require_one_of.join(", ")),
+        ));
+    }
+    for (f, allowed) in &rule.allow {
+        if let Some(v) = lookup(body, f) {
+            if !allowed.iter().any(|a| values_equal(a, v)) {
+                issues.push(issue(
+                    "custom",
+                    path_of(f),
+                    format!("{} is not allowed ({msg}); allowed: {}", show(v), list_values(allowed)),
+                ));
+            }
+        }
+    }
+    let count = |f: &str| lookup(body, f).and_then(Value::as_array).map_or(0, Vec::len);
+    for (f, n) in &rule.min_items {
+        if count(f) < *n {
+            issues.push(issue("custom", path_of(f), format!("{} items; at least {n} required: {msg}", count(f))));
+        }
+    }
+    for (f, n) in &rule.max_items {
+        if count(f) > *n {
+            issues.push(issue("custom", path_of(f), format!("{} items; at most {n} allowed: {msg}", count(f))));
+        }
     }
 }
 
@@ -599,7 +861,7 @@ fn check_value(spec: &Spec, v: &Value, path: &mut Vec<Value>, issues: &mut Vec<I
                 issues.push(issue(code, path.clone(), msg));
             }
         }
-        Spec::Array { items, min_items, max_items, unique_by, require_item, all_or_none } => {
+        Spec::Array { items, min_items, max_items, unique_by, require_item, all_or_none, sum_of, max_per_value } => {
             let Some(arr) = v.as_array() else {
                 issues.push(issue("invalid_type", path.clone(), format!("expected a list, got {}", kind_of(v))));
                 return;
@@ -643,6 +905,33 @@ fn check_value(spec: &Spec, v: &Value, path: &mut Vec<Value>, issues: &mut Vec<I
                 let with = arr.iter().filter(|i| i.get(key).is_some()).count();
                 if with != 0 && with != arr.len() {
                     issues.push(issue("custom", path.clone(), format!("either every item has '{key}' or none has ({with} of {} do)", arr.len())));
+                }
+            }
+            if let Some(s) = sum_of {
+                let total: f64 = arr.iter().filter_map(|i| i.get(&s.key).and_then(Value::as_f64)).sum();
+                let lo = s.min.unwrap_or(f64::NEG_INFINITY);
+                let hi = s.max.unwrap_or(f64::INFINITY);
+                if total < lo || total > hi {
+                    let range = match (s.min, s.max) {
+                        (Some(a), Some(b)) => format!("from {a} to {b}"),
+                        (Some(a), None) => format!("at least {a}"),
+                        (None, Some(b)) => format!("at most {b}"),
+                        _ => String::new(),
+                    };
+                    let code = if total < lo { "too_small" } else { "too_big" };
+                    issues.push(issue(code, path.clone(), format!("the items' {} add up to {total}; allowed {range}", s.key)));
+                }
+            }
+            if let Some(mp) = max_per_value {
+                for (value, max) in &mp.max {
+                    let n = arr.iter().filter(|i| i.get(&mp.key).and_then(Value::as_str) == Some(value.as_str())).count();
+                    if n > *max {
+                        issues.push(issue(
+                            "too_big",
+                            path.clone(),
+                            format!("{n} items with {} '{value}'; at most {max} allowed", mp.key),
+                        ));
+                    }
                 }
             }
         }

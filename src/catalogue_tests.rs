@@ -87,24 +87,54 @@ fn sample(spec: &Spec, full: bool, i: usize) -> Value {
 
 /// Adjusts `body` so that the model's cross-field rules hold (used for the maximal body).
 fn satisfy_rules(model: &Model, body: &mut Map<String, Value>) {
+    fn remove(body: &mut Map<String, Value>, path: &str) {
+        match path.split_once('.') {
+            None => {
+                body.remove(path);
+            }
+            Some((head, rest)) => {
+                if let Some(Value::Object(o)) = body.get_mut(head) {
+                    remove(o, rest);
+                }
+            }
+        }
+    }
+    fn set(body: &mut Map<String, Value>, path: &str, v: Value) {
+        match path.split_once('.') {
+            None => {
+                body.insert(path.to_string(), v);
+            }
+            Some((head, rest)) => {
+                let o = body.entry(head.to_string()).or_insert_with(|| json!({}));
+                if let Value::Object(o) = o {
+                    set(o, rest, v);
+                }
+            }
+        }
+    }
     for _ in 0..4 {
         for rule in &model.rules {
             if !rule.when.holds(body) {
                 continue;
             }
             for f in &rule.forbid {
-                body.remove(f);
+                remove(body, f);
             }
-            for f in &rule.require {
-                if !body.contains_key(f) {
-                    body.insert(f.clone(), sample(&model.fields[f].spec, false, 0));
+            for f in rule.require.iter().chain(rule.require_one_of.first()) {
+                if lookup(body, f).is_none() {
+                    set(body, f, sample(&field_at(&model.fields, f).unwrap().spec, false, 0));
                 }
             }
             for (f, allowed) in &rule.allow {
-                if let Some(v) = body.get(f) {
+                if let Some(v) = lookup(body, f) {
                     if !allowed.iter().any(|a| values_equal(a, v)) {
-                        body.insert(f.clone(), allowed[0].clone());
+                        set(body, f, allowed[0].clone());
                     }
+                }
+            }
+            for (f, n) in &rule.max_items {
+                if let Some(Value::Array(a)) = body.get_mut(f) {
+                    a.truncate(*n);
                 }
             }
         }
@@ -337,20 +367,55 @@ fn no_unresolved_refs_after_loading() {
 fn rules_and_costs_name_real_fields() {
     for m in &catalogue().models {
         for r in &m.rules {
-            assert!(m.fields.contains_key(&r.when.field), "{} rule names {}", m.model, r.when.field);
-            for f in r.require.iter().chain(&r.forbid).chain(r.allow.keys()) {
-                assert!(m.fields.contains_key(f), "{} rule names {f}", m.model);
+            for f in r.fields() {
+                assert!(field_at(&m.fields, f).is_some(), "{} rule names {f}", m.model);
             }
             assert!(!r.message.is_empty());
         }
         if let Some(c) = &m.cost {
             for case in c.overrides.iter().chain(&c.extras) {
-                assert!(m.fields.contains_key(&case.field), "{} cost names {}", m.model, case.field);
+                assert!(field_at(&m.fields, &case.field).is_some(), "{} cost names {}", m.model, case.field);
             }
-            assert!(["second", "image", "task", "input_second"].contains(&c.unit.as_str()), "{}", c.unit);
             assert!(!c.source.is_empty());
         }
     }
+}
+
+/// The catalogue refuses to load with a typo that would silently switch a check off.
+#[test]
+fn load_time_checks_catch_typos() {
+    let base = |model: &str| {
+        format!(
+            r#"{{"api_version": "x", "endpoints": [{{"name": "e", "path": "/v1/e", "description": ""}}],
+               "models": [{model}], "removed": []}}"#
+        )
+    };
+    let m = |extra: &str| {
+        base(&format!(
+            r#"{{"endpoint": "e", "model": "m", "title": "M", "output": "video",
+                "fields": {{"a": {{"type": "bool"}}, "o": {{"type": "object", "fields": {{"b": {{"type": "bool"}}}}}}}}{extra}}}"#
+        ))
+    };
+    assert!(Catalogue::parse(&m("")).is_ok());
+    assert!(Catalogue::parse(&m(r#", "rules": [{"when": {"field": "o.b"}, "require": ["a"], "message": "x"}]"#)).is_ok());
+    let err = Catalogue::parse(&m(r#", "rules": [{"when": {"field": "o.c"}, "message": "x"}]"#)).unwrap_err();
+    assert!(err.contains("unknown field o.c"), "{err}");
+    let err = Catalogue::parse(&m(r#", "rules": [{"forbid": ["zz"], "message": "x"}]"#)).unwrap_err();
+    assert!(err.contains("unknown field zz"), "{err}");
+    let err = Catalogue::parse(&m(r#", "tags": ["teleport"]"#)).unwrap_err();
+    assert!(err.contains("unknown tag 'teleport'"), "{err}");
+    let err = Catalogue::parse(&m(r#", "cost": {"unit": "parsec", "credits": 1, "source": "s"}"#)).unwrap_err();
+    assert!(err.contains("unknown cost unit"), "{err}");
+    let err = Catalogue::parse(&m(
+        r#", "cost": {"unit": "task", "credits": 1, "extras": [{"field": "q", "values": [1], "credits": 1}], "source": "s"}"#,
+    ))
+    .unwrap_err();
+    assert!(err.contains("cost names unknown field q"), "{err}");
+    let twice = base(
+        r#"{"endpoint": "e", "model": "m", "title": "M", "output": "video", "fields": {}},
+           {"endpoint": "e", "model": "m", "title": "M", "output": "video", "fields": {}}"#,
+    );
+    assert!(Catalogue::parse(&twice).unwrap_err().contains("listed twice"));
 }
 
 #[test]

@@ -202,8 +202,11 @@ impl RunwayClient {
         let mut body = body;
         if validate {
             // Local files and earlier tasks' outputs become URIs Runway can take, then the
-            // whole body is checked.
+            // final body is checked once more.
             if let Some(model) = body.get("model").and_then(Value::as_str).and_then(|m| catalogue().model(ep, m)) {
+                // The whole body first, with stand-ins for local files and task outputs: a bad
+                // field is refused before any file is read, uploaded or fetched.
+                catalogue().validate(ep, &crate::media::with_placeholders(&model.fields, &body)?)?;
                 body = self.resolve_media(&model.fields, body).await?;
             }
             catalogue().validate(ep, &body)?;

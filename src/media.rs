@@ -308,6 +308,26 @@ pub fn media_slots(
     out
 }
 
+/// `body` with every local path and task reference in a media slot replaced by a stand-in URL,
+/// so the whole body can be checked against the catalogue before any file is read or uploaded.
+/// An input in none of the accepted forms is refused here, naming its field.
+pub fn with_placeholders(
+    fields: &std::collections::BTreeMap<String, crate::catalogue::Field>,
+    body: &Value,
+) -> Result<Value> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let mut out = body.clone();
+    for slot in media_slots(fields, body) {
+        if let InputRef::Remote(_) = classify(&slot.value, home.as_deref()).map_err(|e| slot_error(&slot.pointer, e))? {
+            continue;
+        }
+        if let Some(v) = out.pointer_mut(&slot.pointer) {
+            *v = Value::String(format!("https://local-input.invalid/{}", slot.kind.as_str()));
+        }
+    }
+    Ok(out)
+}
+
 fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
@@ -581,25 +601,36 @@ impl RunwayClient {
     }
 
     /// Replaces the media values of `body` that are local files or task outputs with URIs Runway
-    /// accepts: a data URI when small enough, else an ephemeral upload.
+    /// accepts: a data URI when small enough, else an ephemeral upload. Every local file is opened
+    /// and sniffed before any is read whole or uploaded, so one bad file costs no transfer.
     pub async fn resolve_media(
         &self,
         fields: &std::collections::BTreeMap<String, crate::catalogue::Field>,
         mut body: Value,
     ) -> Result<Value> {
+        enum Todo {
+            Local(LocalMedia),
+            Task(String, usize),
+        }
         let home = std::env::var_os("HOME").map(PathBuf::from);
+        let mut todo = Vec::new();
         for slot in media_slots(fields, &body) {
-            let resolved = match classify(&slot.value, home.as_deref()).map_err(|e| slot_error(&slot.pointer, e))? {
+            let item = match classify(&slot.value, home.as_deref()).map_err(|e| slot_error(&slot.pointer, e))? {
                 InputRef::Remote(_) => continue,
-                InputRef::Local(p) => {
-                    let m = open_local(&p, Some(slot.kind), &self.options().input_policy)
-                        .map_err(|e| slot_error(&slot.pointer, e))?;
-                    self.local_to_uri(&m).await.map_err(|e| slot_error(&slot.pointer, e))?
-                }
-                InputRef::TaskOutput { task_id, index } => {
-                    self.task_output_uri(&task_id, index, slot.kind).await.map_err(|e| slot_error(&slot.pointer, e))?
-                }
+                InputRef::Local(p) => Todo::Local(
+                    open_local(&p, Some(slot.kind), &self.options().input_policy)
+                        .map_err(|e| slot_error(&slot.pointer, e))?,
+                ),
+                InputRef::TaskOutput { task_id, index } => Todo::Task(task_id, index),
             };
+            todo.push((slot, item));
+        }
+        for (slot, item) in todo {
+            let resolved = match item {
+                Todo::Local(m) => self.local_to_uri(&m).await,
+                Todo::Task(id, index) => self.task_output_uri(&id, index, slot.kind).await,
+            }
+            .map_err(|e| slot_error(&slot.pointer, e))?;
             if let Some(v) = body.pointer_mut(&slot.pointer) {
                 *v = Value::String(resolved);
             }

@@ -208,3 +208,22 @@ async def test_expired_output_urls_are_refreshed(tmp_path):
         files = await c.save_outputs(done, tmp_path / "out", prefix="img")
         assert files[0]["bytes"] == len(PNG) and files[0]["url"] != done.output[0]
         assert Path(files[0]["path"]).read_bytes() == PNG
+
+
+async def test_whole_body_is_checked_before_any_upload(sim, client, tmp_path):
+    # A video too big for a data URI would be uploaded; a bad field elsewhere must stop that first.
+    big = tmp_path / "big.mp4"
+    with open(big, "wb") as f:
+        f.write(MP4)
+        f.truncate(20 * 1024 * 1024)
+    other = tmp_path / "notes.png"
+    other.write_text("not an image")
+    body = {"model": "aleph2", "videoUri": str(big), "targetAspectRatio": "5:4"}
+    with pytest.raises(ValidationError) as ei:
+        await client.create_task("video_to_video", body)
+    assert "targetAspectRatio" in str(ei.value) and "'5:4'" in str(ei.value)
+    # A bad second file is found before the first one is uploaded.
+    body = {"model": "aleph2", "videoUri": str(big), "keyframes": [{"uri": str(other), "at": 0}]}
+    with pytest.raises(ValidationError, match="keyframes"):
+        await client.create_task("video_to_video", body)
+    assert sim.uploads() == [] and api_requests(sim) == []
