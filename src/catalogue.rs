@@ -294,7 +294,7 @@ impl CostCase {
         }
         if self.per_item {
             let n = lookup(body, &self.field).and_then(Value::as_array).map_or(0, Vec::len);
-            return (n > 0).then(|| self.credits * n as f64);
+            return (n > 0).then_some(self.credits * n as f64);
         }
         field_matches(&self.field, &self.values, self.absent_matches).then_some(self.credits)
     }
