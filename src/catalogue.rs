@@ -420,12 +420,20 @@ impl Catalogue {
             }
             if let Some(c) = &m.cost {
                 let cases = c.overrides.iter().chain(&c.extras);
-                if let Some(f) = cases.flat_map(|k| std::iter::once(&k.field).chain(k.also.keys())).find(|f| !known(f)) {
+                if let Some(f) = cases.flat_map(|k| std::iter::once(&k.field).chain(k.also.keys())).find(|f| !known(f))
+                {
                     return Err(format!("{at}: cost names unknown field {f}"));
                 }
                 if !["second", "image", "task", "characters", "input_second"].contains(&c.unit.as_str()) {
                     return Err(format!("{at}: unknown cost unit {}", c.unit));
                 }
+            }
+            if let Some(f) = m.cost.as_ref().and_then(|c| c.count_field.as_ref()).filter(|f| !m.fields.contains_key(*f))
+            {
+                return Err(format!("{at}: cost count_field names unknown field {f}"));
+            }
+            for (name, f) in &m.fields {
+                check_item_keys(&f.spec).map_err(|e| format!("{at}: {name}: {e}"))?;
             }
             if let Some(oc) = &m.output_count {
                 if !m.fields.contains_key(&oc.field) {
@@ -513,10 +521,7 @@ impl Catalogue {
                 vec![issue(
                     "invalid_union_discriminator",
                     vec![json!("model")],
-                    format!(
-                        "'{model_name}' was removed from Runway's API{note}; use '{}' instead",
-                        r.replacement
-                    ),
+                    format!("'{model_name}' was removed from Runway's API{note}; use '{}' instead", r.replacement),
                 )],
                 ep_name,
             ));
@@ -659,6 +664,37 @@ fn rule_issues(rule: &Rule, body: &Map<String, Value>, issues: &mut Vec<Issue>) 
         if count(f) > *n {
             issues.push(issue("custom", path_of(f), format!("{} items; at most {n} allowed: {msg}", count(f))));
         }
+    }
+}
+
+/// The item keys an array check names (`unique_by`, `all_or_none`, `sum_of`, `max_per_value`)
+/// exist in its items' fields: a typo would switch the check off.
+fn check_item_keys(spec: &Spec) -> std::result::Result<(), String> {
+    match spec {
+        Spec::Array { items, unique_by, require_item, all_or_none, sum_of, max_per_value, .. } => {
+            let keys = unique_by
+                .iter()
+                .chain(all_or_none)
+                .chain(sum_of.as_ref().map(|s| &s.key))
+                .chain(max_per_value.as_ref().map(|m| &m.key))
+                .chain(require_item.iter().flat_map(|r| r.keys()));
+            for k in keys {
+                let known = match items.as_ref() {
+                    Spec::Object { fields, .. } => fields.contains_key(k),
+                    Spec::AnyOf { options } => {
+                        options.iter().any(|o| matches!(o, Spec::Object { fields, .. } if fields.contains_key(k)))
+                    }
+                    _ => false,
+                };
+                if !known {
+                    return Err(format!("array check names '{k}', which its items do not have"));
+                }
+            }
+            check_item_keys(items)
+        }
+        Spec::Object { fields, .. } => fields.values().try_for_each(|f| check_item_keys(&f.spec)),
+        Spec::AnyOf { options } => options.iter().try_for_each(check_item_keys),
+        _ => Ok(()),
     }
 }
 

@@ -4,7 +4,7 @@ use serde_json::json;
 #[test]
 fn compiled_catalogue_loads() {
     let cat = catalogue();
-    assert!(cat.models.len() >= 13);
+    assert_eq!(cat.models.len(), SDK_FIELDS.len());
     assert!(cat.model("text_to_video", "gen4.5").is_some());
     assert!(cat.model("/v1/image_to_video", "veo3.1").is_some());
 }
@@ -51,19 +51,13 @@ fn sample(spec: &Spec, full: bool, i: usize) -> Value {
             }
         }
         Spec::Tag => json!(format!("tag_{i}")),
-        Spec::Array { items, min_items, max_items, require_item, .. } => {
+        Spec::Array { min_items, max_items, .. } => {
             let n = if full {
                 max_items.unwrap_or(2)
             } else {
                 min_items.unwrap_or(0).max(1).min(max_items.unwrap_or(usize::MAX))
             };
-            let mut arr: Vec<Value> = (0..n).map(|k| sample(items, full, k)).collect();
-            if let (Some(req), Some(Value::Object(first))) = (require_item, arr.first_mut()) {
-                for (k, v) in req {
-                    first.insert(k.clone(), v.clone());
-                }
-            }
-            Value::Array(arr)
+            Value::Array(sample_items(spec, full, n))
         }
         Spec::Object { fields, exactly_one_of } => {
             let mut obj = Map::new();
@@ -85,60 +79,228 @@ fn sample(spec: &Spec, full: bool, i: usize) -> Value {
     }
 }
 
-/// Adjusts `body` so that the model's cross-field rules hold (used for the maximal body).
-fn satisfy_rules(model: &Model, body: &mut Map<String, Value>) {
-    fn remove(body: &mut Map<String, Value>, path: &str) {
-        match path.split_once('.') {
-            None => {
-                body.remove(path);
+/// `n` valid items for the list spec `spec`, honouring its item checks: distinct `unique_by` keys
+/// (dropped from every item when there are more items than distinct values, which also keeps
+/// `all_or_none`), `require_item` on the first item, `sum_of` (the key values add up to the lower
+/// bound, or the upper one when `full`) and `max_per_value` (items past a value's cap move to a
+/// value with room, or lose the key).
+fn sample_items(spec: &Spec, full: bool, n: usize) -> Vec<Value> {
+    let Spec::Array { items, unique_by, require_item, sum_of, max_per_value, .. } = spec else {
+        panic!("not a list spec: {spec:?}")
+    };
+    let mut arr: Vec<Value> = (0..n).map(|k| sample(items, full, k)).collect();
+    if let Some(key) = unique_by {
+        let keys: Vec<&Value> = arr.iter().filter_map(|item| item.get(key)).collect();
+        let dup = keys.iter().enumerate().any(|(a, x)| keys[..a].iter().any(|y| values_equal(x, y)));
+        if dup {
+            for item in arr.iter_mut().filter_map(Value::as_object_mut) {
+                item.remove(key);
             }
-            Some((head, rest)) => {
-                if let Some(Value::Object(o)) = body.get_mut(head) {
-                    remove(o, rest);
+        }
+    }
+    if let (Some(req), Some(Value::Object(first))) = (require_item, arr.first_mut()) {
+        for (k, v) in req {
+            first.insert(k.clone(), v.clone());
+        }
+    }
+    if let Some(s) = sum_of {
+        let target = if full { s.max.or(s.min) } else { s.min.or(s.max) };
+        if let (Some(t), false) = (target, arr.is_empty()) {
+            let count = arr.len() as f64;
+            let each = (t / count).floor();
+            for (k, item) in arr.iter_mut().filter_map(Value::as_object_mut).enumerate() {
+                let v = if k == 0 { t - each * (count - 1.0) } else { each };
+                let v = if v.fract() == 0.0 { json!(v as i64) } else { json!(v) };
+                item.insert(s.key.clone(), v);
+            }
+        }
+    }
+    if let Some(mp) = max_per_value {
+        let cap = |v: &str| mp.max.get(v).copied().unwrap_or(usize::MAX);
+        let mut used: BTreeMap<String, usize> = BTreeMap::new();
+        for item in arr.iter_mut().filter_map(Value::as_object_mut) {
+            let Some(v) = item.get(&mp.key).and_then(Value::as_str).map(str::to_string) else { continue };
+            let room = |w: &str, used: &BTreeMap<String, usize>| used.get(w).copied().unwrap_or(0) < cap(w);
+            let pick = if room(&v, &used) { Some(v) } else { mp.max.keys().find(|w| room(w, &used)).cloned() };
+            match pick {
+                Some(w) => {
+                    *used.entry(w.clone()).or_default() += 1;
+                    item.insert(mp.key.clone(), json!(w));
+                }
+                None => {
+                    item.remove(&mp.key);
                 }
             }
         }
     }
-    fn set(body: &mut Map<String, Value>, path: &str, v: Value) {
-        match path.split_once('.') {
-            None => {
-                body.insert(path.to_string(), v);
-            }
-            Some((head, rest)) => {
-                let o = body.entry(head.to_string()).or_insert_with(|| json!({}));
-                if let Value::Object(o) = o {
-                    set(o, rest, v);
-                }
+    arr
+}
+
+/// The list spec of a list field (or the list form of a union such as `promptImage`).
+fn array_spec(spec: &Spec) -> Option<&Spec> {
+    match spec {
+        Spec::Array { .. } => Some(spec),
+        Spec::AnyOf { options } => options.iter().find_map(array_spec),
+        _ => None,
+    }
+}
+
+/// The spec of a (dotted) field of a model.
+fn spec_at<'a>(m: &'a Model, path: &str) -> &'a Spec {
+    &field_at(&m.fields, path).unwrap_or_else(|| panic!("{} {} has no field {path}", m.endpoint, m.model)).spec
+}
+
+/// Valid values of `spec` to choose from: every enum value (also inside unions), both booleans,
+/// and the small and the large sample.
+fn candidates(spec: &Spec) -> Vec<Value> {
+    let mut out = match spec {
+        Spec::Enum { values } => values.clone(),
+        Spec::Bool => vec![json!(true), json!(false)],
+        Spec::AnyOf { options } => options.iter().flat_map(candidates).collect(),
+        _ => vec![],
+    };
+    out.push(sample(spec, false, 0));
+    out.push(sample(spec, true, 0));
+    out
+}
+
+fn set_path(body: &mut Map<String, Value>, path: &str, v: Value) {
+    match path.split_once('.') {
+        None => {
+            body.insert(path.to_string(), v);
+        }
+        Some((head, rest)) => {
+            let o = body.entry(head.to_string()).or_insert_with(|| json!({}));
+            set_path(o.as_object_mut().expect("dotted path through a non-object"), rest, v);
+        }
+    }
+}
+
+fn remove_path(body: &mut Map<String, Value>, path: &str) {
+    match path.split_once('.') {
+        None => {
+            body.remove(path);
+        }
+        Some((head, rest)) => {
+            if let Some(Value::Object(o)) = body.get_mut(head) {
+                remove_path(o, rest);
             }
         }
     }
-    for _ in 0..4 {
-        for rule in &model.rules {
+}
+
+/// Sets a (dotted) field of a model's body, first giving a missing parent object its smallest
+/// valid value, so that the parent's other required keys are there.
+fn set_field(m: &Model, body: &mut Map<String, Value>, path: &str, v: Value) {
+    if let Some((parent, _)) = path.rsplit_once('.') {
+        if lookup(body, parent).is_none() {
+            set_field(m, body, parent, sample(spec_at(m, parent), false, 0));
+        }
+    }
+    set_path(body, path, v);
+}
+
+/// Items in the list at `path` (0 when absent or not a list, as the engine counts).
+fn list_len(body: &Map<String, Value>, path: &str) -> usize {
+    lookup(body, path).and_then(Value::as_array).map_or(0, Vec::len)
+}
+
+/// Makes a rule's condition hold in `body`.
+fn make_hold(m: &Model, cond: &Condition, body: &mut Map<String, Value>) {
+    let Some(f) = &cond.field else { return };
+    if let Some(v) = &cond.equals {
+        set_field(m, body, f, v.clone());
+    } else if let Some(list) = &cond.one_of {
+        set_field(m, body, f, list[0].clone());
+    } else if cond.present == Some(false) {
+        assert!(!field_at(&m.fields, f).unwrap().required, "{}: condition on absent required {f}", m.model);
+        remove_path(body, f);
+    } else if lookup(body, f).is_none() {
+        set_field(m, body, f, sample(spec_at(m, f), false, 0));
+    }
+}
+
+/// Makes a rule's condition fail in `body`, switching the rule off.
+fn make_fail(m: &Model, cond: &Condition, body: &mut Map<String, Value>) {
+    let f = cond.field.as_ref().unwrap_or_else(|| panic!("{}: a rule that always applies cannot be avoided", m.model));
+    if cond.present == Some(false) {
+        set_field(m, body, f, sample(spec_at(m, f), false, 0));
+    } else if !field_at(&m.fields, f).unwrap().required {
+        remove_path(body, f);
+    } else {
+        let other = candidates(spec_at(m, f))
+            .into_iter()
+            .find(|v| {
+                let mut b = body.clone();
+                set_field(m, &mut b, f, v.clone());
+                !cond.holds(&b)
+            })
+            .unwrap_or_else(|| panic!("{}: no value of required {f} avoids the rule", m.model));
+        set_field(m, body, f, other);
+    }
+}
+
+/// Adjusts `body` until every rule of the model holds: forbidden fields go, required ones come,
+/// disallowed values and item counts are corrected. A field in `pinned` keeps its value: a rule
+/// that would change it is switched off (its condition made false) instead.
+fn satisfy_rules(m: &Model, body: &mut Map<String, Value>, pinned: &[&str]) {
+    for _ in 0..8 {
+        let mut changed = false;
+        for rule in &m.rules {
             if !rule.when.holds(body) {
                 continue;
             }
-            for f in &rule.forbid {
-                remove(body, f);
+            let is_pinned = |f: &String| pinned.contains(&f.as_str()) && lookup(body, f).is_some();
+            let clash = rule.forbid.iter().any(is_pinned)
+                || rule.allow.iter().any(|(f, allowed)| {
+                    is_pinned(f) && !allowed.iter().any(|a| values_equal(a, lookup(body, f).unwrap()))
+                });
+            if clash {
+                make_fail(m, &rule.when, body);
+                changed = true;
+                continue;
             }
-            for f in rule.require.iter().chain(rule.require_one_of.first()) {
+            for f in &rule.forbid {
+                if lookup(body, f).is_some() {
+                    remove_path(body, f);
+                    changed = true;
+                }
+            }
+            let first_of =
+                rule.require_one_of.iter().all(|f| lookup(body, f).is_none()).then(|| rule.require_one_of.first());
+            for f in rule.require.iter().chain(first_of.flatten()) {
                 if lookup(body, f).is_none() {
-                    set(body, f, sample(&field_at(&model.fields, f).unwrap().spec, false, 0));
+                    set_field(m, body, f, sample(spec_at(m, f), false, 0));
+                    changed = true;
                 }
             }
             for (f, allowed) in &rule.allow {
-                if let Some(v) = lookup(body, f) {
-                    if !allowed.iter().any(|a| values_equal(a, v)) {
-                        set(body, f, allowed[0].clone());
-                    }
+                if lookup(body, f).is_some_and(|v| !allowed.iter().any(|a| values_equal(a, v))) {
+                    set_field(m, body, f, allowed[0].clone());
+                    changed = true;
+                }
+            }
+            for (f, n) in &rule.min_items {
+                if list_len(body, f) < *n {
+                    let list = array_spec(spec_at(m, f)).unwrap_or_else(|| panic!("{}: {f} is not a list", m.model));
+                    set_field(m, body, f, Value::Array(sample_items(list, false, *n)));
+                    changed = true;
                 }
             }
             for (f, n) in &rule.max_items {
-                if let Some(Value::Array(a)) = body.get_mut(f) {
-                    a.truncate(*n);
+                if list_len(body, f) > *n {
+                    let mut items = lookup(body, f).and_then(Value::as_array).unwrap().clone();
+                    items.truncate(*n);
+                    set_field(m, body, f, Value::Array(items));
+                    changed = true;
                 }
             }
         }
+        if !changed {
+            return;
+        }
     }
+    panic!("{} {}: the rules do not settle: {}", m.endpoint, m.model, Value::Object(body.clone()));
 }
 
 fn minimal_body(m: &Model) -> Value {
@@ -152,14 +314,28 @@ fn minimal_body(m: &Model) -> Value {
     Value::Object(body)
 }
 
+/// Every field at its largest, then adjusted so that the rules hold (which may remove a field a
+/// rule forbids, e.g. everything next to seedance2_5's draftTaskId).
 fn maximal_body(m: &Model) -> Value {
     let mut body = Map::new();
     body.insert("model".into(), json!(m.model));
     for (name, f) in &m.fields {
         body.insert(name.clone(), sample(&f.spec, true, 0));
     }
-    satisfy_rules(m, &mut body);
+    satisfy_rules(m, &mut body, &[]);
     Value::Object(body)
+}
+
+/// Enum fields of a model by dotted path, through nested objects (not lists or unions).
+fn enum_fields<'a>(fields: &'a BTreeMap<String, Field>, prefix: &str, out: &mut Vec<(String, &'a Vec<Value>)>) {
+    for (name, f) in fields {
+        let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+        match &f.spec {
+            Spec::Enum { values } => out.push((path, values)),
+            Spec::Object { fields, .. } => enum_fields(fields, &path, out),
+            _ => {}
+        }
+    }
 }
 
 fn model(endpoint: &str, name: &str) -> &'static Model {
@@ -206,21 +382,260 @@ fn assert_issue(endpoint: &str, body: &Value, path: Value, needle: &str) -> Stri
     msg
 }
 
-const EXPECTED: &[(&str, &str)] = &[
-    ("text_to_image", "gen4_image"),
-    ("text_to_image", "gen4_image_turbo"),
-    ("text_to_image", "gemini_2.5_flash"),
-    ("text_to_video", "gen4.5"),
-    ("text_to_video", "veo3.1"),
-    ("text_to_video", "veo3.1_fast"),
-    ("image_to_video", "gen4_turbo"),
-    ("image_to_video", "gen4.5"),
-    ("image_to_video", "veo3.1"),
-    ("image_to_video", "veo3.1_fast"),
-    ("video_to_video", "aleph2"),
-    ("video_to_video", "seedance2_5"),
-    ("video_upscale", "magnific_video_upscaler_creative"),
+/// Every (endpoint, model) with its required and optional fields: Appendix A of the reference (SDK 5.24.0
+/// types) for the first 91, then §5.5–§5.9, §6.3–§6.5 and §7.1 for the single-model endpoints.
+const SDK_FIELDS: &[(&str, &str, &str, &str)] = &[
+    // Appendix A: image_to_video
+    (
+        "image_to_video",
+        "gen4.5",
+        "duration promptImage promptText ratio",
+        "contentModeration outputFormat proresProfile seed",
+    ),
+    ("image_to_video", "gen4_turbo", "promptImage ratio", "contentModeration duration promptText seed"),
+    ("image_to_video", "veo3.1", "promptImage ratio", "audio duration negativePrompt promptText seed"),
+    ("image_to_video", "veo3.1_fast", "promptImage ratio", "audio duration negativePrompt promptText seed"),
+    ("image_to_video", "klingO3_4k", "promptImage", "audio duration promptText providerSettings ratio references"),
+    ("image_to_video", "hailuo3", "promptImage promptText", "duration ratio referenceAudio resolution"),
+    ("image_to_video", "kling3.0_4k", "promptImage", "audio cfgScale duration promptText providerSettings ratio"),
+    ("image_to_video", "happyhorse_1_0", "promptImage", "duration promptText resolution"),
+    ("image_to_video", "kling2.5_turbo_pro", "promptImage promptText", "cfgScale duration"),
+    ("image_to_video", "kling3.0_pro", "promptImage", "audio cfgScale duration promptText providerSettings ratio"),
+    ("image_to_video", "kling3.0_standard", "promptImage", "audio cfgScale duration promptText providerSettings ratio"),
+    ("image_to_video", "klingO3_pro", "promptImage", "audio duration promptText providerSettings ratio references"),
+    (
+        "image_to_video",
+        "klingO3_standard",
+        "promptImage",
+        "audio duration promptText providerSettings ratio references",
+    ),
+    ("image_to_video", "seedance2", "promptImage", "audio duration promptText ratio referenceAudio seed"),
+    ("image_to_video", "seedance2_fast", "promptImage", "audio duration promptText ratio referenceAudio seed"),
+    ("image_to_video", "seedance2_mini", "promptImage", "audio duration promptText ratio referenceAudio seed"),
+    ("image_to_video", "gemini_omni_flash", "promptImage", "duration promptText ratio"),
+    ("image_to_video", "grok_imagine_1_5", "promptImage", "duration promptText resolution"),
+    ("image_to_video", "wan3", "promptImage promptText", "audio duration ratio referenceAudio referenceVideos"),
+    ("image_to_video", "gemini_omni_flash_1.1", "promptImage promptText", "duration ratio"),
+    ("image_to_video", "wan3_prime", "promptImage promptText", "audio duration ratio referenceAudio referenceVideos"),
+    ("image_to_video", "h3_max", "promptImage promptText", "duration promptExpansionMode resolution seed"),
+    (
+        "image_to_video",
+        "seedance2_5",
+        "promptImage",
+        "audio draft duration outputFormat promptText ratio referenceAudio seed",
+    ),
+    ("image_to_video", "grok_imagine_1_5_lite", "promptImage", "duration promptText ratio"),
+    ("image_to_video", "kling_4", "promptImage", "duration promptText ratio referenceVideos references"),
+    // Appendix A: text_to_video
+    ("text_to_video", "gen4.5", "duration promptText ratio", "contentModeration outputFormat proresProfile seed"),
+    ("text_to_video", "veo3.1", "promptText ratio", "audio duration negativePrompt seed"),
+    ("text_to_video", "veo3.1_fast", "promptText ratio", "audio duration negativePrompt seed"),
+    ("text_to_video", "klingO3_4k", "ratio", "audio duration promptText providerSettings"),
+    ("text_to_video", "hailuo3", "promptText", "duration ratio referenceAudio referenceVideos references resolution"),
+    ("text_to_video", "kling3.0_4k", "ratio", "audio cfgScale duration promptText providerSettings"),
+    ("text_to_video", "happyhorse_1_0", "promptText", "duration ratio"),
+    ("text_to_video", "kling2.5_turbo_pro", "promptText", "cfgScale duration ratio"),
+    ("text_to_video", "kling3.0_pro", "ratio", "audio cfgScale duration promptText providerSettings"),
+    ("text_to_video", "kling3.0_standard", "ratio", "audio cfgScale duration promptText providerSettings"),
+    ("text_to_video", "klingO3_pro", "ratio", "audio duration promptText providerSettings"),
+    ("text_to_video", "klingO3_standard", "ratio", "audio duration promptText providerSettings"),
+    ("text_to_video", "seedance2", "promptText", "audio duration ratio referenceAudio referenceVideos references seed"),
+    (
+        "text_to_video",
+        "seedance2_fast",
+        "promptText",
+        "audio duration ratio referenceAudio referenceVideos references seed",
+    ),
+    (
+        "text_to_video",
+        "seedance2_mini",
+        "promptText",
+        "audio duration ratio referenceAudio referenceVideos references seed",
+    ),
+    ("text_to_video", "gemini_omni_flash", "promptText", "duration ratio"),
+    ("text_to_video", "grok_imagine_1_5", "promptText", "duration ratio referenceAudio references resolution"),
+    ("text_to_video", "wan3", "promptText", "audio duration ratio referenceAudio referenceVideos references"),
+    ("text_to_video", "gemini_omni_flash_1.1", "promptText", "duration ratio referenceVideos references"),
+    ("text_to_video", "wan3_prime", "promptText", "audio duration ratio referenceAudio referenceVideos references"),
+    ("text_to_video", "h3_max", "promptText", "duration promptExpansionMode resolution seed"),
+    (
+        "text_to_video",
+        "seedance2_5",
+        "",
+        "audio draft draftTaskId duration outputFormat promptText ratio referenceAudio referenceVideos references seed",
+    ),
+    ("text_to_video", "grok_imagine_1_5_lite", "promptText", "duration ratio"),
+    ("text_to_video", "kling_4", "promptText", "duration ratio referenceVideos references"),
+    // Appendix A: video_to_video
+    (
+        "video_to_video",
+        "aleph2",
+        "videoUri",
+        "contentModeration keyframes outputFormat promptText proresProfile ratio seed targetAspectRatio",
+    ),
+    ("video_to_video", "klingO3_4k", "promptText promptVideo", "providerSettings references"),
+    (
+        "video_to_video",
+        "hailuo3",
+        "promptText promptVideo",
+        "duration ratio referenceAudio referenceVideos references resolution",
+    ),
+    ("video_to_video", "klingO3_pro", "promptText promptVideo", "providerSettings references"),
+    ("video_to_video", "klingO3_standard", "promptText promptVideo", "providerSettings references"),
+    (
+        "video_to_video",
+        "seedance2",
+        "promptVideo",
+        "audio duration promptText ratio referenceAudio referenceVideos references seed",
+    ),
+    (
+        "video_to_video",
+        "seedance2_fast",
+        "promptVideo",
+        "audio duration promptText ratio referenceAudio referenceVideos references seed",
+    ),
+    (
+        "video_to_video",
+        "seedance2_mini",
+        "promptVideo",
+        "audio duration promptText ratio referenceAudio referenceVideos references seed",
+    ),
+    ("video_to_video", "gemini_omni_flash", "promptText videoUri", "references"),
+    ("video_to_video", "gemini_omni_flash_1.1", "promptText videoUri", "duration mode ratio references"),
+    (
+        "video_to_video",
+        "seedance2_5",
+        "promptVideo",
+        "audio draft duration mode outputFormat promptText ratio referenceAudio referenceVideos references seed",
+    ),
+    ("video_to_video", "kling_4", "promptText videoUri", "ratio references"),
+    // Appendix A: text_to_image
+    ("text_to_image", "gen4_image_turbo", "promptText ratio referenceImages", "contentModeration seed"),
+    ("text_to_image", "gen4_image", "promptText ratio", "contentModeration referenceImages seed"),
+    ("text_to_image", "gpt_image_2", "promptText ratio", "background outputCount quality referenceImages"),
+    ("text_to_image", "gemini_image3.1_flash", "promptText ratio", "outputCount referenceImages"),
+    ("text_to_image", "muse_image", "promptText ratio", "outputCount outputFormat referenceImages"),
+    ("text_to_image", "seedream5_pro", "promptText ratio", "grounding outputCount outputFormat referenceImages"),
+    ("text_to_image", "seedream5_lite", "promptText ratio", "grounding outputCount outputFormat referenceImages"),
+    ("text_to_image", "grok_imagine_image_2", "promptText ratio", "edit outputCount quality referenceImages"),
+    ("text_to_image", "gemini_image3.1_flash_lite", "promptText ratio", "outputCount referenceImages"),
+    ("text_to_image", "gemini_image3_pro", "promptText ratio", "outputCount referenceImages"),
+    ("text_to_image", "gpt_image_2_5_flare", "promptText ratio", "background outputCount quality referenceImages"),
+    ("text_to_image", "gpt_image_2_5_sunburst", "promptText ratio", "background outputCount quality referenceImages"),
+    ("text_to_image", "bria_fibo_1_5", "promptText ratio", "outputFormat referenceImages seed"),
+    ("text_to_image", "bria_fibo_edit_1_5", "promptText", "outputFormat ratio referenceImages seed"),
+    ("text_to_image", "ideogram_4_0", "promptText", "outputCount quality ratio referenceImages"),
+    ("text_to_image", "ideogram_4_5", "promptText", "maskUri outputCount preciseEdit quality ratio referenceImages"),
+    ("text_to_image", "seedream5_flash", "promptText ratio", "outputCount outputFormat referenceImages"),
+    ("text_to_image", "nano_banana_2.1", "promptText ratio", "outputCount referenceImages thinkingLevel"),
+    ("text_to_image", "recraft_v4_1_flash", "promptText ratio", "backgroundColor colors outputCount outputFormat seed"),
+    ("text_to_image", "recraft_v4_1_vector", "promptText", "backgroundColor colors ratio"),
+    ("text_to_image", "gemini_2.5_flash", "promptText ratio", "referenceImages"),
+    // Appendix A: sound_effect
+    (
+        "sound_effect",
+        "seed_audio",
+        "promptText",
+        "loudnessRate outputFormat pitchRate referenceAudios sampleRate speechRate",
+    ),
+    ("sound_effect", "mirelo_sfx_2_0", "duration promptText", "format negativePrompt numVariants seed"),
+    ("sound_effect", "eleven_text_to_sound_v2", "promptText", "duration loop"),
+    // Appendix A: text_to_speech
+    ("text_to_speech", "seed_audio", "promptText", "loudnessRate outputFormat pitchRate sampleRate speechRate voice"),
+    (
+        "text_to_speech",
+        "eleven_v4",
+        "promptText voice",
+        "languageCode nextText previousText seed similarityBoost speed stability style useSpeakerBoost",
+    ),
+    ("text_to_speech", "eleven_multilingual_v2", "promptText voice", ""),
+    (
+        "text_to_speech",
+        "eleven_v3",
+        "promptText voice",
+        "applyTextNormalization languageCode seed similarityBoost speed stability style useSpeakerBoost",
+    ),
+    // Appendix A: video_upscale
+    (
+        "video_upscale",
+        "magnific_video_upscaler_creative",
+        "videoUri",
+        "creativity flavor fpsBoost resolution sharpen smartGrain",
+    ),
+    ("video_upscale", "enhance_frame_rate", "targetFramerate videoUri", ""),
+    // §5.5
+    (
+        "character_performance",
+        "act_two",
+        "character reference",
+        "bodyControl contentModeration expressionIntensity ratio seed",
+    ),
+    // §5.7
+    (
+        "image_upscale",
+        "magnific_precision_upscaler_v2",
+        "imageUri",
+        "flavor scaleFactor sharpen smartGrain ultraDetail",
+    ),
+    // §5.8
+    ("video_to_hdr", "ruby", "videoUri", "outputFormat proresProfile"),
+    // §5.9
+    (
+        "video_to_audio",
+        "mirelo_sfx_2_0",
+        "duration videoUri",
+        "format negativePrompt numVariants preserveSpeech promptText seed",
+    ),
+    // §6.3
+    ("speech_to_speech", "eleven_multilingual_sts_v2", "media voice", "removeBackgroundNoise"),
+    // §6.4
+    (
+        "voice_dubbing",
+        "eleven_voice_dubbing",
+        "audioUri targetLang",
+        "disableVoiceCloning dropBackgroundAudio numSpeakers",
+    ),
+    // §6.5
+    ("voice_isolation", "eleven_voice_isolation", "audioUri", ""),
+    // §7.1
+    ("avatar_videos", "gwm1_avatars", "avatar speech", ""),
 ];
+
+/// The endpoints, in the catalogue's order (§4: the task endpoints with a per-model body).
+const ENDPOINTS: &[&str] = &[
+    "text_to_image",
+    "text_to_video",
+    "image_to_video",
+    "video_to_video",
+    "video_upscale",
+    "character_performance",
+    "image_upscale",
+    "video_to_hdr",
+    "video_to_audio",
+    "sound_effect",
+    "text_to_speech",
+    "speech_to_speech",
+    "voice_dubbing",
+    "voice_isolation",
+    "avatar_videos",
+];
+
+/// The expected models of an endpoint, sorted.
+fn expected_models(endpoint: &str) -> Vec<&'static str> {
+    let mut v: Vec<&str> = SDK_FIELDS.iter().filter(|r| r.0 == endpoint).map(|r| r.1).collect();
+    v.sort();
+    v
+}
+
+/// The model names a "one of: a, b, c" / "(known: a, b, c)" message lists, sorted.
+fn listed_after<'a>(msg: &'a str, marker: &str) -> Vec<&'a str> {
+    let start = msg.find(marker).unwrap_or_else(|| panic!("no {marker:?} in {msg}")) + marker.len();
+    let rest = &msg[start..];
+    let end = rest.find([')', ';']).unwrap_or(rest.len());
+    let mut v: Vec<&str> = rest[..end].split(", ").collect();
+    v.sort();
+    v
+}
 
 const URL: &str = "https://example.com/a.png";
 const VIDEO_URL: &str = "https://example.com/a.mp4";
@@ -230,118 +645,38 @@ const VIDEO_URL: &str = "https://example.com/a.mp4";
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn catalogue_covers_exactly_the_thirteen_models() {
+fn catalogue_covers_exactly_the_expected_models() {
     let cat = catalogue();
-    let mut have: Vec<(String, String)> = cat.models.iter().map(|m| (m.endpoint.clone(), m.model.clone())).collect();
+    let mut have: Vec<(&str, &str)> = cat.models.iter().map(|m| (m.endpoint.as_str(), m.model.as_str())).collect();
     have.sort();
-    let mut want: Vec<(String, String)> = EXPECTED.iter().map(|(e, m)| (e.to_string(), m.to_string())).collect();
+    let mut want: Vec<(&str, &str)> = SDK_FIELDS.iter().map(|r| (r.0, r.1)).collect();
     want.sort();
+    assert_eq!(want.len(), 99);
     assert_eq!(have, want);
-    let mut eps: Vec<&str> = cat.endpoints.iter().map(|e| e.name.as_str()).collect();
-    eps.sort();
-    assert_eq!(eps, ["image_to_video", "text_to_image", "text_to_video", "video_to_video", "video_upscale"]);
+    let eps: Vec<&str> = cat.endpoints.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(eps, ENDPOINTS);
     for e in &cat.endpoints {
         assert_eq!(e.path, format!("/v1/{}", e.name));
+        assert!(!e.description.is_empty(), "{}", e.name);
+        assert!(!cat.models_for(&e.name).is_empty(), "{} has no model", e.name);
     }
     assert_eq!(cat.api_version, "2024-11-06");
 }
 
 #[test]
 fn required_and_optional_fields_match_the_sdk() {
-    // Appendix A of the reference (SDK 5.24.0 types).
-    let table: &[(&str, &str, &[&str], &[&str])] = &[
-        ("text_to_image", "gen4_image", &["promptText", "ratio"], &["contentModeration", "referenceImages", "seed"]),
-        (
-            "text_to_image",
-            "gen4_image_turbo",
-            &["promptText", "ratio", "referenceImages"],
-            &["contentModeration", "seed"],
-        ),
-        ("text_to_image", "gemini_2.5_flash", &["promptText", "ratio"], &["referenceImages"]),
-        (
-            "text_to_video",
-            "gen4.5",
-            &["duration", "promptText", "ratio"],
-            &["contentModeration", "outputFormat", "proresProfile", "seed"],
-        ),
-        ("text_to_video", "veo3.1", &["promptText", "ratio"], &["audio", "duration", "negativePrompt", "seed"]),
-        ("text_to_video", "veo3.1_fast", &["promptText", "ratio"], &["audio", "duration", "negativePrompt", "seed"]),
-        (
-            "image_to_video",
-            "gen4_turbo",
-            &["promptImage", "ratio"],
-            &["contentModeration", "duration", "promptText", "seed"],
-        ),
-        (
-            "image_to_video",
-            "gen4.5",
-            &["duration", "promptImage", "promptText", "ratio"],
-            &["contentModeration", "outputFormat", "proresProfile", "seed"],
-        ),
-        (
-            "image_to_video",
-            "veo3.1",
-            &["promptImage", "ratio"],
-            &["audio", "duration", "negativePrompt", "promptText", "seed"],
-        ),
-        (
-            "image_to_video",
-            "veo3.1_fast",
-            &["promptImage", "ratio"],
-            &["audio", "duration", "negativePrompt", "promptText", "seed"],
-        ),
-        (
-            "video_to_video",
-            "aleph2",
-            &["videoUri"],
-            &[
-                "contentModeration",
-                "keyframes",
-                "outputFormat",
-                "promptText",
-                "proresProfile",
-                "ratio",
-                "seed",
-                "targetAspectRatio",
-            ],
-        ),
-        (
-            "video_to_video",
-            "seedance2_5",
-            &["promptVideo"],
-            &[
-                "audio",
-                "draft",
-                "duration",
-                "mode",
-                "outputFormat",
-                "promptText",
-                "ratio",
-                "referenceAudio",
-                "references",
-                "referenceVideos",
-                "seed",
-            ],
-        ),
-        (
-            "video_upscale",
-            "magnific_video_upscaler_creative",
-            &["videoUri"],
-            &["creativity", "flavor", "fpsBoost", "resolution", "sharpen", "smartGrain"],
-        ),
-    ];
-    for (ep, name, req, opt) in table {
+    let words = |s: &'static str| -> Vec<&'static str> {
+        let mut v: Vec<&str> = s.split_whitespace().collect();
+        v.sort();
+        v
+    };
+    for (ep, name, req, opt) in SDK_FIELDS {
         let m = model(ep, name);
-        let mut r: Vec<&str> = m.fields.iter().filter(|(_, f)| f.required).map(|(k, _)| k.as_str()).collect();
-        let mut o: Vec<&str> = m.fields.iter().filter(|(_, f)| !f.required).map(|(k, _)| k.as_str()).collect();
-        r.sort();
-        o.sort();
-        let mut req = req.to_vec();
-        let mut opt = opt.to_vec();
-        req.sort();
-        opt.sort();
-        assert_eq!(r, req, "{ep} {name} required");
-        assert_eq!(o, opt, "{ep} {name} optional");
+        let r: Vec<&str> = m.fields.iter().filter(|(_, f)| f.required).map(|(k, _)| k.as_str()).collect();
+        let o: Vec<&str> = m.fields.iter().filter(|(_, f)| !f.required).map(|(k, _)| k.as_str()).collect();
+        // BTreeMap keys are sorted already.
+        assert_eq!(r, words(req), "{ep} {name} required");
+        assert_eq!(o, words(opt), "{ep} {name} optional");
     }
 }
 
@@ -397,7 +732,9 @@ fn load_time_checks_catch_typos() {
         ))
     };
     assert!(Catalogue::parse(&m("")).is_ok());
-    assert!(Catalogue::parse(&m(r#", "rules": [{"when": {"field": "o.b"}, "require": ["a"], "message": "x"}]"#)).is_ok());
+    assert!(
+        Catalogue::parse(&m(r#", "rules": [{"when": {"field": "o.b"}, "require": ["a"], "message": "x"}]"#)).is_ok()
+    );
     let err = Catalogue::parse(&m(r#", "rules": [{"when": {"field": "o.c"}, "message": "x"}]"#)).unwrap_err();
     assert!(err.contains("unknown field o.c"), "{err}");
     let err = Catalogue::parse(&m(r#", "rules": [{"forbid": ["zz"], "message": "x"}]"#)).unwrap_err();
@@ -416,6 +753,18 @@ fn load_time_checks_catch_typos() {
            {"endpoint": "e", "model": "m", "title": "M", "output": "video", "fields": {}}"#,
     );
     assert!(Catalogue::parse(&twice).unwrap_err().contains("listed twice"));
+    let err = Catalogue::parse(&base(
+        r#"{"endpoint": "e", "model": "m", "title": "M", "output": "image", "fields": {"outputCount": {"type": "int"}},
+            "cost": {"unit": "image", "credits": 2, "count_field": "outputCont", "source": "s"}}"#,
+    ))
+    .unwrap_err();
+    assert!(err.contains("count_field names unknown field outputCont"), "{err}");
+    let err = Catalogue::parse(&base(
+        r#"{"endpoint": "e", "model": "m", "title": "M", "output": "image", "fields": {"refs": {"type": "array",
+            "unique_by": "tga", "items": {"type": "object", "fields": {"tag": {"type": "tag"}}}}}}"#,
+    ))
+    .unwrap_err();
+    assert!(err.contains("refs: array check names 'tga'"), "{err}");
 }
 
 #[test]
@@ -451,8 +800,18 @@ fn minimal_body_of_every_model_is_accepted() {
 fn maximal_body_of_every_model_is_accepted() {
     for m in &catalogue().models {
         let body = maximal_body(m);
-        // Every optional field is really there (rules only remove a forbidden one, none here).
-        assert_eq!(body.as_object().unwrap().len(), m.fields.len() + 1, "{} {body}", m.model);
+        let obj = body.as_object().unwrap();
+        // Every optional field is really there, unless a rule that applies to this very body
+        // forbids it (seedance2_5's draftTaskId forbids every other generation field).
+        let forbidden: Vec<&String> = m.rules.iter().filter(|r| r.when.holds(obj)).flat_map(|r| &r.forbid).collect();
+        for name in m.fields.keys() {
+            assert!(
+                obj.contains_key(name) || forbidden.contains(&name),
+                "{} {}: the maximal body lacks {name}, which no applying rule forbids: {body}",
+                m.endpoint,
+                m.model
+            );
+        }
         let got = catalogue().validate(&m.endpoint, &body);
         assert!(got.is_ok(), "{} {} maximal {body}: {}", m.endpoint, m.model, got.unwrap_err());
     }
@@ -475,6 +834,115 @@ fn every_required_field_missing_is_named() {
             }
         }
     }
+}
+
+#[test]
+fn every_required_nested_field_missing_is_named() {
+    // Required keys inside the objects of a minimal body (voice.presetId, reference.uri, ...).
+    let mut checked = 0;
+    for m in &catalogue().models {
+        let base = minimal_body(m);
+        for (name, f) in m.fields.iter().filter(|(_, f)| f.required) {
+            let Spec::Object { fields, .. } = &f.spec else { continue };
+            for (key, _) in fields.iter().filter(|(_, g)| g.required) {
+                let mut body = base.clone();
+                body[name].as_object_mut().unwrap().remove(key);
+                let (msg, issues) = refused(&m.endpoint, &body);
+                assert_eq!(issues.len(), 1, "{msg}");
+                assert_eq!(issues[0].path, vec![json!(name), json!(key)], "{msg}");
+                assert!(msg.contains(&format!("{name}.{key}: required")), "{msg}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 0);
+}
+
+/// For every rule: a body that satisfies all rules with the rule's condition holding is accepted;
+/// breaking just that rule (drop a required field, add a forbidden one, drop every one of
+/// `require_one_of`, give a value outside `allow`, one item too few or too many) is refused with
+/// the rule's message at the field it names, and nothing else.
+#[test]
+fn every_rule_is_enforced() {
+    let mut broken = 0;
+    for m in &catalogue().models {
+        for (ri, rule) in m.rules.iter().enumerate() {
+            let at = format!("{} {} rule {ri} ({})", m.endpoint, m.model, rule.message);
+            let mut base = minimal_body(m).as_object().unwrap().clone();
+            make_hold(m, &rule.when, &mut base);
+            let pinned: Vec<&str> = rule.when.field.iter().map(String::as_str).collect();
+            satisfy_rules(m, &mut base, &pinned);
+            assert!(rule.when.holds(&base), "{at}: the condition does not hold in {base:?}");
+            if let Err(e) = catalogue().validate(&m.endpoint, &Value::Object(base.clone())) {
+                panic!("{at}: a body satisfying the rules is refused: {e}");
+            }
+
+            let mut breaks: Vec<(&String, &str, Map<String, Value>)> = Vec::new();
+            for f in &rule.require {
+                let mut b = base.clone();
+                remove_path(&mut b, f);
+                breaks.push((f, "require", b));
+            }
+            for f in &rule.forbid {
+                let mut b = base.clone();
+                set_field(m, &mut b, f, sample(spec_at(m, f), false, 0));
+                breaks.push((f, "forbid", b));
+            }
+            if let Some(first) = rule.require_one_of.first() {
+                let mut b = base.clone();
+                for f in &rule.require_one_of {
+                    remove_path(&mut b, f);
+                }
+                breaks.push((first, "require_one_of", b));
+            }
+            for (f, allowed) in &rule.allow {
+                let bad = candidates(spec_at(m, f))
+                    .into_iter()
+                    .find(|v| !allowed.iter().any(|a| values_equal(a, v)))
+                    .unwrap_or_else(|| panic!("{at}: allow on {f} admits every value, so it checks nothing"));
+                let mut b = base.clone();
+                set_field(m, &mut b, f, bad);
+                breaks.push((f, "allow", b));
+            }
+            for (f, n) in &rule.min_items {
+                assert!(*n > 0, "{at}: min_items 0 checks nothing");
+                let mut b = base.clone();
+                if *n == 1 && !field_at(&m.fields, f).unwrap().required {
+                    remove_path(&mut b, f); // absent counts as 0 items
+                } else {
+                    set_field(
+                        m,
+                        &mut b,
+                        f,
+                        Value::Array(sample_items(array_spec(spec_at(m, f)).unwrap(), false, n - 1)),
+                    );
+                }
+                breaks.push((f, "min_items", b));
+            }
+            for (f, n) in &rule.max_items {
+                let mut b = base.clone();
+                set_field(m, &mut b, f, Value::Array(sample_items(array_spec(spec_at(m, f)).unwrap(), false, n + 1)));
+                breaks.push((f, "max_items", b));
+            }
+            assert!(!breaks.is_empty(), "{at}: the rule checks nothing");
+
+            for (f, how, b) in breaks {
+                let body = Value::Object(b);
+                let (msg, issues) = refused(&m.endpoint, &body);
+                assert!(
+                    has_issue(&issues, &path_of(f), &rule.message),
+                    "{at}: breaking {how} {f} gave no issue at {f} with the rule's message: {msg}"
+                );
+                assert!(
+                    issues.iter().all(|i| i.message.contains(&rule.message)),
+                    "{at}: breaking {how} {f} broke something else too: {msg}"
+                );
+                broken += 1;
+            }
+        }
+    }
+    let rules: usize = catalogue().models.iter().map(|m| m.rules.len()).sum();
+    assert!(rules > 0 && broken >= rules, "{broken} breaks for {rules} rules");
 }
 
 #[test]
@@ -614,20 +1082,47 @@ fn wrong_enum_value_lists_allowed_values() {
 
 #[test]
 fn every_enum_value_is_accepted() {
+    // Every value of every enum field (nested ones too) is accepted in some valid body: the rules
+    // are satisfied around it, switching off a rule that would refuse the value (e.g. ideogram_4_5's
+    // 1024:576 needs reference images; bria_fibo_edit_1_5's ratios need two of them).
+    let mut checked = 0;
     for m in &catalogue().models {
-        for (name, f) in &m.fields {
-            if let Spec::Enum { values } = &f.spec {
-                for v in values {
-                    let mut body = minimal_body(m);
-                    body.as_object_mut().unwrap().insert(name.clone(), v.clone());
-                    let mut obj = body.as_object().unwrap().clone();
-                    satisfy_rules(m, &mut obj);
-                    if obj.get(name) != Some(v) {
-                        continue; // a rule constrains it; covered by the rule tests
-                    }
-                    ok(&m.endpoint, &Value::Object(obj));
-                }
+        let mut enums = Vec::new();
+        enum_fields(&m.fields, "", &mut enums);
+        for (path, values) in enums {
+            for v in values {
+                let mut body = minimal_body(m).as_object().unwrap().clone();
+                set_field(m, &mut body, &path, v.clone());
+                satisfy_rules(m, &mut body, &[path.as_str()]);
+                assert_eq!(lookup(&body, &path), Some(v), "{} {}: {path} lost {v}", m.endpoint, m.model);
+                ok(&m.endpoint, &Value::Object(body));
+                checked += 1;
             }
+        }
+    }
+    assert!(checked > 1000, "{checked}");
+}
+
+#[test]
+fn every_enum_field_refuses_a_value_outside_it() {
+    for m in &catalogue().models {
+        let mut enums = Vec::new();
+        enum_fields(&m.fields, "", &mut enums);
+        for (path, values) in enums {
+            let bad = if values.iter().all(Value::is_number) { json!(12345) } else { json!("not_a_value") };
+            assert!(!values.contains(&bad));
+            let mut body = minimal_body(m).as_object().unwrap().clone();
+            set_field(m, &mut body, &path, bad.clone());
+            let body = Value::Object(body);
+            let (msg, issues) = refused(&m.endpoint, &body);
+            let want = format!("{} is not allowed; allowed: {}", show(&bad), list_values(values));
+            assert!(
+                has_issue(&issues, &path_of(&path), &want),
+                "{} {}: no issue at {path} saying {want:?}: {msg}",
+                m.endpoint,
+                m.model
+            );
+            assert!(msg.contains(&format!("{path}: {want}")), "{msg}");
         }
     }
 }
@@ -1429,37 +1924,88 @@ fn message_names_endpoint_and_model() {
 #[test]
 fn unknown_endpoint_and_model() {
     let cat = catalogue();
-    let (msg, issues) = refused("text_to_speech", &json!({"model": "eleven_v3"}));
-    assert!(issues.is_empty());
-    assert!(msg.contains("'text_to_speech' is not in the catalogue"), "{msg}");
-    assert!(msg.contains("validate=False"), "{msg}");
-    assert!(msg.contains("text_to_image, text_to_video, image_to_video, video_to_video, video_upscale"), "{msg}");
+    // The model-router and recipe endpoints (§7.3, §7.4) are not in the catalogue.
+    for ep in ["/v1/generate/video", "recipes/product_ad", "text_to_3d"] {
+        let (msg, issues) = refused(ep, &json!({"model": "gen4.5"}));
+        assert!(issues.is_empty());
+        let name = normalize_endpoint(ep);
+        assert!(msg.contains(&format!("'{name}' is not in the catalogue")), "{msg}");
+        assert!(msg.contains("validate=False"), "{msg}");
+        assert!(msg.contains(&format!("(known: {})", ENDPOINTS.join(", "))), "{msg}");
+    }
 
-    let (msg, issues) = refused("text_to_video", &json!({"model": "gen5", "promptText": "x"}));
-    assert_eq!(issues.len(), 1);
-    assert_eq!(issues[0].code, "invalid_union_discriminator");
-    assert_eq!(issues[0].path, vec![json!("model")]);
-    assert!(msg.contains("'gen5' is not a known text_to_video model"), "{msg}");
-    assert!(msg.contains("gen4.5, veo3.1, veo3.1_fast"), "{msg}");
-    assert!(msg.contains("validate=False"), "{msg}");
+    for ep in ENDPOINTS {
+        let (msg, issues) = refused(ep, &json!({"model": "gen5", "promptText": "x"}));
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].code, "invalid_union_discriminator");
+        assert_eq!(issues[0].path, vec![json!("model")]);
+        assert!(msg.contains(&format!("'gen5' is not a known {ep} model")), "{msg}");
+        assert_eq!(listed_after(&msg, "(known: "), expected_models(ep), "{msg}");
+        assert!(msg.contains("validate=False"), "{msg}");
+    }
 
     // A model of another endpoint is unknown here.
     let (msg, _) = refused("text_to_video", &json!({"model": "gen4_turbo", "promptImage": URL, "ratio": "1280:720"}));
     assert!(msg.contains("'gen4_turbo' is not a known text_to_video model") && msg.contains("validate=False"), "{msg}");
+    let (msg, _) = refused("sound_effect", &json!({"model": "eleven_v3", "promptText": "x"}));
+    assert!(msg.contains("'eleven_v3' is not a known sound_effect model"), "{msg}");
     assert!(cat.validate("text_to_video", &json!({"model": "gen4.5"})).is_err());
 }
 
 #[test]
 fn missing_or_bad_model_and_non_object_body() {
-    let (msg, issues) = refused("text_to_image", &json!({"promptText": "x", "ratio": "1024:1024"}));
-    assert_eq!(issues[0].path, vec![json!("model")]);
-    assert!(msg.contains("model: required; one of: gen4_image, gen4_image_turbo, gemini_2.5_flash"), "{msg}");
+    for ep in ENDPOINTS {
+        let (msg, issues) = refused(ep, &json!({"promptText": "x", "ratio": "1024:1024"}));
+        assert_eq!(issues.len(), 1, "{msg}");
+        assert_eq!(issues[0].path, vec![json!("model")]);
+        assert_eq!(listed_after(&msg, "model: required; one of: "), expected_models(ep), "{msg}");
+    }
     let (msg, _) = refused("text_to_image", &json!({"model": 4}));
     assert!(msg.contains("model: expected a string, got a number"), "{msg}");
     let (msg, issues) = refused("text_to_image", &json!(["gen4_image"]));
     assert!(issues[0].path.is_empty());
     assert!(msg.contains("body: expected a JSON object, got an array"), "{msg}");
     refused("text_to_image", &json!(null));
+}
+
+#[test]
+fn removed_models_name_their_replacement() {
+    let cat = catalogue();
+    // §5.1–§5.3, §5.6, §10: gen3a_turbo and gen4_aleph left in 5.0, veo3 by 5.23, upscale_v1 in 4.10.
+    let mut have: Vec<(&str, &str, &str)> =
+        cat.removed.iter().map(|r| (r.endpoint.as_str(), r.model.as_str(), r.replacement.as_str())).collect();
+    have.sort();
+    assert_eq!(
+        have,
+        [
+            ("image_to_video", "gen3a_turbo", "gen4_turbo"),
+            ("image_to_video", "veo3", "veo3.1"),
+            ("text_to_video", "veo3", "veo3.1"),
+            ("video_to_video", "gen4_aleph", "aleph2"),
+            ("video_upscale", "upscale_v1", "magnific_video_upscaler_creative"),
+        ]
+    );
+    for r in &cat.removed {
+        assert!(cat.model(&r.endpoint, &r.model).is_none(), "{} {} is removed and listed", r.endpoint, r.model);
+        let replacement = cat.model(&r.endpoint, &r.replacement).unwrap_or_else(|| {
+            panic!("{} {}: replacement {} is not on the endpoint", r.endpoint, r.model, r.replacement)
+        });
+        // A body valid for the replacement, naming the removed model, through both endpoint forms.
+        let mut body = minimal_body(replacement);
+        body["model"] = json!(r.model);
+        for ep in [r.endpoint.clone(), format!("/v1/{}", r.endpoint)] {
+            let (msg, issues) = refused(&ep, &body);
+            assert_eq!(issues.len(), 1, "{msg}");
+            assert_eq!(issues[0].code, "invalid_union_discriminator");
+            assert_eq!(issues[0].path, vec![json!("model")]);
+            let m = &issues[0].message;
+            assert!(m.contains(&format!("'{}' was removed from Runway's API", r.model)), "{m}");
+            assert!(m.ends_with(&format!("use '{}' instead", r.replacement)), "{m}");
+            if let Some(note) = &r.note {
+                assert!(m.contains(note.as_str()), "{m}");
+            }
+        }
+    }
 }
 
 #[test]
@@ -1471,12 +2017,17 @@ fn endpoint_names_are_normalized() {
     let cat = catalogue();
     for form in ["/v1/video_upscale", "v1/video_upscale", "video_upscale"] {
         assert_eq!(cat.endpoint(form).unwrap().name, "video_upscale");
-        assert_eq!(cat.models_for(form).len(), 1);
         assert!(cat.model(form, "magnific_video_upscaler_creative").is_some());
         ok(form, &json!({"model": "magnific_video_upscaler_creative", "videoUri": VIDEO_URL}));
+        ok(form, &json!({"model": "enhance_frame_rate", "videoUri": VIDEO_URL, "targetFramerate": "23_98"}));
     }
-    assert_eq!(cat.models_for("image_to_video").len(), 4);
-    assert_eq!(cat.models_for("text_to_image").len(), 3);
+    for ep in ENDPOINTS {
+        for form in [ep.to_string(), format!("/v1/{ep}"), format!("v1/{ep}")] {
+            let mut names: Vec<&str> = cat.models_for(&form).iter().map(|m| m.model.as_str()).collect();
+            names.sort();
+            assert_eq!(names, expected_models(ep), "{form}");
+        }
+    }
     assert!(cat.endpoint("/v2/text_to_video").is_none());
     assert!(cat.model("text_to_video", "gen4_turbo").is_none());
 }
@@ -1544,10 +2095,199 @@ fn cost_estimates() {
 
 #[test]
 fn every_priced_model_estimates_its_minimal_and_maximal_body() {
+    let mut priced = 0;
     for m in catalogue().models.iter().filter(|m| m.cost.is_some()) {
+        let unit = m.cost.as_ref().unwrap().unit.as_str();
         for body in [minimal_body(m), maximal_body(m)] {
             let c = m.estimate_cost(&body);
-            assert!(c.is_some_and(|c| c > 0.0), "{} {body}: {c:?}", m.model);
+            if unit == "input_second" {
+                // Billed by the length of the input media, which is not known locally.
+                assert_eq!(c, None, "{} {} {body}", m.endpoint, m.model);
+            } else {
+                assert!(c.is_some_and(|c| c > 0.0 && c.fract() == 0.0), "{} {} {body}: {c:?}", m.endpoint, m.model);
+                priced += 1;
+            }
+        }
+    }
+    assert!(priced > 0);
+}
+
+#[test]
+fn cost_estimates_for_the_newer_models() {
+    // §9 figures.
+    let img = "text_to_image";
+    // gpt_image_2: low 1/2, medium 5/11, high 20/41 (1K-2K / 4K); high is the default quality.
+    assert_eq!(cost(img, "gpt_image_2", json!({"ratio": "1920:1088", "quality": "low"})), Some(1.0));
+    assert_eq!(cost(img, "gpt_image_2", json!({"ratio": "3840:2160", "quality": "low"})), Some(2.0));
+    assert_eq!(
+        cost(img, "gpt_image_2", json!({"ratio": "1920:1088", "quality": "medium", "outputCount": 3})),
+        Some(15.0)
+    );
+    assert_eq!(cost(img, "gpt_image_2", json!({"ratio": "3840:2160", "quality": "medium"})), Some(11.0));
+    assert_eq!(cost(img, "gpt_image_2", json!({"ratio": "1920:1088"})), Some(20.0));
+    assert_eq!(cost(img, "gpt_image_2", json!({"ratio": "3840:2160"})), Some(41.0));
+    assert_eq!(
+        cost(img, "gpt_image_2", json!({"ratio": "3840:2160", "quality": "high", "outputCount": 2})),
+        Some(82.0)
+    );
+    // gemini_image3_pro: 20 (1K-2K) / 40 (4K) per image.
+    assert_eq!(cost(img, "gemini_image3_pro", json!({"ratio": "1024:1024", "outputCount": 4})), Some(80.0));
+    assert_eq!(cost(img, "gemini_image3_pro", json!({"ratio": "4096:4096"})), Some(40.0));
+    // muse_image 1 per image; bria_fibo_1_5 5 (1 MP) / 10 (4 MP).
+    assert_eq!(cost(img, "muse_image", json!({"outputCount": 3})), Some(3.0));
+    assert_eq!(cost(img, "bria_fibo_1_5", json!({"ratio": "1024:1024"})), Some(5.0));
+    assert_eq!(cost(img, "bria_fibo_1_5", json!({"ratio": "2048:2048"})), Some(10.0));
+    // ideogram: 4.0 low 4, medium 7, high 11; 4.5 very_low 1, low 4, medium 8, high 25.
+    for (q, c) in [("low", 4.0), ("medium", 7.0), ("high", 11.0)] {
+        assert_eq!(cost(img, "ideogram_4_0", json!({"quality": q})), Some(c), "{q}");
+    }
+    for (q, c) in [("low", 4.0), ("medium", 8.0), ("high", 25.0)] {
+        assert_eq!(cost(img, "ideogram_4_5", json!({"quality": q, "outputCount": 2})), Some(2.0 * c), "{q}");
+    }
+    assert_eq!(cost(img, "ideogram_4_5", json!({"quality": "very_low", "referenceImages": [{"uri": URL}]})), Some(1.0));
+    // seedance2: 36/s; "auto" and an absent duration are billed at the 15 s maximum.
+    for ep in ["text_to_video", "image_to_video", "video_to_video"] {
+        assert_eq!(cost(ep, "seedance2", json!({"duration": 5})), Some(180.0));
+        assert_eq!(cost(ep, "seedance2", json!({"duration": "auto"})), Some(540.0));
+        assert_eq!(cost(ep, "seedance2", json!({})), Some(540.0));
+    }
+    // eleven_multilingual_v2: 1 credit per 50 characters, rounded up.
+    let tts = |n: usize| cost("text_to_speech", "eleven_multilingual_v2", json!({"promptText": "a".repeat(n)}));
+    assert_eq!(tts(50), Some(1.0));
+    assert_eq!(tts(51), Some(2.0));
+    assert_eq!(tts(1000), Some(20.0));
+    // Billed by input length: no local estimate.
+    for (ep, name) in [
+        ("character_performance", "act_two"),
+        ("video_to_hdr", "ruby"),
+        ("speech_to_speech", "eleven_multilingual_sts_v2"),
+        ("voice_dubbing", "eleven_voice_dubbing"),
+        ("voice_isolation", "eleven_voice_isolation"),
+        ("avatar_videos", "gwm1_avatars"),
+    ] {
+        assert_eq!(model(ep, name).cost.as_ref().unwrap().unit, "input_second", "{ep} {name}");
+        assert_eq!(cost(ep, name, json!({})), None, "{ep} {name}");
+    }
+}
+
+/// The cost engine's newer features, on a small catalogue: `per`, `base`, `per_item`, `also`,
+/// `absent_matches` and the `characters` unit.
+#[test]
+fn cost_features() {
+    let cat = Catalogue::parse(
+        &json!({
+            "api_version": "2024-11-06",
+            "endpoints": [{"name": "e", "path": "/v1/e", "description": "d"}],
+            "models": [{
+                "endpoint": "e", "model": "m", "title": "M", "output": "image",
+                "fields": {
+                    "promptText": {"type": "text"},
+                    "quality": {"type": "enum", "values": ["low", "high"]},
+                    "size": {"type": "enum", "values": ["1k", "4k"]},
+                    "refs": {"type": "array", "items": {"type": "media", "kind": "image"}}
+                },
+                "cost": {
+                    "unit": "task", "credits": 10, "base": 3,
+                    "overrides": [
+                        {"field": "quality", "values": ["high"], "absent_matches": true, "also": {"size": ["4k"]}, "credits": 40},
+                        {"field": "quality", "values": ["low"], "credits": 2}
+                    ],
+                    "extras": [{"field": "refs", "per_item": true, "credits": 1.5}],
+                    "source": "test"
+                }
+            }, {
+                "endpoint": "e", "model": "tts", "title": "T", "output": "audio",
+                "fields": {"promptText": {"type": "text"}},
+                "cost": {"unit": "characters", "credits": 1, "per": 50, "base": 2, "source": "test"}
+            }]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let m = cat.model("e", "m").unwrap();
+    let est = |b: Value| m.estimate_cost(&b);
+    assert_eq!(est(json!({})), Some(13.0)); // base + rate; "also" size absent: no override
+    assert_eq!(est(json!({"size": "4k"})), Some(43.0)); // absent quality matches, size matches
+    assert_eq!(est(json!({"quality": "high", "size": "1k"})), Some(13.0));
+    assert_eq!(est(json!({"quality": "low", "size": "4k"})), Some(5.0));
+    assert_eq!(est(json!({"quality": "low", "refs": [URL, URL, URL]})), Some(10.0)); // 3 + 2 + 4.5, rounded up
+    assert_eq!(est(json!({"refs": []})), Some(13.0));
+    let t = cat.model("e", "tts").unwrap();
+    assert_eq!(t.estimate_cost(&json!({"promptText": "a".repeat(100)})), Some(4.0));
+    assert_eq!(t.estimate_cost(&json!({"promptText": "a".repeat(101)})), Some(5.0));
+    assert_eq!(t.estimate_cost(&json!({})), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tags
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn tag_picked_tool_sets_are_not_empty() {
+    let cat = catalogue();
+    let with = |ep: &str, tag: &str| -> Vec<&str> {
+        cat.models_for(ep).into_iter().filter(|m| m.has_tag(tag)).map(|m| m.model.as_str()).collect()
+    };
+    for tag in ["first_frame", "last_frame"] {
+        assert!(!with("image_to_video", tag).is_empty(), "no image_to_video model with {tag}");
+    }
+    for tag in ["edit", "restyle", "extend"] {
+        assert!(!with("video_to_video", tag).is_empty(), "no video_to_video model with {tag}");
+    }
+    assert!(model("video_to_video", "aleph2").has_tag("keyframes"));
+    // Every image_to_video model starts from a first frame.
+    assert_eq!(with("image_to_video", "first_frame").len(), cat.models_for("image_to_video").len());
+}
+
+#[test]
+fn tags_agree_with_fields() {
+    let has_field = |m: &Model, path: &str| field_at(&m.fields, path).is_some();
+    let enum_has = |m: &Model, field: &str, needle: &str| {
+        m.fields
+            .get(field)
+            .is_some_and(|f| candidates(&f.spec).iter().any(|v| v.as_str().is_some_and(|s| s.contains(needle))))
+    };
+    for m in &catalogue().models {
+        let at = format!("{} {}", m.endpoint, m.model);
+        // Both ways: a tag exactly when the field that provides it is there.
+        for (tag, present) in [
+            ("seed", has_field(m, "seed")),
+            ("negative_prompt", has_field(m, "negativePrompt")),
+            ("draft", has_field(m, "draft")),
+            ("keyframes", has_field(m, "keyframes")),
+            ("mask_edit", has_field(m, "maskUri")),
+            ("multi_prompt", has_field(m, "providerSettings.multiPrompt")),
+            ("multiple_outputs", m.output_count.is_some()),
+            ("prores", enum_has(m, "outputFormat", "prores")),
+            ("transparent_background", enum_has(m, "background", "transparent")),
+        ] {
+            assert_eq!(m.has_tag(tag), present, "{at}: tag {tag}");
+        }
+        // One way: the field means the tag (prompt frames can be references, and a model may make sound
+        // without an `audio` switch, hence not both ways).
+        for (tag, fields) in [
+            ("image_references", &["referenceImages", "references"][..]),
+            ("video_references", &["referenceVideos"][..]),
+            ("audio_references", &["referenceAudio", "referenceAudios"][..]),
+            ("audio_output", &["audio"][..]),
+        ] {
+            if fields.iter().any(|f| has_field(m, f)) {
+                assert!(m.has_tag(tag), "{at}: has {fields:?} but not tag {tag}");
+            }
+        }
+        // last_frame exactly when promptImage's list form takes a 'last' position (or any position).
+        if m.endpoint == "image_to_video" {
+            let Some(Spec::Array { items, .. }) = array_spec(spec_at(m, "promptImage")) else { panic!("{at}") };
+            let Spec::Object { fields, .. } = &**items else { panic!("{at}") };
+            let last = fields.get("position").is_some_and(|p| match &p.spec {
+                Spec::Enum { values } => values.contains(&json!("last")),
+                Spec::Any => true,
+                _ => false,
+            });
+            assert_eq!(m.has_tag("last_frame"), last, "{at}: tag last_frame");
+        }
+        if let Some(oc) = &m.output_count {
+            assert!(m.fields.contains_key(&oc.field), "{at}");
         }
     }
 }
@@ -1614,7 +2354,7 @@ fn to_json_is_resolved_and_has_no_definitions() {
     assert!(!obj.contains_key("definitions"));
     assert_eq!(obj["api_version"], "2024-11-06");
     assert_eq!(obj["models"].as_array().unwrap().len(), catalogue().models.len());
-    assert_eq!(obj["endpoints"].as_array().unwrap().len(), 5);
+    assert_eq!(obj["endpoints"].as_array().unwrap().len(), ENDPOINTS.len());
 
     fn walk(v: &Value, path: &str, types: &mut usize) {
         match v {

@@ -350,7 +350,9 @@ async def test_the_key_never_appears_in_any_error(sim):
 def test_catalogue_helpers():
     names = {(m["endpoint"], m["model"]) for m in runway_core.models()}
     assert ("text_to_video", "veo3.1") in names and ("video_upscale", "magnific_video_upscaler_creative") in names
-    assert {m["model"] for m in runway_core.models("/v1/text_to_image")} == {"gen4_image", "gen4_image_turbo", "gemini_2.5_flash"}
+    images = {m["model"] for m in runway_core.models("/v1/text_to_image")}
+    assert {"gen4_image", "gen4_image_turbo", "gemini_2.5_flash", "gpt_image_2", "recraft_v4_1_vector"} <= images
+    assert len(images) == 21 and all(m["endpoint"] == "text_to_image" for m in runway_core.models("text_to_image"))
     veo = next(m for m in runway_core.models("text_to_video") if m["model"] == "veo3.1")
     assert veo["fields"]["duration"]["values"] == [4, 6, 8]
     assert runway_core.estimate_cost("text_to_video", {"model": "veo3.1", "promptText": "x", "ratio": "1280:720"}) == 320
