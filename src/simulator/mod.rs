@@ -2,14 +2,19 @@
 //! auth and version checks, per-model validation from the same catalogue (answered with Runway's
 //! 400 body), the task lifecycle with progress, placeholder outputs, and injected faults.
 //!
-//! Admin routes under `/_sim/` (no auth) let another process inject faults and read the request log.
-//! Also under `/_sim/`: the presigned upload target of ephemeral uploads (`uploads/<token>`) and the
-//! signed, expiring output URLs (`outputs/<task>/<i>.<ext>?exp=&sig=`, with byte ranges).
+//! Admin routes under `/_sim/` (no auth) let another process inject faults, read the request log
+//! and add ready custom voices (`POST /_sim/voices`). Also under `/_sim/`: the presigned upload
+//! target of ephemeral uploads (`uploads/<token>`) and the signed, expiring output URLs
+//! (`outputs/<task>/<i>.<ext>?exp=&sig=`, with byte ranges; voice previews too).
+//!
+//! Outputs follow the model: images PNG (SVG for `vector` models), videos MP4, audio MP3 (WAV when
+//! the body asks for `wav`), as many as the model's output count. Custom voices live in `voices`.
 
 pub mod body;
 pub mod placeholders;
 pub mod state;
 pub mod uploads;
+pub mod voices;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,7 +30,7 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 use crate::catalogue::catalogue;
-use crate::errors::Error;
+use crate::errors::{Error, Issue};
 pub use state::{default_key, Fault, FaultKind, RequestRecord, SimConfig, SimState, UploadRecord};
 
 use body::{OutputFile, RangeAsk, SimBody};
@@ -130,6 +135,12 @@ fn error(status: u16, msg: &str) -> Resp {
     json_response(status, &json!({ "error": msg }))
 }
 
+/// Runway's 400 for a body that fails validation: `{error: "Invalid parameter '<first>'", issues, docUrl}`.
+fn invalid(issues: &[Issue]) -> Resp {
+    let first = issues.first().map(|i| i.path_string()).unwrap_or_else(|| "body".into());
+    json_response(400, &json!({"error": format!("Invalid parameter '{first}'"), "issues": issues, "docUrl": DOC_URL}))
+}
+
 async fn handle(st: Arc<SimState>, req: Request<Incoming>) -> Result<Resp, Abort> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -219,6 +230,11 @@ async fn api(st: &SimState, method: &Method, path: &str, req: Request<Incoming>)
             error(405, "Method not allowed.")
         };
     }
+    if let Some(after) = rest.strip_prefix("voices") {
+        if after.is_empty() || after.starts_with('/') {
+            return voices::handle(st, method, after, req).await;
+        }
+    }
     if let Some(id) = rest.strip_prefix("tasks/") {
         return match *method {
             Method::GET => match st.task_json(id) {
@@ -252,9 +268,10 @@ fn create(st: &SimState, endpoint: &str, body: &Value) -> Resp {
     let model = match catalogue().validate(endpoint, body) {
         Ok(m) => m,
         Err(Error::Validation { issues, message }) => {
-            let first = issues.first().map(|i| i.path_string()).unwrap_or_else(|| "body".into());
-            let error_text = if issues.is_empty() { message } else { format!("Invalid parameter '{first}'") };
-            return json_response(400, &json!({"error": error_text, "issues": issues, "docUrl": DOC_URL}));
+            if issues.is_empty() {
+                return json_response(400, &json!({"error": message, "issues": issues, "docUrl": DOC_URL}));
+            }
+            return invalid(&issues);
         }
         Err(e) => return error(400, &e.to_string()),
     };
@@ -294,6 +311,10 @@ async fn admin(st: &SimState, method: &Method, rest: &str, req: Request<Incoming
             200,
             &json!({"tasksCreated": st.tasks_created(), "requests": st.requests().len(), "apiKeyForm": "key_ + 128 hex"}),
         ),
+        (&Method::POST, "voices") => match read_json(req).await {
+            Ok(v) => voices::admin_add(st, &v),
+            Err(r) => r,
+        },
         (&Method::DELETE, "faults") => {
             st.clear_faults();
             empty(204)
@@ -320,7 +341,7 @@ fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
 fn output(st: &SimState, rest: &str, query: &str, headers: &HeaderMap, head: bool) -> Resp {
     let Some((id, file)) = rest.split_once('/') else { return error(404, "Not found.") };
     let Some((idx, ext)) = file.split_once('.') else { return error(404, "Not found.") };
-    let (Ok(index), Some(ph)) = (idx.parse::<usize>(), placeholders::for_ext(ext)) else {
+    let (Ok(index), Some(format)) = (idx.parse::<usize>(), placeholders::Format::from_ext(ext)) else {
         return error(404, "Not found.");
     };
     // Like CloudFront: the signature first, then its expiry, then the object.
@@ -332,16 +353,12 @@ fn output(st: &SimState, rest: &str, query: &str, headers: &HeaderMap, head: boo
     if crate::util::now_unix_ms() > exp {
         return error(403, "Request has expired");
     }
+    // The padding is an MP4 `free` box, so only videos grow to `[sim:output_bytes=N]`.
     let padded_to = match st.output(id, index) {
-        OutputLookup::Ready { kind, bytes } if placeholders::for_kind(kind).ext == ph.ext => {
-            if kind == crate::catalogue::MediaKind::Video {
-                bytes
-            } else {
-                None
-            }
-        }
+        OutputLookup::Ready { format: f, bytes } if f == format => bytes.filter(|_| f == placeholders::Format::Mp4),
         _ => return error(404, "Not found."),
     };
+    let ph = format.placeholder();
     let file = OutputFile::new(ph.bytes, padded_to);
     let total = file.total;
     let range = headers.get("range").and_then(|v| v.to_str().ok());

@@ -11,13 +11,16 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use crate::catalogue::{MediaKind, Model};
+use crate::simulator::placeholders::Format;
+use crate::simulator::voices::Voices;
 use crate::util::{iso8601_millis, now_unix_ms, uuid_v4};
 
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     /// The only key the simulator accepts (Runway's form: `key_` + 128 hex digits).
     pub api_key: String,
-    /// Seconds from creation to the end of a task (PENDING + RUNNING), unless a prompt says otherwise.
+    /// Seconds from creation to the end of a video task (PENDING + RUNNING), unless a prompt says
+    /// otherwise. Image and audio tasks take a share of it ([`length_factor`]).
     pub task_seconds: f64,
     /// Seconds a task stays PENDING before it runs.
     pub pending_seconds: f64,
@@ -80,8 +83,20 @@ pub struct RequestRecord {
     pub at_ms: u64,
 }
 
+/// The share of `task_seconds` a task takes, by what it makes: an image about a quarter of a
+/// video's time, audio about a third. A `[sim:seconds=N]` directive sets the length outright.
+pub fn length_factor(kind: MediaKind) -> f64 {
+    match kind {
+        MediaKind::Video => 1.0,
+        MediaKind::Image => 0.25,
+        MediaKind::Audio => 1.0 / 3.0,
+    }
+}
+
 /// Output URLs stay valid this long unless changed with [`SimState::set_output_url_ttl`].
 pub const DEFAULT_OUTPUT_URL_TTL: f64 = 86_400.0;
+/// The most outputs one task makes (a guard against absurd counts).
+pub const MAX_OUTPUTS: usize = 16;
 /// A `runway://` URI can be used for 24 hours after its upload.
 pub const UPLOAD_TTL_SECS: f64 = 86_400.0;
 /// How many leading bytes of an uploaded file are kept (for content sniffing).
@@ -116,14 +131,15 @@ pub struct UploadSlot {
 /// What `SimState::output` finds for an output URL (whose signature was already checked).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum OutputLookup {
-    /// The task exists and succeeded: its media kind and, with `[sim:output_bytes=N]`, the size asked for.
-    Ready { kind: MediaKind, bytes: Option<u64> },
-    /// Unknown or deleted task, output index out of range, or not (yet) succeeded.
+    /// The task exists and succeeded (or the voice is ready): the file type and, with
+    /// `[sim:output_bytes=N]`, the size asked for.
+    Ready { format: Format, bytes: Option<u64> },
+    /// Unknown or deleted task or voice, output index out of range, or not (yet) succeeded.
     Missing,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Outcome {
+pub(super) enum Outcome {
     Succeed,
     Fail { code: String, message: String },
     Cancel,
@@ -133,7 +149,7 @@ enum Outcome {
 struct SimTask {
     id: String,
     model: String,
-    output: MediaKind,
+    format: Format,
     outputs: usize,
     created_unix_ms: u64,
     /// THROTTLED until this time (seconds on the simulator clock; creation time when a slot was free).
@@ -181,6 +197,8 @@ pub struct SimState {
     output_url_ttl: AtomicU64,
     /// Per-simulator key for output URL signatures.
     secret: [u64; 2],
+    /// Custom voices (`/v1/voices`) and voice previews.
+    pub(super) voices: Voices,
 }
 
 impl SimState {
@@ -200,6 +218,7 @@ impl SimState {
             upload_posts: AtomicU64::new(0),
             output_url_ttl: AtomicU64::new(ttl.to_bits()),
             secret: [fastrand::u64(..), fastrand::u64(..)],
+            voices: Voices::default(),
         }
     }
 
@@ -374,7 +393,7 @@ impl SimState {
     pub fn create_task(&self, model: &Model, body: &Value, estimated: f64) -> String {
         let prompt = body.get("promptText").and_then(Value::as_str).unwrap_or("");
         let d = Directives::parse(prompt);
-        let total = d.seconds.unwrap_or(self.cfg.task_seconds).max(0.05);
+        let total = d.seconds.unwrap_or(self.cfg.task_seconds * length_factor(model.output)).max(0.05);
         let now = self.now();
         // Throttling: wait for the earliest free slot of this model.
         let mut start = now;
@@ -389,13 +408,11 @@ impl SimState {
             s.push(start + total);
         }
         let pending = (total * 0.0625).clamp(0.0, 0.5).min(self.cfg.pending_seconds.max(0.0));
-        let outputs = d
-            .outputs
-            .unwrap_or_else(|| body.get("outputCount").and_then(Value::as_u64).map_or(1, |n| n.clamp(1, 16) as usize));
+        let outputs = d.outputs.unwrap_or_else(|| model.output_count(body)).clamp(1, MAX_OUTPUTS);
         let task = SimTask {
             id: uuid_v4(),
             model: model.model.clone(),
-            output: model.output,
+            format: Format::for_task(model, body),
             outputs,
             created_unix_ms: now_unix_ms(),
             queued_until: start,
@@ -429,9 +446,8 @@ impl SimState {
                        "progress": (p * 100.0).floor() / 100.0})
             }
             "SUCCEEDED" => {
-                let ph = crate::simulator::placeholders::for_kind(t.output);
                 // Signed URLs, fresh on every GET (Runway's expire within 24–48 h).
-                let output: Vec<String> = (0..t.outputs).map(|i| self.output_url(&t.id, i, ph.ext)).collect();
+                let output: Vec<String> = (0..t.outputs).map(|i| self.output_url(&t.id, i, t.format.ext())).collect();
                 json!({"id": t.id, "status": status, "createdAt": created_at, "output": output,
                        "cost": {"credits": t.estimated.round() as i64}})
             }
@@ -463,17 +479,22 @@ impl SimState {
     pub fn output_kind(&self, id: &str, index: usize) -> Option<MediaKind> {
         let tasks = self.tasks.lock().unwrap();
         let t = tasks.get(id)?;
-        (t.status_at(self.now()) == "SUCCEEDED" && index < t.outputs).then_some(t.output)
+        (t.status_at(self.now()) == "SUCCEEDED" && index < t.outputs).then_some(t.format.kind())
     }
 
-    /// Output `index` of task `id`, with the size a `[sim:output_bytes=N]` directive asked for.
+    /// Output `index` of task `id`, with the size a `[sim:output_bytes=N]` directive asked for;
+    /// or the preview (index 0) of a ready voice or of a voice preview.
     pub fn output(&self, id: &str, index: usize) -> OutputLookup {
         let tasks = self.tasks.lock().unwrap();
         match tasks.get(id) {
             Some(t) if t.status_at(self.now()) == "SUCCEEDED" && index < t.outputs => {
-                OutputLookup::Ready { kind: t.output, bytes: t.output_bytes }
+                OutputLookup::Ready { format: t.format, bytes: t.output_bytes }
             }
-            _ => OutputLookup::Missing,
+            Some(_) => OutputLookup::Missing,
+            None if index == 0 && self.voices.has_preview(id, self.now()) => {
+                OutputLookup::Ready { format: Format::Mp3, bytes: None }
+            }
+            None => OutputLookup::Missing,
         }
     }
 
@@ -514,15 +535,15 @@ impl SimState {
 /// Test hooks written into a prompt, e.g. `a cat [sim:seconds=2] [sim:fail=SAFETY.INPUT.TEXT]`.
 /// They let a test (or a person trying the server) choose a task's fate through any client.
 #[derive(Debug, PartialEq)]
-struct Directives {
-    seconds: Option<f64>,
-    outputs: Option<usize>,
-    outcome: Outcome,
-    output_bytes: Option<u64>,
+pub(super) struct Directives {
+    pub seconds: Option<f64>,
+    pub outputs: Option<usize>,
+    pub outcome: Outcome,
+    pub output_bytes: Option<u64>,
 }
 
 impl Directives {
-    fn parse(prompt: &str) -> Self {
+    pub fn parse(prompt: &str) -> Self {
         let mut d = Directives { seconds: None, outputs: None, outcome: Outcome::Succeed, output_bytes: None };
         let mut rest = prompt;
         while let Some(i) = rest.find("[sim:") {
@@ -574,7 +595,7 @@ mod tests {
         SimTask {
             id: "t".into(),
             model: "m".into(),
-            output: MediaKind::Video,
+            format: Format::Mp4,
             outputs: 1,
             created_unix_ms: 0,
             queued_until,
