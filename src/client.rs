@@ -259,6 +259,26 @@ impl RunwayClient {
         self.send(Method::GET, "/v1/organization", None, Kind::Read).await
     }
 
+    /// The account's custom voices (GET /v1/voices, every page), newest first as Runway lists them.
+    pub async fn list_voices(&self) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        // Bounded: 50 pages of 100 is far beyond any account's voices.
+        for _ in 0..50 {
+            let path = match &cursor {
+                Some(c) => format!("/v1/voices?limit=100&cursor={}", crate::util::query_escape(c)),
+                None => "/v1/voices?limit=100".to_string(),
+            };
+            let page = self.send(Method::GET, &path, None, Kind::Read).await?;
+            out.extend(page.get("data").and_then(Value::as_array).cloned().unwrap_or_default());
+            cursor = page.get("nextCursor").and_then(Value::as_str).filter(|c| !c.is_empty()).map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// Polls until the task finishes, `timeout` passes, or an error that waiting cannot fix.
     /// `on_progress` sees each snapshot that differs from the previous one.
     pub async fn wait_for_task<F, Fut>(&self, id: &str, timeout: Option<Duration>, mut on_progress: F) -> Result<Task>

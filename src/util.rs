@@ -96,9 +96,28 @@ pub fn redact(text: &str, secret: &str) -> String {
     text.replace(secret, "[redacted]")
 }
 
+/// Percent-encodes a query-string value (RFC 3986 unreserved characters pass through).
+pub fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_values_are_escaped() {
+        assert_eq!(query_escape("abc-_.~9"), "abc-_.~9");
+        assert_eq!(query_escape("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+    }
 
     #[test]
     fn iso_format_matches_runway_examples() {

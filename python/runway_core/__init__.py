@@ -196,6 +196,10 @@ class Client:
         """Credit balance, tier limits and today's usage (GET /v1/organization)."""
         return await self._core.organization()
 
+    async def list_voices(self) -> list[dict[str, Any]]:
+        """The account's custom voices (GET /v1/voices, all pages)."""
+        return await self._core.list_voices()
+
     def close(self) -> None:
         self._core.close()
 

@@ -309,6 +309,11 @@ impl PyClient {
         spawn(py, async move { Ok(c.organization().await?) }, |py, v| json_to_py(py, &v))
     }
 
+    fn list_voices<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        spawn(py, async move { Ok(c.list_voices().await?) }, |py, v| json_to_py(py, &serde_json::Value::Array(v)))
+    }
+
     /// `on_progress` must be an async callable taking a Task (the Python facade adapts plain ones).
     #[pyo3(signature = (task_id, timeout=None, on_progress=None))]
     fn wait_for_task<'py>(
