@@ -22,8 +22,11 @@ from conftest import api_requests
 GENERATORS = [
     "generate_image_gen4", "generate_video_text_to_video", "generate_video_image_to_video",
     "generate_video_first_last_frame", "edit_video_with_aleph", "restyle_video", "extend_video", "upscale_video_4k",
+    "generate_audio", "process_audio", "animate_character", "upscale_image", "add_audio_to_video",
+    "convert_video_to_hdr", "generate_avatar_video",
 ]
-ALL_TOOLS = set(GENERATORS) | {"get_task_status", "cancel_task", "list_available_models", "get_api_info", "wait_for_task", "upload_file"}
+ALL_TOOLS = set(GENERATORS) | {"get_task_status", "cancel_task", "list_available_models", "get_api_info", "wait_for_task",
+                               "upload_file", "list_voices", "describe_model"}
 IMG = "https://example.com/frame.png"
 VID = "https://example.com/clip.mp4"
 UNKNOWN_ID = "0f2c6f80-1111-4222-8333-444455556666"
@@ -71,15 +74,16 @@ async def test_tools_schemas_and_annotations(sim):
         assert t.output_schema and "task_id" in t.output_schema["properties"], name
         a = t.annotations
         assert (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint) == (False, False, False, True), name
-        assert "credits" in t.description and "wait_for_task" in t.description, name
+        assert "Cost:" in t.description, name
         props = t.input_schema["properties"]
-        assert {"wait_for_completion", "max_wait_seconds"} <= set(props), name
-    t2v = json.dumps(tools["generate_video_text_to_video"].input_schema)
-    for value in ("veo3.1", "gen4.5", "1080:1920", "1280:720"):
-        assert value in t2v
+        assert {"model", "options", "wait_for_completion", "max_wait_seconds"} <= set(props), name
     assert "40 credits/s" in tools["generate_video_text_to_video"].description
     assert tools["cancel_task"].annotations.destructive_hint is True
-    assert tools["get_task_status"].annotations.read_only_hint is True
+    # They save a finished task's outputs on this machine: not read-only.
+    for name in ("get_task_status", "wait_for_task"):
+        assert tools[name].annotations.read_only_hint is False and tools[name].annotations.idempotent_hint is True
+    for name in ("list_available_models", "describe_model", "get_api_info"):
+        assert tools[name].annotations.read_only_hint is True and tools[name].annotations.open_world_hint is False
     # 0.1.0's parameter names are kept.
     assert {"prompt_text", "model", "ratio", "duration", "seed"} <= set(tools["generate_video_text_to_video"].input_schema["properties"])
     assert {"first_frame", "last_frame"} <= set(tools["generate_video_first_last_frame"].input_schema["properties"])
@@ -227,9 +231,11 @@ async def test_client_cancellation_stops_waiting_but_not_the_task(sim):
 async def test_models_and_api_info(sim):
     async with server(sim, RUNWAY_MCP_MAX_WAIT=30) as c:
         r = await c.call_tool("list_available_models", {})
-        t2v = {m["model"]: m for m in data(r)["tools"]["generate_video_text_to_video"]}
-        assert set(t2v) == {"gen4.5", "veo3.1", "veo3.1_fast"}
-        assert "40 credits/s" in t2v["veo3.1"]["cost"] and "1080:1920" in t2v["veo3.1"]["ratios"]
+        rows = data(r)["models"]
+        assert len(rows) == len(runway_core.models())
+        t2v = {m["model"]: m for m in rows if "generate_video_text_to_video" in m["tools"]}
+        assert {"gen4.5", "veo3.1", "veo3.1_fast", "kling3.0_pro", "seedance2"} <= set(t2v)
+        assert "40 credits/s" in t2v["veo3.1"]["cost"] and "audio_output" in t2v["veo3.1"]["tags"]
         r = await c.call_tool("get_api_info", {})
         d = data(r)
         assert d["base_url"] == sim.base_url and d["api_key_set"] and not d["simulated"] and d["max_wait_seconds"] == 30

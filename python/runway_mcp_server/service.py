@@ -15,7 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 
 import runway_core
-from runway_core import RunwayError, TaskFailedError, TaskTimeoutError
+from runway_core import RunwayError, TaskFailedError, TaskTimeoutError, ValidationError
 
 from .results import OutputFile, TaskResult, task_result, to_call_result
 from .settings import MAX_WAIT_LIMIT, Settings
@@ -166,11 +166,17 @@ class RunwayService:
         return max(0.0, min(float(wait), MAX_WAIT_LIMIT))
 
     async def submit(self, ctx: Context, tool: str, endpoint: str, body: dict[str, Any], wait: bool,
-                     max_wait: Optional[float]) -> CallToolResult:
-        """Checks the body locally (nothing is sent if it is wrong), creates the task, and waits."""
+                     max_wait: Optional[float], params: Optional[dict[str, str]] = None) -> CallToolResult:
+        """Checks the body locally (nothing is sent if it is wrong), creates the task, and waits.
+        `params` maps Runway field names to the tool parameters that filled them, so an error
+        about a field also names the parameter the agent used."""
         body = {k: v for k, v in body.items() if v is not None}
         try:
             task = await self.client().create_task(endpoint, body)
+        except ValidationError as e:
+            msg = str(e)
+            named = [f"{f} is the tool parameter {p}" for f, p in (params or {}).items() if f != p and f in msg]
+            raise ToolError(msg + (f" ({'; '.join(named)})" if named else "")) from None
         except RunwayError as e:
             raise ToolError(str(e)) from None
         self.remember(task.id, body.get("model"), task.estimated_cost, tool)

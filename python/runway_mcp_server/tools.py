@@ -1,38 +1,40 @@
-"""The MCP tools. Each declares its parameters (allowed values come from the catalogue), builds a
-Runway request body, and hands it to the service. 0.1.0's tool and parameter names are kept."""
+"""The MCP tools. Generation tools are rows of one table (`GENERATORS`): a name, the endpoints and
+capability tag that pick their models from the catalogue, and the parameters mapped to Runway's
+fields; their input schemas (types, enums, ranges, defaults) and prices are derived from the
+catalogue. A model-specific field no parameter covers goes in `options`, checked by the core.
+0.1.0's tool and parameter names are kept."""
 
 from __future__ import annotations
 
+import inspect
 import os
-from typing import Annotated, Any, Optional
+from dataclasses import dataclass
+from typing import Annotated, Any, Callable, Optional
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 import runway_core
 from runway_core import NotFoundError, RunwayError
 
 from . import catalog as cat
-from .results import TaskResult, plain
+from .results import plain
 from .service import RunwayService
 
-# Models per tool, read from the catalogue once.
-IMAGE = cat.models("text_to_image")
-T2V = cat.models("text_to_video")
-I2V = cat.models("image_to_video")
-FIRST_LAST = cat.models("image_to_video", lambda m: "last" in str(m["fields"]["promptImage"]))
-ALEPH = cat.models("video_to_video", lambda m: "keyframes" in m["fields"])
-EXTEND = cat.models("video_to_video", lambda m: "extend" in str(m["fields"].get("mode", {})))
-UPSCALE = cat.models("video_upscale")
+VIDEO_EXT = (".mp4", ".mov", ".webm", ".mkv", ".m4v")
 
-Wait = Annotated[bool, Field(description="Wait for the result (at most max_wait_seconds). If false, return the task id at once.")]
-MaxWait = Annotated[Optional[float], Field(ge=0, le=3600, description="Longest wait in seconds (default: the server's RUNWAY_MCP_MAX_WAIT, 45). A task still running then is returned with its id, not lost.")]
-Seed = Annotated[Optional[int], Field(ge=0, le=4294967295, description="Random seed, for repeatable results.")]
-TaskId = Annotated[str, Field(description="A Runway task id (UUID) from an earlier call.")]
-MEDIA = ("a local file path (absolute or ~), an https URL, a data URI, a runway:// upload URI, or an earlier "
-         "task's id for its output (<task id>#N for output N)")
+
+# The published result shape, kept lean (every tools/list carries it); results hold more.
+class TaskRef(BaseModel):
+    model_config = ConfigDict(extra="allow", title="Task")
+    task_id: str
+    status: str
+
+
+Result = Annotated[CallToolResult, TaskRef]
+TaskId = str
 
 
 def _svc(ctx: Context) -> RunwayService:
@@ -40,141 +42,333 @@ def _svc(ctx: Context) -> RunwayService:
     return svc
 
 
-def _body(models: list[dict[str, Any]], model: str, body: dict[str, Any]) -> dict[str, Any]:
-    return cat.fill_required(cat.find(models, model), {"model": model, **body})
+# ---- the table ----
+
+@dataclass(frozen=True)
+class P:
+    """A tool parameter. `fields`: the Runway fields it fills (the first one the model has).
+    Without `fields` a builder uses it. `annotation` overrides the type derived from the data."""
+
+    name: str
+    fields: tuple[str, ...] = ()
+    desc: str = ""
+    required: bool = False
+    media: bool = False
+    annotation: Any = None
+    default: Any = None
 
 
-Result = Annotated[CallToolResult, TaskResult]
+@dataclass(frozen=True)
+class Gen:
+    name: str
+    what: str
+    endpoints: tuple[str, ...]
+    params: tuple[P, ...]
+    tag: Optional[str] = None
+    default_model: Optional[str] = None
+    # A parameter choosing the endpoint: (name, {value: endpoint}).
+    selector: Optional[tuple[str, dict[str, str]]] = None
+    build: Optional[Callable[[dict[str, Any], dict[str, Any], cat.Model], None]] = None
 
 
-async def generate_image_gen4(
-    prompt_text: Annotated[str, Field(description="What to draw (at most 1000 characters for Gen-4). Refer to a reference image as @tag.")],
-    ctx: Context,
-    model: Annotated[cat.literal(cat.names(IMAGE)), Field(description="Image model.")] = "gen4_image",
-    ratio: Annotated[Optional[cat.literal(cat.enum_values(IMAGE, "ratio"))], Field(description="Width:height. " + cat.describe_field(IMAGE, "ratio"))] = None,
-    reference_images: Annotated[Optional[list[dict[str, str]]], Field(description=f"Up to 3 reference images as {{uri, tag}}; uri is {MEDIA}; tag (3-16 letters, digits, _; starts with a letter) names it in the prompt as @tag. gen4_image_turbo needs 1-3.")] = None,
-    seed: Seed = None,
-    wait_for_completion: Wait = True,
-    max_wait_seconds: MaxWait = None,
-) -> Result:
-    body = _body(IMAGE, model, {"promptText": prompt_text, "ratio": ratio, "referenceImages": reference_images, "seed": seed})
-    return await _svc(ctx).submit(ctx, "generate_image_gen4", "text_to_image", body, wait_for_completion, max_wait_seconds)
+def _mode(body: dict[str, Any], m: cat.Model, mode: str) -> None:
+    spec = m.spec("mode")
+    if spec and mode in spec.get("values", []):
+        body.setdefault("mode", mode)
 
 
-async def generate_video_text_to_video(
-    prompt_text: Annotated[str, Field(description="What the video shows (at most 1000 characters).")],
-    ctx: Context,
-    model: Annotated[cat.literal(cat.names(T2V)), Field(description="Video model.")] = "veo3.1",
-    ratio: Annotated[Optional[cat.literal(cat.enum_values(T2V, "ratio"))], Field(description="Width:height. " + cat.describe_field(T2V, "ratio"))] = None,
-    duration: Annotated[Optional[int], Field(ge=2, le=10, description="Seconds. " + cat.describe_field(T2V, "duration"))] = None,
-    audio: Annotated[Optional[bool], Field(description="Veo only: generate sound (default true; costs more).")] = None,
-    negative_prompt: Annotated[Optional[str], Field(description="Veo only: what to avoid.")] = None,
-    seed: Seed = None,
-    wait_for_completion: Wait = True,
-    max_wait_seconds: MaxWait = None,
-) -> Result:
-    body = _body(T2V, model, {"promptText": prompt_text, "ratio": ratio, "duration": duration, "audio": audio,
-                              "negativePrompt": negative_prompt, "seed": seed})
-    return await _svc(ctx).submit(ctx, "generate_video_text_to_video", "text_to_video", body, wait_for_completion, max_wait_seconds)
+def _guide_image(body: dict[str, Any], m: cat.Model, uri: str, param: str) -> None:
+    if m.has("keyframes"):
+        body["keyframes"] = [{"uri": uri, "at": 0}]
+    elif m.has("references"):
+        body["references"] = [{"uri": uri}]
+    else:
+        raise ToolError(f"{param}: model {m.name} takes no guide image")
 
 
-async def generate_video_image_to_video(
-    prompt_image: Annotated[str, Field(description=f"The first frame: {MEDIA}.")],
-    ctx: Context,
-    prompt_text: Annotated[Optional[str], Field(description="What happens in the video (at most 1000 characters; required for gen4.5).")] = None,
-    model: Annotated[cat.literal(cat.names(I2V)), Field(description="Video model.")] = "gen4_turbo",
-    ratio: Annotated[Optional[cat.literal(cat.enum_values(I2V, "ratio"))], Field(description="Width:height. " + cat.describe_field(I2V, "ratio"))] = None,
-    duration: Annotated[Optional[int], Field(ge=2, le=10, description="Seconds. " + cat.describe_field(I2V, "duration"))] = None,
-    seed: Seed = None,
-    wait_for_completion: Wait = True,
-    max_wait_seconds: MaxWait = None,
-) -> Result:
-    body = _body(I2V, model, {"promptImage": prompt_image, "promptText": prompt_text, "ratio": ratio, "duration": duration, "seed": seed})
-    return await _svc(ctx).submit(ctx, "generate_video_image_to_video", "image_to_video", body, wait_for_completion, max_wait_seconds)
+def _typed(uri: str, kinds: tuple[str, str]) -> dict[str, str]:
+    """A `{type, uri}` media object; the second kind when the input names a video file."""
+    return {"type": kinds[1] if uri.lower().split("?")[0].endswith(VIDEO_EXT) else kinds[0], "uri": uri}
 
 
-async def generate_video_first_last_frame(
-    first_frame: Annotated[str, Field(description=f"The first frame: {MEDIA}.")],
-    last_frame: Annotated[str, Field(description=f"The last frame: {MEDIA}.")],
-    ctx: Context,
-    prompt_text: Annotated[Optional[str], Field(description="What happens between the frames (at most 1000 characters).")] = None,
-    model: Annotated[cat.literal(cat.names(FIRST_LAST)), Field(description="A model that takes first and last frames.")] = "veo3.1",
-    ratio: Annotated[Optional[cat.literal(cat.enum_values(FIRST_LAST, "ratio"))], Field(description="Width:height.")] = None,
-    duration: Annotated[Optional[cat.literal(cat.enum_values(FIRST_LAST, "duration"))], Field(description="Seconds (default 8).")] = None,
-    seed: Seed = None,
-    wait_for_completion: Wait = True,
-    max_wait_seconds: MaxWait = None,
-) -> Result:
-    frames = [{"uri": first_frame, "position": "first"}, {"uri": last_frame, "position": "last"}]
-    body = _body(FIRST_LAST, model, {"promptImage": frames, "promptText": prompt_text, "ratio": ratio, "duration": duration, "seed": seed})
-    return await _svc(ctx).submit(ctx, "generate_video_first_last_frame", "image_to_video", body, wait_for_completion, max_wait_seconds)
+def _voice(spec: Optional[cat.Spec], voice: str, param: str = "voice") -> dict[str, Any]:
+    """The voice object a model's spec takes for `voice`: a preset id, a custom voice id, or
+    reference audio, whichever option of the spec fits."""
+    if spec is None:
+        raise ToolError(f"{param}: this model takes no voice")
+    options = spec["options"] if spec.get("type") == "any_of" else [spec]
+    for o in options:
+        f = o.get("fields", {})
+        kind = f.get("type", {}).get("values", [None])[0]
+        if "presetId" in f and voice in f["presetId"].get("values", []):
+            return {"type": kind, "presetId": voice}
+    for o in options:
+        f = o.get("fields", {})
+        kind = f.get("type", {}).get("values", [None])[0]
+        if "id" in f:
+            return {"type": kind, "id": voice}
+        if "audioUri" in f:
+            return {"type": kind, "audioUri": voice}
+    presets = [v for o in options for v in o.get("fields", {}).get("presetId", {}).get("values", [])]
+    raise ToolError(f"{param}: '{voice}' is not a preset voice of this model; one of: {', '.join(presets)} (list_voices)")
 
 
-async def edit_video_with_aleph(
-    input_video: Annotated[str, Field(description=f"The video to edit: {MEDIA}.")],
-    ctx: Context,
-    prompt_text: Annotated[Optional[str], Field(description="The edit to make (at most 1000 characters).")] = None,
-    model: Annotated[cat.literal(cat.names(ALEPH)), Field(description="Video editing model.")] = "aleph2",
-    keyframes: Annotated[Optional[list[dict[str, Any]]], Field(description=f"Up to 5 guide images, each {{uri, seconds}} or {{uri, at}} (at: 0..1 of the video); uri is {MEDIA}.")] = None,
-    reference_image: Annotated[Optional[str], Field(description=f"A guide image for the look of the edit ({MEDIA}); sent as a keyframe at the start. Do not combine with keyframes.")] = None,
-    target_aspect_ratio: Annotated[Optional[cat.literal(cat.enum_values(ALEPH, "targetAspectRatio"))], Field(description="Reframe to this aspect ratio (outpainting).")] = None,
-    ratio: Annotated[Optional[str], Field(description="Output size as width:height.")] = None,
-    seed: Seed = None,
-    wait_for_completion: Wait = True,
-    max_wait_seconds: MaxWait = None,
-) -> Result:
-    if reference_image and keyframes:
+def first_last(body: dict[str, Any], a: dict[str, Any], m: cat.Model) -> None:
+    body["promptImage"] = [{"uri": a["first_frame"], "position": "first"}, {"uri": a["last_frame"], "position": "last"}]
+
+
+def edit(body: dict[str, Any], a: dict[str, Any], m: cat.Model) -> None:
+    if a.get("reference_image") and a.get("keyframes"):
         raise ToolError("reference_image: give either reference_image or keyframes, not both")
-    frames = [{"uri": reference_image, "at": 0}] if reference_image else keyframes
-    body = _body(ALEPH, model, {"videoUri": input_video, "promptText": prompt_text, "keyframes": frames,
-                                "targetAspectRatio": target_aspect_ratio, "ratio": ratio, "seed": seed})
-    return await _svc(ctx).submit(ctx, "edit_video_with_aleph", "video_to_video", body, wait_for_completion, max_wait_seconds)
+    if a.get("reference_image"):
+        _guide_image(body, m, a["reference_image"], "reference_image")
+    _mode(body, m, "edit")
 
 
-async def restyle_video(
-    input_video: Annotated[str, Field(description=f"The video to restyle: {MEDIA}.")],
-    ctx: Context,
-    style_prompt: Annotated[Optional[str], Field(description="The style, e.g. 'hand-drawn watercolor animation'.")] = None,
-    style_image: Annotated[Optional[str], Field(description=f"An image in the target style ({MEDIA}).")] = None,
-    seed: Seed = None,
-    wait_for_completion: Wait = True,
-    max_wait_seconds: MaxWait = None,
-) -> Result:
-    if not style_prompt and not style_image:
+def restyle(body: dict[str, Any], a: dict[str, Any], m: cat.Model) -> None:
+    style, image = a.get("style_prompt"), a.get("style_image")
+    if not style and not image:
         raise ToolError("style_prompt, style_image: give a style prompt, a style image, or both")
-    prompt = f"Restyle the whole video: {style_prompt}" if style_prompt else "Restyle the whole video in the style of the keyframe image."
-    frames = [{"uri": style_image, "at": 0}] if style_image else None
-    body = _body(ALEPH, "aleph2", {"videoUri": input_video, "promptText": prompt, "keyframes": frames, "seed": seed})
-    return await _svc(ctx).submit(ctx, "restyle_video", "video_to_video", body, wait_for_completion, max_wait_seconds)
+    body["promptText"] = (f"Restyle the whole video: {style}" if style
+                          else "Restyle the whole video in the style of the guide image.")
+    if image:
+        _guide_image(body, m, image, "style_image")
+    _mode(body, m, "edit")
 
 
-async def extend_video(
-    input_video: Annotated[str, Field(description=f"The video to continue: {MEDIA}.")],
-    ctx: Context,
-    prompt_text: Annotated[Optional[str], Field(description="What happens next. Default: continue the scene naturally.")] = None,
-    extension_duration: Annotated[Optional[int], Field(ge=4, le=30, description="Seconds of new footage (default 5).")] = None,
-    model: Annotated[cat.literal(cat.names(EXTEND)), Field(description="Video extension model.")] = "seedance2_5",
-    seed: Seed = None,
-    wait_for_completion: Wait = True,
-    max_wait_seconds: MaxWait = None,
-) -> Result:
-    prompt = prompt_text or "Continue the scene naturally, keeping the same subject, style and camera."
-    body = _body(EXTEND, model, {"promptVideo": input_video, "mode": "extend", "promptText": prompt,
-                                 "duration": extension_duration, "seed": seed})
-    return await _svc(ctx).submit(ctx, "extend_video", "video_to_video", body, wait_for_completion, max_wait_seconds)
+def extend(body: dict[str, Any], a: dict[str, Any], m: cat.Model) -> None:
+    body.setdefault("promptText", "Continue the scene naturally, keeping the same subject, style and camera.")
+    _mode(body, m, "extend")
 
 
-async def upscale_video_4k(
-    input_video: Annotated[str, Field(description=f"The video to upscale: {MEDIA}.")],
-    ctx: Context,
-    model: Annotated[cat.literal(cat.names(UPSCALE)), Field(description="Upscaler.")] = "magnific_video_upscaler_creative",
-    resolution: Annotated[cat.literal(cat.enum_values(UPSCALE, "resolution")), Field(description="Target resolution.")] = "4k",
-    wait_for_completion: Wait = True,
-    max_wait_seconds: MaxWait = None,
-) -> Result:
-    body = _body(UPSCALE, model, {"videoUri": input_video, "resolution": resolution})
-    return await _svc(ctx).submit(ctx, "upscale_video_4k", "video_upscale", body, wait_for_completion, max_wait_seconds)
+def upscale(body: dict[str, Any], a: dict[str, Any], m: cat.Model) -> None:
+    if m.has("resolution"):
+        body.setdefault("resolution", "4k")
 
+
+def audio(body: dict[str, Any], a: dict[str, Any], m: cat.Model) -> None:
+    if a.get("voice"):
+        body["voice"] = _voice(m.spec("voice"), a["voice"])
+    if m.has("media"):  # speech_to_speech takes {type: audio|video, uri}
+        body["media"] = _typed(a["input_audio"], ("audio", "video"))
+    elif m.has("audioUri"):
+        body["audioUri"] = a["input_audio"]
+
+
+def character(body: dict[str, Any], a: dict[str, Any], m: cat.Model) -> None:
+    body["character"] = _typed(a["character"], ("image", "video"))
+    body["reference"] = {"type": "video", "uri": a["reference_video"]}
+
+
+def avatar(body: dict[str, Any], a: dict[str, Any], m: cat.Model) -> None:
+    text, speech_audio = a.get("speech_text"), a.get("speech_audio")
+    if bool(text) == bool(speech_audio):
+        raise ToolError("speech_text, speech_audio: give exactly one of them")
+    spec = m.spec("avatar") or {}
+    options = spec.get("options", [spec])
+    presets = [v for o in options for v in o.get("fields", {}).get("presetId", {}).get("values", [])]
+    body["avatar"] = ({"type": "runway-preset", "presetId": a["avatar"]} if a["avatar"] in presets
+                      else {"type": "custom", "avatarId": a["avatar"]})
+    if speech_audio:
+        body["speech"] = {"type": "audio", "audio": speech_audio}
+    else:
+        body["speech"] = {"type": "text", "text": text}
+        if a.get("voice"):
+            speech = (m.spec("speech") or {}).get("options", [])
+            text_opt = next((o for o in speech if "text" in o.get("fields", {})), {})
+            body["speech"]["voice"] = _voice(text_opt.get("fields", {}).get("voice"), a["voice"])
+
+
+PROMPT = P("prompt_text", ("promptText",), required=True)
+PROMPT_OPT = P("prompt_text", ("promptText",))
+RATIO = P("ratio", ("ratio",))
+DURATION = P("duration", ("duration",), "Seconds")
+SEED = P("seed", ("seed",), annotation=int)
+VIDEO_IN = P("input_video", ("videoUri", "promptVideo"), required=True, media=True)
+
+GENERATORS: tuple[Gen, ...] = (
+    Gen("generate_image_gen4", "Make images from a prompt and reference images.", ("text_to_image",),
+        (PROMPT, RATIO,
+         P("reference_images", ("referenceImages",), "[{uri, tag?}]; use @tag in the prompt.",
+           annotation=Optional[list[dict[str, Any]]]),
+         P("output_count", ("outputCount",), "Images to make."), SEED),
+        default_model="gen4_image"),
+    Gen("generate_video_text_to_video", "Make a video from a prompt.", ("text_to_video",),
+        (PROMPT, RATIO, DURATION, P("audio", ("audio",), "Make sound"),
+         P("negative_prompt", ("negativePrompt",)), SEED),
+        default_model="veo3.1"),
+    Gen("generate_video_image_to_video", "Make a video from a first frame.", ("image_to_video",),
+        (P("prompt_image", ("promptImage",), "The first frame.", required=True, media=True), PROMPT_OPT, RATIO,
+         DURATION, P("audio", ("audio",), "Make sound"), SEED),
+        default_model="gen4_turbo"),
+    Gen("generate_video_first_last_frame", "Make a video from a first to a last frame.", ("image_to_video",),
+        (P("first_frame", (), required=True, media=True),
+         P("last_frame", (), required=True, media=True), PROMPT_OPT, RATIO, DURATION, SEED),
+        tag="last_frame", default_model="veo3.1", build=first_last),
+    Gen("edit_video_with_aleph", "Edit a video by prompt and guide images.", ("video_to_video",),
+        (VIDEO_IN, P("prompt_text", ("promptText",)),
+         P("keyframes", ("keyframes",), "[{uri, seconds|at}] (aleph2)",
+           annotation=Optional[list[dict[str, Any]]]),
+         P("reference_image", (), "A guide image for the look.", media=True),
+         P("target_aspect_ratio", ("targetAspectRatio",), "Outpaint to this aspect."), RATIO, SEED),
+        tag="edit", default_model="aleph2", build=edit),
+    Gen("restyle_video", "Restyle a video after a style prompt and/or image.", ("video_to_video",),
+        (VIDEO_IN, P("style_prompt", (), "e.g. 'watercolor animation'"),
+         P("style_image", (), "Image in the target style.", media=True), SEED),
+        tag="restyle", default_model="aleph2", build=restyle),
+    Gen("extend_video", "Continue a video with new footage.", ("video_to_video",),
+        (VIDEO_IN, P("prompt_text", ("promptText",), "What happens next."),
+         P("extension_duration", ("duration",), "Seconds of new footage."), SEED),
+        tag="extend", default_model="seedance2_5", build=extend),
+    Gen("upscale_video_4k", "Upscale a video (4K default) or raise its frame rate.", ("video_upscale",),
+        (VIDEO_IN, P("resolution", ("resolution",), "Default 4k.")),
+        default_model="magnific_video_upscaler_creative", build=upscale),
+    Gen("generate_audio", "Make speech from text, or sound effects.",
+        ("text_to_speech", "sound_effect"),
+        (P("prompt_text", ("promptText",), "Speech, or the sound.", required=True),
+         P("kind", (), "Default speech.", annotation=Optional[cat.literal(["speech", "sound_effect"])]),
+         P("voice", (), "Preset voice id (list_voices)."), P("duration", ("duration",), "Seconds (sound effects).")),
+        selector=("kind", {"speech": "text_to_speech", "sound_effect": "sound_effect"}), build=audio),
+    Gen("process_audio", "Change the voice of speech, dub it, or isolate the voice.",
+        ("speech_to_speech", "voice_dubbing", "voice_isolation"),
+        (P("input_audio", (), "Audio (or video for change_voice).", required=True, media=True),
+         P("operation", (), "What to do.", required=True,
+           annotation=cat.literal(["change_voice", "dub", "isolate_voice"])),
+         P("voice", (), "For change_voice (list_voices)."),
+         P("target_language", ("targetLang",), "dub: language code.")),
+        selector=("operation", {"change_voice": "speech_to_speech", "dub": "voice_dubbing",
+                                "isolate_voice": "voice_isolation"}), build=audio),
+    Gen("animate_character", "Animate a character with a performance video.",
+        ("character_performance",),
+        (P("character", (), "Image or video; face in frame.", required=True, media=True),
+         P("reference_video", (), "Performance, 3-30 s.", required=True, media=True), RATIO,
+         P("body_control", ("bodyControl",)),
+         P("expression_intensity", ("expressionIntensity",)), SEED),
+        build=character),
+    Gen("upscale_image", "Upscale an image.", ("image_upscale",),
+        (P("input_image", ("imageUri",), required=True, media=True),
+         P("scale_factor", ("scaleFactor",), "Default 2."))),
+    Gen("add_audio_to_video", "Make sound effects for a video.", ("video_to_audio",),
+        (VIDEO_IN, P("duration", ("duration",), "Seconds of audio.", required=True),
+         P("prompt_text", ("promptText",)))),
+    Gen("convert_video_to_hdr", "Convert an SDR video to HDR.", ("video_to_hdr",),
+        (VIDEO_IN, P("output_format", ("outputFormat",), "Default hdr10."))),
+    Gen("generate_avatar_video", "Make a talking-avatar video.", ("avatar_videos",),
+        (P("avatar", (), "Preset or custom avatar id.", required=True),
+         P("speech_text", (), "What the avatar says."),
+         P("speech_audio", (), "Or speech audio.", media=True),
+         P("voice", (), "Voice for speech_text (list_voices).")),
+        build=avatar),
+)
+
+
+# ---- running a generation ----
+
+def _pick(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> tuple[str, cat.Model]:
+    name = a.get("model")
+    endpoint: Optional[str] = None
+    if g.selector and a.get(g.selector[0]) is not None:
+        endpoint = g.selector[1][a[g.selector[0]]]
+    elif name:
+        endpoint = next((m.endpoint for m in models if m.name == name), None)
+    endpoint = endpoint or g.endpoints[0]
+    if not name:
+        first = next((m for m in models if m.endpoint == endpoint), None)
+        name = g.default_model if g.default_model and cat.find(g.default_model, (endpoint,)) else (first.name if first else "")
+    m = next((m for m in models if m.endpoint == endpoint and m.name == name), None)
+    if m is None:
+        offered = ", ".join(cat.names([x for x in models if x.endpoint == endpoint]))
+        raise ToolError(f"model: '{name}' is not offered by {g.name} for {endpoint} (one of: {offered})")
+    return endpoint, m
+
+
+async def run(g: Gen, models: list[cat.Model], ctx: Context, a: dict[str, Any]) -> CallToolResult:
+    wait = a.pop("wait_for_completion", None) is not False
+    max_wait = a.pop("max_wait_seconds", None)
+    options: dict[str, Any] = a.pop("options", None) or {}
+    endpoint, m = _pick(g, models, a)
+    body: dict[str, Any] = {"model": m.name}
+    names: dict[str, str] = {}
+    for p in g.params:
+        value = a.get(p.name)
+        if value is None or not p.fields:
+            continue
+        f = next((f for f in p.fields if m.has(f)), p.fields[0])
+        body[f] = value
+        names[f] = p.name
+    if g.build:
+        g.build(body, a, m)
+    for k, v in options.items():
+        if k in body:
+            raise ToolError(f"options.{k}: already set by the tool's parameters; give it once")
+        body[k] = v
+    body = cat.fill_required(m, body)
+    return await _svc(ctx).submit(ctx, g.name, endpoint, body, wait, max_wait, names)
+
+
+def _annotation(p: P, models: list[cat.Model]) -> tuple[Any, str]:
+    if p.annotation is not None:
+        return p.annotation, p.desc
+    if p.media or not p.fields:
+        return str, p.desc
+    s = cat.shape(models, p.fields)
+    desc = p.desc
+    extra = Field(description=desc, **s.limits) if desc else Field(**s.limits)
+    return Annotated[s.annotation, extra], ""
+
+
+# Above this many models, the schema names the count instead of listing them: 25 names cost an
+# agent ~450 bytes in every conversation, and list_available_models says more than names.
+MAX_MODEL_ENUM = 4
+
+
+def _model_annotation(g: Gen, offered: list[str]) -> Any:
+    if len(offered) <= MAX_MODEL_ENUM:
+        return Optional[cat.literal(offered)]
+    return Annotated[Optional[str], Field(description=f"{len(offered)} models")]
+
+
+def make_tool(g: Gen) -> Callable[..., Any]:
+    models = cat.select(g.endpoints, g.tag)
+    if not models:
+        raise RuntimeError(f"{g.name}: no model in the catalogue for {g.endpoints} {g.tag or ''}")
+
+    async def tool(ctx: Context, **kw: Any) -> CallToolResult:
+        return await run(g, models, ctx, kw)
+
+    kw_only = inspect.Parameter.KEYWORD_ONLY
+    params = []
+    for p in sorted(g.params, key=lambda p: not p.required):
+        ann, desc = _annotation(p, models)
+        if desc:
+            ann = Annotated[ann, Field(description=desc)]
+        if p.required:
+            params.append(inspect.Parameter(p.name, kw_only, annotation=ann))
+        else:
+            params.append(inspect.Parameter(p.name, kw_only, default=p.default, annotation=Optional[ann]))
+    offered = cat.names(models)
+    default = g.default_model if g.default_model in offered else None
+    # The parameters every generation tool shares are explained once, in the server instructions.
+    params += [
+        inspect.Parameter("model", kw_only, default=default, annotation=_model_annotation(g, offered)),
+        inspect.Parameter("options", kw_only, default=None, annotation=Optional[dict[str, Any]]),
+        # None means true (the instructions say so): a bare boolean schema is shorter.
+        inspect.Parameter("wait_for_completion", kw_only, default=None, annotation=Optional[bool]),
+        # Clamped to [0, RUNWAY_MCP_MAX_WAIT limit] by the service.
+        inspect.Parameter("max_wait_seconds", kw_only, default=None, annotation=Optional[float]),
+        inspect.Parameter("ctx", kw_only, annotation=Context),
+    ]
+    setattr(tool, "__signature__", inspect.Signature(params, return_annotation=Result))
+    tool.__annotations__ = {p.name: p.annotation for p in params} | {"return": Result}
+    tool.__name__ = tool.__qualname__ = g.name
+    return tool
+
+
+def tools_for(m: cat.Model) -> list[str]:
+    return [g.name for g in GENERATORS if m.endpoint in g.endpoints and (g.tag is None or g.tag in m.tags)]
+
+
+# ---- the other tools ----
 
 async def get_task_status(task_id: TaskId, ctx: Context) -> Result:
     svc = _svc(ctx)
@@ -185,17 +379,17 @@ async def get_task_status(task_id: TaskId, ctx: Context) -> Result:
     return await svc.finished(task) if task.status == "SUCCEEDED" else svc.respond(svc.result(task))
 
 
-async def wait_for_task(task_id: TaskId, ctx: Context, max_wait_seconds: MaxWait = None) -> Result:
+async def wait_for_task(task_id: TaskId, ctx: Context, max_wait_seconds: Optional[float] = None) -> Result:
     return await _svc(ctx).wait(ctx, task_id, max_wait_seconds)
 
 
 class UploadResult(BaseModel):
-    uri: str = Field(description="A runway:// URI usable as any media input for 24 hours.")
+    uri: str
     path: str
 
 
 async def upload_file(
-    path: Annotated[str, Field(description="A local image, video or audio file (absolute or ~ path), up to 200 MB.")],
+    path: Annotated[str, Field(description="Local media file, up to 200 MB.")],
     ctx: Context,
 ) -> Annotated[CallToolResult, UploadResult]:
     try:
@@ -208,7 +402,7 @@ async def upload_file(
 
 class CancelResult(BaseModel):
     task_id: str
-    action: str = Field(description="cancelled (it was still queued or running), deleted (it had finished; its outputs are gone) or already_gone.")
+    action: str = Field(description="cancelled, deleted (it had finished; outputs gone) or already_gone.")
     previous_status: Optional[str] = None
     message: str
 
@@ -236,41 +430,113 @@ async def cancel_task(task_id: TaskId, ctx: Context) -> Annotated[CallToolResult
     return plain(r, r.message)
 
 
-class ModelInfo(BaseModel):
-    model: str
-    title: str
-    endpoint: str
-    ratios: list[str] = Field(default_factory=list)
-    durations: str = ""
-    cost: str
-    notes: Optional[str] = None
+class Listing(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    models: list[dict[str, Any]]
 
 
-class ModelsResult(BaseModel):
-    tools: dict[str, list[ModelInfo]]
+async def list_available_models(
+    endpoint: Optional[str] = None,
+    output: Optional[cat.literal(["image", "video", "audio"])] = None,
+    capability: Annotated[Optional[str], Field(description="A tag, e.g. last_frame")] = None,
+) -> Annotated[CallToolResult, Listing]:
+    ms = [m for m in cat.all_models()
+          if (endpoint is None or m.endpoint == endpoint.strip("/").removeprefix("v1/"))
+          and (output is None or m.output == output) and (capability is None or capability in m.tags)]
+    rows = [{"model": m.name, "endpoint": m.endpoint, "title": m.title, "output": m.output, "tags": sorted(m.tags),
+             "cost": cat.cost_text(m), "tools": tools_for(m)} for m in ms]
+    text = "\n".join(f"{r['model']} ({r['endpoint']}; {', '.join(r['tools']) or 'no tool'}): {r['cost']}" for r in rows)
+    return plain(Listing(models=rows), text or "No model matches these filters.")
 
 
-TOOL_MODELS = {
-    "generate_image_gen4": IMAGE, "generate_video_text_to_video": T2V, "generate_video_image_to_video": I2V,
-    "generate_video_first_last_frame": FIRST_LAST, "edit_video_with_aleph": ALEPH, "restyle_video": ALEPH,
-    "extend_video": EXTEND, "upscale_video_4k": UPSCALE,
-}
+def _example(m: cat.Model) -> dict[str, Any]:
+    """A call that reaches the model: its first tool with the required parameters filled."""
+    tool = next((g for g in GENERATORS if g.name in tools_for(m)), None)
+    if tool is None:
+        return {}
+    args: dict[str, Any] = {}
+    samples = {"image": "/path/to/image.png", "video": "/path/to/video.mp4", "audio": "/path/to/audio.mp3"}
+    for p in tool.params:
+        if not p.required:
+            continue
+        if p.media:
+            kind = "video" if "video" in p.name else "audio" if "audio" in p.name else "image"
+            args[p.name] = samples[kind]
+        elif p.annotation is not None and hasattr(p.annotation, "__args__"):
+            args[p.name] = p.annotation.__args__[0]
+        else:
+            spec = next((m.spec(f) for f in p.fields if m.has(f)), None) or {}
+            args[p.name] = spec.get("values", ["..."])[0] if spec.get("type") == "enum" else (5 if spec.get("type") in ("int", "number") else "...")
+    if tool.selector:
+        args[tool.selector[0]] = next(k for k, v in tool.selector[1].items() if v == m.endpoint)
+    args["model"] = m.name
+    covered = {f for p in tool.params for f in p.fields} | {"model"}
+    extra = {k: cat.allowed(s) for k, s in m.fields.items() if s.get("required") and k not in covered
+             and not (tool.build and k in ("promptImage", "character", "reference", "media", "audioUri", "avatar", "speech", "voice"))}
+    if extra:
+        args["options"] = extra
+    return {"tool": tool.name, "arguments": args}
 
 
-async def list_available_models() -> Annotated[CallToolResult, ModelsResult]:
-    tools: dict[str, list[ModelInfo]] = {}
+async def describe_model(
+    model: str,
+    endpoint: Optional[str] = None,
+) -> Annotated[CallToolResult, Listing]:
+    ms = [m for m in cat.all_models() if m.name == model and (endpoint is None or m.endpoint == endpoint)]
+    if not ms:
+        raise ToolError(f"model: '{model}' is not in the catalogue; list_available_models lists them")
+    rows = []
+    for m in ms:
+        fields = {k: {"allowed": cat.allowed(s), **{x: s[x] for x in ("required", "default", "description") if x in s}}
+                  for k, s in m.fields.items()}
+        rows.append({"model": m.name, "endpoint": m.endpoint, "title": m.title, "output": m.output,
+                     "tags": sorted(m.tags), "fields": fields, "rules": [r["message"] for r in m.rules],
+                     "cost": cat.cost_text(m), "notes": m.notes, "tools": tools_for(m), "example": _example(m)})
     lines = []
-    for tool, ms in TOOL_MODELS.items():
-        infos = [
-            ModelInfo(model=m["model"], title=m["title"], endpoint=m["endpoint"],
-                      ratios=[str(v) for v in m["fields"].get("ratio", {}).get("values", [])],
-                      durations=cat.describe_field([m], "duration").split(": ", 1)[1] if "duration" in m["fields"] else "",
-                      cost=cat.cost_text(m).split(": ", 1)[1], notes=m.get("notes"))
-            for m in ms
-        ]
-        tools[tool] = infos
-        lines.append(f"{tool}: " + "; ".join(f"{i.model} ({i.cost})" for i in infos))
-    return plain(ModelsResult(tools=tools), "\n".join(lines))
+    for r in rows:
+        lines.append(f"{r['model']} ({r['title']}, {r['endpoint']} -> {r['output']}); tools: {', '.join(r['tools'])}; cost: {r['cost']}")
+        lines += [f"  {k}{'*' if f.get('required') else ''}: {f['allowed']}" for k, f in r["fields"].items()]
+        lines += [f"  rule: {x}" for x in r["rules"]]
+    return plain(Listing(models=rows), "\n".join(lines) + "\n(* required; fields are Runway's names: pass those without a tool parameter in options)")
+
+
+def _presets(endpoints: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+
+    def walk(spec: Any) -> None:
+        if isinstance(spec, dict):
+            if "presetId" in spec.get("fields", {}):
+                for v in spec["fields"]["presetId"].get("values", []):
+                    if v not in out:
+                        out.append(v)
+            for v in spec.values():
+                walk(v)
+        elif isinstance(spec, list):
+            for v in spec:
+                walk(v)
+
+    for m in cat.all_models():
+        if m.endpoint in endpoints:
+            walk(m.spec("voice"))
+            walk(m.spec("speech"))
+    return out
+
+
+async def list_voices(ctx: Context) -> Annotated[CallToolResult, Listing]:
+    custom: list[dict[str, Any]] = []
+    error = None
+    try:
+        custom = [{k: v.get(k) for k in ("id", "name", "status", "description")} for v in await _svc(ctx).client().list_voices()]
+    except (RunwayError, ToolError) as e:
+        error = str(e)
+    speech = _presets(("text_to_speech", "speech_to_speech"))
+    live = _presets(("avatar_videos",))
+    data = Listing(models=[], speech_presets=speech, avatar_presets=live, custom=custom, custom_error=error)
+    mine = ", ".join(f"{v['name']} ({v['id']})" for v in custom) or "none"
+    text = (f"Speech presets (generate_audio, process_audio): {', '.join(speech)}\n"
+            f"Avatar voices (generate_avatar_video): {', '.join(live)}\n"
+            f"Custom voices: {mine}" + (f" (could not list them: {error})" if error else ""))
+    return plain(data, text)
 
 
 class ApiInfo(BaseModel):
@@ -281,7 +547,7 @@ class ApiInfo(BaseModel):
     api_key_set: bool
     max_wait_seconds: float
     output_dir: str
-    input_dirs: Optional[list[str]] = Field(None, description="The only folders local files may be read from; null: any.")
+    input_dirs: Optional[list[str]] = None
     models: int
 
 
@@ -299,31 +565,23 @@ async def get_api_info(ctx: Context) -> Annotated[CallToolResult, ApiInfo]:
 
 
 PAID = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+# Reads a task, and saves a finished task's outputs on this machine: not read-only.
+FETCH = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 LOCAL = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 CANCEL = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
-
-GENERATORS = [
-    (generate_image_gen4, "Generate images from a prompt (and up to 3 reference images) with Runway.", IMAGE),
-    (generate_video_text_to_video, "Generate a video from a text prompt with Runway.", T2V),
-    (generate_video_image_to_video, "Generate a video that starts from an image with Runway.", I2V),
-    (generate_video_first_last_frame, "Generate a video that goes from a first frame to a last frame with Runway.", FIRST_LAST),
-    (edit_video_with_aleph, "Edit a video with a prompt (and optional guide images) with Runway Aleph.", ALEPH),
-    (restyle_video, "Restyle a whole video after a style prompt and/or a style image with Runway Aleph.", ALEPH),
-    (extend_video, "Continue a video with new footage with Runway.", EXTEND),
-    (upscale_video_4k, "Upscale a video (to 4K by default) with Runway.", UPSCALE),
-]
-
-WAIT_NOTE = (" Waits for the result up to max_wait_seconds; if the task is still running then, returns its task_id "
-             "(not an error): call wait_for_task to keep waiting. Only call when the user asked for it: it spends credits.")
+UPLOAD = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
 
 def register(mcp: MCPServer) -> None:
-    for fn, what, ms in GENERATORS:
-        mcp.add_tool(fn, description=f"{what} {cat.costs(ms)}{WAIT_NOTE}", annotations=PAID)
-    mcp.add_tool(get_task_status, description="Get a Runway task's status, progress, cost and output URLs (fresh URLs while the task exists).", annotations=READ)
-    mcp.add_tool(wait_for_task, description="Keep waiting for a Runway task (up to max_wait_seconds) and return its result. Free: it only reads.", annotations=READ)
-    mcp.add_tool(cancel_task, description="Cancel a queued or running Runway task, or delete a finished one together with its outputs.", annotations=CANCEL)
-    mcp.add_tool(upload_file, description="Upload a local image, video or audio file to Runway and get a runway:// URI (valid 24 h). Usually not needed: media parameters take local paths directly.", annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True))
-    mcp.add_tool(list_available_models, description="List the Runway models each tool can use, with their ratios, durations and costs. Free.", annotations=LOCAL)
-    mcp.add_tool(get_api_info, description="Show this server's version and configuration: base URL, simulator on or off, wait cap, whether an API key is set (never the key).", annotations=LOCAL)
+    for g in GENERATORS:
+        ms = cat.select(g.endpoints, g.tag)
+        mcp.add_tool(make_tool(g), description=f"{g.what} {cat.cost_summary(ms)}", annotations=PAID)
+    mcp.add_tool(get_task_status, description="A task's status, cost and outputs (saves finished outputs).", annotations=FETCH)
+    mcp.add_tool(wait_for_task, description="Keep waiting for a task; returns its result.", annotations=FETCH)
+    mcp.add_tool(cancel_task, description="Cancel a running task, or delete a finished one and its outputs.", annotations=CANCEL)
+    mcp.add_tool(upload_file, description="Upload a local media file; returns a runway:// URI (24 h). Tools also take paths.", annotations=UPLOAD)
+    mcp.add_tool(list_available_models, description="Models with their tools, capability tags and costs. Free.", annotations=LOCAL)
+    mcp.add_tool(describe_model, description="One model's fields, allowed values, rules, cost and an example call. Free.", annotations=LOCAL)
+    mcp.add_tool(list_voices, description="Preset voices and the account's custom voices. Free.", annotations=READ)
+    mcp.add_tool(get_api_info, description="Server version and settings (never the key). Free.", annotations=LOCAL)
