@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: sets up .venv (maturin, pytest, the dev group), builds the
-# extension into it, then `cargo test` (pure Rust) and pytest (library, stubs, exit stress).
+# Runs every test on a fresh machine: sets up .venv (maturin, pytest, the dev group), runs the lint
+# gates (cargo fmt --check, clippy -D warnings, mypy --strict on both packages), builds the
+# extension into it, then `cargo test` (pure Rust) and pytest (library, MCP, stubtest, exit stress).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,11 +13,19 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
 .venv/bin/python -m pip install -q --disable-pip-version-check --group dev
 
+echo "== lint gates: rustfmt, clippy"
+cargo fmt --check
+cargo clippy --quiet --all-targets -- -D warnings
+
 echo "== cargo test"
 cargo test --quiet
 
 echo "== build the extension (maturin develop)"
 VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop --quiet
+
+# After the build: it installs the runtime dependencies (mcp) that the type check reads.
+echo "== lint gate: mypy --strict on both packages"
+.venv/bin/python -m mypy --strict python/runway_core python/runway_mcp_server
 
 echo "== pytest"
 .venv/bin/python -m pytest -q "$@"

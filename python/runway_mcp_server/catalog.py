@@ -105,12 +105,15 @@ def shape(ms: list[Model], fields: tuple[str, ...], max_enum: int = 12) -> Param
         ints = [v for v in enum_values if isinstance(v, (int, float)) and not isinstance(v, bool)]
         base: Any = int if all(a.get("type") == "int" for a in nums) and all(isinstance(v, int) for v in ints) else float
         limits: dict[str, Any] = {}
-        lows = [a.get("min") for a in nums] + ints
-        highs = [a.get("max") for a in nums] + ints
-        if lows and all(x is not None for x in lows):
-            limits["ge"] = min(lows)
-        if highs and all(x is not None for x in highs):
-            limits["le"] = max(highs)
+        lows: list[Optional[float]] = [a.get("min") for a in nums] + [float(v) for v in ints]
+        highs: list[Optional[float]] = [a.get("max") for a in nums] + [float(v) for v in ints]
+        # A bound goes in the schema only when every model states one.
+        if lows and None not in lows:
+            limits["ge"] = min(x for x in lows if x is not None)
+        if highs and None not in highs:
+            limits["le"] = max(x for x in highs if x is not None)
+        if base is int:
+            limits = {k: int(v) for k, v in limits.items()}
         ann: Any = Union[base, literal(strings)] if strings else base
         return ParamShape(ann, limits, "")
     if kinds <= {"text", "enum", "media", "tag"}:
@@ -200,7 +203,10 @@ def cost_summary(ms: list[Model]) -> str:
     parts = []
     for unit, vals in by_unit.items():
         lo, hi = min(vals), max(vals)
-        fmt = (lambda x: f"{x:.2g}") if lo < 1 else (lambda x: f"{x:g}")
+
+        def fmt(x: float) -> str:
+            return f"{x:.2g}" if lo < 1 else f"{x:g}"
+
         rng = fmt(lo) if math.isclose(lo, hi) else f"{fmt(lo)}-{fmt(hi)}"
         parts.append(f"{rng} {UNIT_TEXT.get(unit, unit)}")
     if unknown == len(ms):

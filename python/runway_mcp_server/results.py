@@ -15,7 +15,7 @@ import runway_core
 
 class OutputFile(BaseModel):
     url: str = Field(description="Runway's output URL (expires after 24-48 h).")
-    path: Optional[str] = Field(None, description="Where the file was saved on this machine.")
+    path: Optional[str] = Field(default=None, description="Where the file was saved on this machine.")
     mime_type: Optional[str] = None
     bytes: Optional[int] = None
 
@@ -25,16 +25,16 @@ class TaskResult(BaseModel):
 
     task_id: str = Field(description="Runway task id; use it with wait_for_task, get_task_status, cancel_task.")
     status: str = Field(description="SUBMITTED (created, not polled yet), PENDING, THROTTLED, RUNNING, SUCCEEDED, FAILED or CANCELLED.")
-    progress: Optional[float] = Field(None, description="0..1 while RUNNING.")
+    progress: Optional[float] = Field(default=None, description="0..1 while RUNNING.")
     model: Optional[str] = None
-    estimated_cost_credits: Optional[float] = Field(None, description="Most the task can cost (1 credit = $0.01).")
-    cost_credits: Optional[float] = Field(None, description="Final charge, once finished.")
+    estimated_cost_credits: Optional[float] = Field(default=None, description="Most the task can cost (1 credit = $0.01).")
+    cost_credits: Optional[float] = Field(default=None, description="Final charge, once finished.")
     outputs: list[str] = Field(default_factory=list, description="Output URLs (they expire after 24-48 h).")
     failure: Optional[str] = None
     failure_code: Optional[str] = None
-    created_at: Optional[str] = Field(None, description="When Runway created the task (ISO 8601, UTC).")
+    created_at: Optional[str] = Field(default=None, description="When Runway created the task (ISO 8601, UTC).")
     files: list[OutputFile] = Field(default_factory=list, description="The outputs saved locally, beside their URLs.")
-    download_error: Optional[str] = Field(None, description="Why saving the outputs failed, if it did (the URLs still work for a while).")
+    download_error: Optional[str] = Field(default=None, description="Why saving the outputs failed, if it did (the URLs still work for a while).")
     next_step: str = Field(description="What to do next.")
     simulated: bool = Field(False, description="True when the server runs against its built-in simulator: no credits were spent.")
 
@@ -110,7 +110,7 @@ def to_call_result(r: TaskResult, is_error: bool = False, inline_image_max: int 
                                     mime_type=f.mime_type, size=f.bytes))
         if (f.mime_type or "").startswith("image/") and f.mime_type != "image/svg+xml" and (f.bytes or 0) <= inline_image_max:
             with open(f.path, "rb") as fh:
-                content.append(ImageContent(type="image", data=base64.b64encode(fh.read()).decode(), mime_type=f.mime_type))
+                content.append(ImageContent(type="image", data=base64.b64encode(fh.read()).decode(), mime_type=f.mime_type or "image/png"))
     return CallToolResult(content=content, structured_content=r.model_dump(), is_error=is_error)
 
 

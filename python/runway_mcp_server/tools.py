@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import os
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any, Callable, Literal, Optional, cast
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -38,8 +38,7 @@ TaskId = str
 
 
 def _svc(ctx: Context) -> RunwayService:
-    svc: RunwayService = ctx.request_context.lifespan_context
-    return svc
+    return cast(RunwayService, ctx.request_context.lifespan_context)
 
 
 # ---- the table ----
@@ -175,7 +174,7 @@ def avatar(body: dict[str, Any], a: dict[str, Any], m: cat.Model) -> None:
         body["speech"] = {"type": "text", "text": text}
         if a.get("voice"):
             speech = (m.spec("speech") or {}).get("options", [])
-            text_opt = next((o for o in speech if "text" in o.get("fields", {})), {})
+            text_opt: dict[str, Any] = next((o for o in speech if "text" in o.get("fields", {})), {})
             body["speech"]["voice"] = _voice(text_opt.get("fields", {}).get("voice"), a["voice"])
 
 
@@ -437,7 +436,7 @@ class Listing(BaseModel):
 
 async def list_available_models(
     endpoint: Optional[str] = None,
-    output: Optional[cat.literal(["image", "video", "audio"])] = None,
+    output: Optional[Literal["image", "video", "audio"]] = None,
     capability: Annotated[Optional[str], Field(description="A tag, e.g. last_frame")] = None,
 ) -> Annotated[CallToolResult, Listing]:
     ms = [m for m in cat.all_models()
@@ -485,7 +484,7 @@ async def describe_model(
     ms = [m for m in cat.all_models() if m.name == model and (endpoint is None or m.endpoint == endpoint)]
     if not ms:
         raise ToolError(f"model: '{model}' is not in the catalogue; list_available_models lists them")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for m in ms:
         fields = {k: {"allowed": cat.allowed(s), **{x: s[x] for x in ("required", "default", "description") if x in s}}
                   for k, s in m.fields.items()}
@@ -522,7 +521,14 @@ def _presets(endpoints: tuple[str, ...]) -> list[str]:
     return out
 
 
-async def list_voices(ctx: Context) -> Annotated[CallToolResult, Listing]:
+class Voices(BaseModel):
+    speech_presets: list[str]
+    avatar_presets: list[str]
+    custom: list[dict[str, Any]]
+    custom_error: Optional[str] = None
+
+
+async def list_voices(ctx: Context) -> Annotated[CallToolResult, Voices]:
     custom: list[dict[str, Any]] = []
     error = None
     try:
@@ -531,7 +537,7 @@ async def list_voices(ctx: Context) -> Annotated[CallToolResult, Listing]:
         error = str(e)
     speech = _presets(("text_to_speech", "speech_to_speech"))
     live = _presets(("avatar_videos",))
-    data = Listing(models=[], speech_presets=speech, avatar_presets=live, custom=custom, custom_error=error)
+    data = Voices(speech_presets=speech, avatar_presets=live, custom=custom, custom_error=error)
     mine = ", ".join(f"{v['name']} ({v['id']})" for v in custom) or "none"
     text = (f"Speech presets (generate_audio, process_audio): {', '.join(speech)}\n"
             f"Avatar voices (generate_avatar_video): {', '.join(live)}\n"
