@@ -117,10 +117,12 @@ class RunwayService:
         if self._client is None:
             try:
                 dirs = list(self.settings.input_dirs) if self.settings.input_dirs is not None else None
+                poll = dict(self.settings.poll) if self.settings.poll is not None else None
                 if self.sim:
-                    self._client = runway_core.Client(self.sim.api_key, self.sim.base_url, input_dirs=dirs)
+                    self._client = runway_core.Client(self.sim.api_key, self.sim.base_url, input_dirs=dirs, poll=poll)
                 else:
-                    self._client = runway_core.Client(self.settings.api_key, self.settings.base_url, input_dirs=dirs)
+                    self._client = runway_core.Client(self.settings.api_key, self.settings.base_url, input_dirs=dirs,
+                                                      poll=poll)
             except RunwayError as e:
                 raise ToolError(f"{e}. Or start the server with --simulate to try it without a key.") from None
         return self._client

@@ -43,6 +43,8 @@ class Settings:
     input_dirs: Optional[tuple[str, ...]] = None
     # Images up to this size also come back inline in the result.
     inline_image_max: int = 1_000_000
+    # Polling schedule overrides for the core client (tests use a fast one); None: the core's default.
+    poll: Optional[Mapping[str, float]] = None
 
     @classmethod
     def from_env(cls, simulate: bool = False, env: Optional[Mapping[str, str]] = None) -> "Settings":

@@ -65,6 +65,8 @@ class Gen:
     params: tuple[P, ...]
     tag: Optional[str] = None
     default_model: Optional[str] = None
+    # Per-endpoint defaults of a tool over several endpoints (else the endpoint's first model).
+    defaults: tuple[tuple[str, str], ...] = ()
     # A parameter choosing the endpoint: (name, {value: endpoint}).
     selector: Optional[tuple[str, dict[str, str]]] = None
     build: Optional[Callable[[dict[str, Any], dict[str, Any], cat.Model], None]] = None
@@ -227,7 +229,8 @@ GENERATORS: tuple[Gen, ...] = (
         (P("prompt_text", ("promptText",), "Speech, or the sound.", required=True),
          P("kind", (), "Default speech.", annotation=Optional[cat.literal(["speech", "sound_effect"])]),
          P("voice", (), "Preset voice id (list_voices)."), P("duration", ("duration",), "Seconds (sound effects).")),
-        selector=("kind", {"speech": "text_to_speech", "sound_effect": "sound_effect"}), build=audio),
+        selector=("kind", {"speech": "text_to_speech", "sound_effect": "sound_effect"}), build=audio,
+        defaults=(("text_to_speech", "eleven_multilingual_v2"), ("sound_effect", "eleven_text_to_sound_v2"))),
     Gen("process_audio", "Change the voice of speech, dub it, or isolate the voice.",
         ("speech_to_speech", "voice_dubbing", "voice_isolation"),
         (P("input_audio", (), "Audio (or video for change_voice).", required=True, media=True),
@@ -273,7 +276,8 @@ def _pick(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> tuple[str, cat.
     endpoint = endpoint or g.endpoints[0]
     if not name:
         first = next((m for m in models if m.endpoint == endpoint), None)
-        name = g.default_model if g.default_model and cat.find(g.default_model, (endpoint,)) else (first.name if first else "")
+        default = dict(g.defaults).get(endpoint, g.default_model)
+        name = default if default and cat.find(default, (endpoint,)) else (first.name if first else "")
     m = next((m for m in models if m.endpoint == endpoint and m.name == name), None)
     if m is None:
         offered = ", ".join(cat.names([x for x in models if x.endpoint == endpoint]))

@@ -477,7 +477,8 @@ impl PySimulator {
         self.state.clear_faults();
     }
 
-    /// API requests received so far: dicts with method, path, authorized, version, at_ms.
+    /// API requests received so far: dicts with method, path, authorized, version, at_ms, seq and,
+    /// for task-creating POSTs, the JSON body as received.
     fn requests<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let v = serde_json::to_value(self.state.requests()).unwrap_or_default();
         Ok(json_to_py(py, &v)?.cast_into::<PyList>()?)

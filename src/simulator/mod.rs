@@ -141,6 +141,10 @@ fn invalid(issues: &[Issue]) -> Resp {
     json_response(400, &json!({"error": format!("Invalid parameter '{first}'"), "issues": issues, "docUrl": DOC_URL}))
 }
 
+/// The log record of the request being handled (a request extension).
+#[derive(Clone, Copy)]
+struct RecordSeq(u64);
+
 async fn handle(st: Arc<SimState>, req: Request<Incoming>) -> Result<Resp, Abort> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -150,7 +154,9 @@ async fn handle(st: Arc<SimState>, req: Request<Incoming>) -> Result<Resp, Abort
     let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     let authorized = auth.as_deref() == Some(&format!("Bearer {}", st.cfg.api_key));
     let version = req.headers().get("x-runway-version").and_then(|v| v.to_str().ok()).map(str::to_string);
-    st.record(method.as_str(), &path, authorized, version.clone());
+    let seq = st.record(method.as_str(), &path, authorized, version.clone());
+    let mut req = req;
+    req.extensions_mut().insert(RecordSeq(seq));
 
     let mut lose_response = false;
     let mut delay = 0.0;
@@ -255,10 +261,14 @@ async fn api(st: &SimState, method: &Method, path: &str, req: Request<Incoming>)
         if method != Method::POST {
             return error(405, "Method not allowed.");
         }
+        let seq = req.extensions().get::<RecordSeq>().map(|s| s.0);
         let body = match read_json(req).await {
             Ok(b) => b,
             Err(r) => return r,
         };
+        if let Some(seq) = seq {
+            st.record_body(seq, &body);
+        }
         return create(st, rest, &body);
     }
     error(404, "Not found.")

@@ -81,6 +81,11 @@ pub struct RequestRecord {
     pub version: Option<String>,
     /// Milliseconds since the simulator started.
     pub at_ms: u64,
+    /// Numbers the requests, so a handler can attach what it read to its own record.
+    pub seq: u64,
+    /// The JSON body of a task-creating POST, as received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
 }
 
 /// The share of `task_seconds` a task takes, by what it makes: an image about a quarter of a
@@ -334,18 +339,31 @@ impl SimState {
         self.base_url.lock().unwrap().clone()
     }
 
-    pub fn record(&self, method: &str, path: &str, authorized: bool, version: Option<String>) {
+    /// Logs a request; returns its sequence number.
+    pub fn record(&self, method: &str, path: &str, authorized: bool, version: Option<String>) -> u64 {
         let mut log = self.log.lock().unwrap();
         if log.len() >= 200_000 {
             log.drain(..100_000);
         }
+        let seq = log.last().map_or(0, |r| r.seq + 1);
         log.push(RequestRecord {
             method: method.into(),
             path: path.into(),
             authorized,
             version,
             at_ms: (self.now() * 1000.0) as u64,
+            seq,
+            body: None,
         });
+        seq
+    }
+
+    /// Attaches a parsed request body to the request's log record.
+    pub fn record_body(&self, seq: u64, body: &Value) {
+        let mut log = self.log.lock().unwrap();
+        if let Some(r) = log.iter_mut().rev().find(|r| r.seq == seq) {
+            r.body = Some(body.clone());
+        }
     }
 
     pub fn requests(&self) -> Vec<RequestRecord> {
