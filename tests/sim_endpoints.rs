@@ -8,29 +8,8 @@ use runway_core::catalogue::catalogue;
 use runway_core::simulator::{SimConfig, Simulator};
 use serde_json::{json, Value};
 
-const VERSION: &str = "2024-11-06";
-
-fn sim(cfg: SimConfig) -> Simulator {
-    Simulator::start(&tokio::runtime::Handle::current(), cfg, 0).unwrap()
-}
-
-fn fast() -> SimConfig {
-    SimConfig { task_seconds: 0.2, pending_seconds: 0.0, ..Default::default() }
-}
-
-async fn api(s: &Simulator, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut rb = reqwest::Client::new()
-        .request(method, format!("{}{path}", s.base_url()))
-        .bearer_auth(s.api_key())
-        .header("X-Runway-Version", VERSION);
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
+mod common;
+use common::{api, fast, sim, VERSION};
 
 async fn get(s: &Simulator, path: &str) -> (u16, Value) {
     api(s, reqwest::Method::GET, path, None).await

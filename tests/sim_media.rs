@@ -6,32 +6,11 @@ use std::time::Duration;
 
 use runway_core::catalogue::MediaKind;
 use runway_core::simulator::placeholders;
-use runway_core::simulator::{SimConfig, Simulator};
+use runway_core::simulator::Simulator;
 use serde_json::{json, Value};
 
-const VERSION: &str = "2024-11-06";
-
-fn sim(cfg: SimConfig) -> Simulator {
-    Simulator::start(&tokio::runtime::Handle::current(), cfg, 0).unwrap()
-}
-
-fn fast() -> SimConfig {
-    SimConfig { task_seconds: 0.2, pending_seconds: 0.0, ..Default::default() }
-}
-
-async fn api(s: &Simulator, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut rb = reqwest::Client::new()
-        .request(method, format!("{}{path}", s.base_url()))
-        .bearer_auth(s.api_key())
-        .header("X-Runway-Version", VERSION);
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
+mod common;
+use common::{api, fast, sim, VERSION};
 
 /// A presigned upload slot: (uploadUrl, fields, runwayUri).
 async fn new_upload(s: &Simulator, filename: &str) -> (String, Vec<(String, String)>, String) {
