@@ -26,6 +26,7 @@ from typing import Any, Awaitable, Callable, Mapping, Optional, Sequence, Union
 from . import _core
 from ._core import (
     API_VERSION,
+    UPLOAD_MAX_BYTES,
     DEFAULT_BASE_URL,
     ApiError,
     AuthenticationError,
@@ -43,6 +44,7 @@ from ._core import (
 
 __all__ = [
     "API_VERSION",
+    "UPLOAD_MAX_BYTES",
     "DEFAULT_BASE_URL",
     "ApiError",
     "AuthenticationError",

@@ -5,6 +5,7 @@ from typing import Any, Awaitable, Callable, Literal, Optional, final
 __all__ = [
     "__version__",
     "API_VERSION",
+    "UPLOAD_MAX_BYTES",
     "DEFAULT_BASE_URL",
     "RunwayError",
     "ApiError",
@@ -26,6 +27,7 @@ __all__ = [
 
 __version__: str
 API_VERSION: str
+UPLOAD_MAX_BYTES: int
 DEFAULT_BASE_URL: str
 
 class RunwayError(Exception):

@@ -80,13 +80,16 @@ class ParamShape:
 
     annotation: Any
     limits: dict[str, Any]
-    hint: str  # a short "allowed" text for the description
+    hint: str  # what the data says for the description (a shared default), or ""
 
 
 def shape(ms: list[Model], fields: tuple[str, ...], max_enum: int = 12) -> ParamShape:
     """The union of what these models accept for the field: an enum when the values are few,
     numbers with the widest bounds every model states, text otherwise."""
     specs = [s for m in ms for f in fields if (s := m.spec(f)) is not None]
+    defaults = {repr(s["default"]) for s in specs if "default" in s}
+    # A default every model shares is worth saying (the data's, never written by hand).
+    said = f"Default {specs[0]['default']}." if specs and len(defaults) == 1 and all("default" in s for s in specs) else ""
     alts = [a for s in specs for a in _flat(s)]
     kinds = {a.get("type") for a in alts}
     enum_values: list[Any] = []
@@ -95,9 +98,9 @@ def shape(ms: list[Model], fields: tuple[str, ...], max_enum: int = 12) -> Param
             if v not in enum_values:
                 enum_values.append(v)
     if kinds <= {"enum"} and enum_values and len(enum_values) <= max_enum:
-        return ParamShape(literal(enum_values), {}, "")
+        return ParamShape(literal(enum_values), {}, said)
     if kinds <= {"bool"}:
-        return ParamShape(bool, {}, "")
+        return ParamShape(bool, {}, said)
     nums = [a for a in alts if a.get("type") in ("int", "number")]
     numeric_enum = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in enum_values)
     if kinds <= {"int", "number", "enum"} and (nums or (enum_values and numeric_enum)):
@@ -115,10 +118,9 @@ def shape(ms: list[Model], fields: tuple[str, ...], max_enum: int = 12) -> Param
         if base is int:
             limits = {k: int(v) for k, v in limits.items()}
         ann: Any = Union[base, literal(strings)] if strings else base
-        return ParamShape(ann, limits, "")
+        return ParamShape(ann, limits, said)
     if kinds <= {"text", "enum", "media", "tag"}:
-        hint = "by model" if enum_values else ""
-        return ParamShape(str, {}, hint)
+        return ParamShape(str, {}, said)
     return ParamShape(Any, {}, "")
 
 

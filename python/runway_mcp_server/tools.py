@@ -243,18 +243,18 @@ GENERATORS: tuple[Gen, ...] = (
     Gen("animate_character", "Animate a character with a performance video.",
         ("character_performance",),
         (P("character", (), "Image or video; face in frame.", required=True, media=True),
-         P("reference_video", (), "Performance, 3-30 s.", required=True, media=True), RATIO,
+         P("reference_video", (), "The performance.", required=True, media=True), RATIO,
          P("body_control", ("bodyControl",)),
          P("expression_intensity", ("expressionIntensity",)), SEED),
         build=character),
     Gen("upscale_image", "Upscale an image.", ("image_upscale",),
         (P("input_image", ("imageUri",), required=True, media=True),
-         P("scale_factor", ("scaleFactor",), "Default 2."))),
+         P("scale_factor", ("scaleFactor",)))),
     Gen("add_audio_to_video", "Make sound effects for a video.", ("video_to_audio",),
         (VIDEO_IN, P("duration", ("duration",), "Seconds of audio.", required=True),
          P("prompt_text", ("promptText",)))),
     Gen("convert_video_to_hdr", "Convert an SDR video to HDR.", ("video_to_hdr",),
-        (VIDEO_IN, P("output_format", ("outputFormat",), "Default hdr10."))),
+        (VIDEO_IN, P("output_format", ("outputFormat",)))),
     Gen("generate_avatar_video", "Make a talking-avatar video.", ("avatar_videos",),
         (P("avatar", (), "Preset or custom avatar id.", required=True),
          P("speech_text", (), "What the avatar says."),
@@ -315,7 +315,7 @@ def _annotation(p: P, models: list[cat.Model]) -> tuple[Any, str]:
     if p.media or not p.fields:
         return str, p.desc
     s = cat.shape(models, p.fields)
-    desc = p.desc
+    desc = p.desc or s.hint
     extra = Field(description=desc, **s.limits) if desc else Field(**s.limits)
     return Annotated[s.annotation, extra], ""
 
@@ -392,7 +392,7 @@ class UploadResult(BaseModel):
 
 
 async def upload_file(
-    path: Annotated[str, Field(description="Local media file, up to 200 MB.")],
+    path: Annotated[str, Field(description=f"Local media file, up to {runway_core.UPLOAD_MAX_BYTES >> 20} MiB.")],
     ctx: Context,
 ) -> Annotated[CallToolResult, UploadResult]:
     try:

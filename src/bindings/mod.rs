@@ -37,6 +37,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", crate::client::VERSION)?;
     m.add("API_VERSION", crate::client::API_VERSION)?;
     m.add("DEFAULT_BASE_URL", crate::client::DEFAULT_BASE_URL)?;
+    m.add("UPLOAD_MAX_BYTES", crate::media::UPLOAD_MAX)?;
     errors::register(m)?;
     m.add_class::<objects::PyTask>()?;
     m.add_class::<objects::PyClient>()?;
