@@ -76,7 +76,7 @@ async def test_tools_schemas_and_annotations(sim):
         assert (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint) == (False, False, False, True), name
         assert "Cost:" in t.description, name
         props = t.input_schema["properties"]
-        assert {"model", "options", "wait_for_completion", "max_wait_seconds"} <= set(props), name
+        assert {"options", "wait_for_completion", "max_wait_seconds"} <= set(props), name
     assert "40 credits/s" in tools["generate_video_text_to_video"].description
     assert tools["cancel_task"].annotations.destructive_hint is True
     # They save a finished task's outputs on this machine: not read-only.

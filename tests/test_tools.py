@@ -62,14 +62,17 @@ async def test_schemas_are_derived_from_the_catalogue(sim, tmp_path):
     for g in T.GENERATORS:
         models = cat.select(g.endpoints, g.tag)
         props = tools[g.name].input_schema["properties"]
+        # Prices in the description are the catalogue's.
+        assert tools[g.name].description.endswith(cat.cost_summary(models)), g.name
+        if not T.offers_choice(g, models):  # one model per endpoint: nothing to choose
+            assert "model" not in props and all(len([m for m in models if m.endpoint == ep]) == 1 for ep in g.endpoints)
+            continue
         model = props["model"]
         if len(cat.names(models)) <= T.MAX_MODEL_ENUM:
             listed = model.get("enum") or [model.get("const")]
             assert listed == cat.names(models), g.name
         else:
             assert f"{len(cat.names(models))} models" in model["description"], g.name
-        # Prices in the description are the catalogue's.
-        assert tools[g.name].description.endswith(cat.cost_summary(models)), g.name
     # Enums and ranges are the data's: Act-Two's ratio list and expression range, upscale_image's factors.
     act = cat.find("act_two", ("character_performance",))
     assert act is not None
@@ -278,3 +281,44 @@ async def test_list_voices(sim, tmp_path):
         assert not r.is_error, text(r)
     body = posted(sim)[-1]["body"]
     assert body["speech"]["voice"] == {"type": "custom", "id": custom_id}
+
+
+async def test_estimate_cost_sends_nothing(sim, tmp_path):
+    frame = tmp_path / "frame.png"
+    frame.write_bytes((Path(__file__).parent.parent / "src/simulator/media/placeholder.png").read_bytes())
+    async with mcp(sim, tmp_path) as c:
+        # Veo 3.1 with sound, 8 s: 40 credits/s from the catalogue; a local path is fine (not read).
+        r = await c.call_tool("estimate_cost", {"tool": "generate_video_image_to_video", "arguments": {
+            "prompt_image": str(frame), "model": "veo3.1", "duration": 8, "wait_for_completion": False}})
+        d = data(r)
+        assert not r.is_error and d["estimated_credits"] == 320 and d["model"] == "veo3.1", text(r)
+        assert "$3.20" in text(r) and "Nothing was sent" in text(r)
+        r = await c.call_tool("estimate_cost", {"tool": "generate_video_image_to_video", "arguments": {
+            "prompt_image": IMG, "model": "veo3.1", "duration": 8, "audio": False}})
+        assert data(r)["estimated_credits"] == 160
+        # The same numbers as the core's own estimate of the body the tool would send.
+        r = await c.call_tool("estimate_cost", {"tool": "generate_image_gen4", "arguments": {
+            "prompt_text": "a fox", "model": "gen4_image", "ratio": "1280:720"}})
+        assert data(r)["estimated_credits"] == runway_core.estimate_cost(
+            "text_to_image", {"model": "gen4_image", "promptText": "a fox", "ratio": "1280:720"}) == 5
+        # Unpublished price: said so.
+        r = await c.call_tool("estimate_cost", {"tool": "upscale_image", "arguments": {"input_image": IMG}})
+        assert data(r)["estimated_credits"] is None and "not known locally" in text(r)
+        # Bad arguments are refused the same way the tool would refuse them.
+        r = await c.call_tool("estimate_cost", {"tool": "generate_video_text_to_video", "arguments": {
+            "prompt_text": "x", "model": "veo3.1", "duration": 5}})
+        assert r.is_error and "duration" in text(r) and "4, 6, 8" in text(r)
+        r = await c.call_tool("estimate_cost", {"tool": "get_task_status", "arguments": {}})
+        assert r.is_error and "generate_audio" in text(r)
+    assert api_requests(sim) == [] and sim.uploads() == []
+
+
+async def test_get_credits(sim, tmp_path):
+    async with mcp(sim, tmp_path) as c:
+        before = data(await c.call_tool("get_credits", {}))
+        r = await c.call_tool("generate_video_text_to_video", {"prompt_text": "x", "model": "gen4.5", "duration": 5})
+        assert not r.is_error, text(r)
+        after = data(await c.call_tool("get_credits", {}))
+    assert before["credit_balance"] - after["credit_balance"] == 60
+    assert after["models"]["gen4.5"]["used_today"] == before["models"]["gen4.5"]["used_today"] + 1
+    assert "maxConcurrentGenerations" in after["models"]["gen4.5"]

@@ -238,5 +238,6 @@ def validate(endpoint: str, body: Mapping[str, Any]) -> None:
 
 
 def estimate_cost(endpoint: str, body: Mapping[str, Any]) -> Optional[float]:
-    """The most this body can cost, in credits (None when Runway has not published the price)."""
+    """The most this body can cost, in credits (None when Runway has not published the price).
+    Media fields may hold local paths or task ids: nothing is read or sent."""
     return _core.estimate_cost(endpoint, body)

@@ -18,8 +18,8 @@ INSTRUCTIONS = """Make and edit images, video and audio with Runway. Generation 
 (1 credit = $0.01; each description gives the price range, each result Runway's estimate): only call
 them when the user asked. Media parameters take a local path, an https URL, a data URI, a
 runway:// URI, or an earlier task's id for its output (<task id>#N for output N). Every generation
-tool also takes: model (list_available_models lists them; describe_model gives one model's fields,
-limits, cost and an example), options (more fields of the model, by Runway's camelCase names),
+tool also takes: model, where there is a choice (list_available_models lists them; describe_model
+gives one model's fields, limits, cost and an example call), options (more fields of the model, by Runway's camelCase names),
 wait_for_completion (default true) and max_wait_seconds (default 45). A task still running when the
 wait ends comes back with its task_id: call wait_for_task with it. Never submit the same generation
 twice because a wait ran out: the first task is still running. Outputs are saved locally; Runway's

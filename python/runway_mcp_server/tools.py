@@ -285,9 +285,10 @@ def _pick(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> tuple[str, cat.
     return endpoint, m
 
 
-async def run(g: Gen, models: list[cat.Model], ctx: Context, a: dict[str, Any]) -> CallToolResult:
-    wait = a.pop("wait_for_completion", None) is not False
-    max_wait = a.pop("max_wait_seconds", None)
+def assemble(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> tuple[str, cat.Model, dict[str, Any], dict[str, str]]:
+    """The Runway request a call of `g` with arguments `a` makes: (endpoint, model, body, and which
+    tool parameter filled each Runway field)."""
+    a = dict(a)
     options: dict[str, Any] = a.pop("options", None) or {}
     endpoint, m = _pick(g, models, a)
     body: dict[str, Any] = {"model": m.name}
@@ -305,7 +306,13 @@ async def run(g: Gen, models: list[cat.Model], ctx: Context, a: dict[str, Any]) 
         if k in body:
             raise ToolError(f"options.{k}: already set by the tool's parameters; give it once")
         body[k] = v
-    body = cat.fill_required(m, body)
+    return endpoint, m, cat.fill_required(m, body), names
+
+
+async def run(g: Gen, models: list[cat.Model], ctx: Context, a: dict[str, Any]) -> CallToolResult:
+    wait = a.pop("wait_for_completion", None) is not False
+    max_wait = a.pop("max_wait_seconds", None)
+    endpoint, _, body, names = assemble(g, models, a)
     return await _svc(ctx).submit(ctx, g.name, endpoint, body, wait, max_wait, names)
 
 
@@ -331,6 +338,11 @@ def _model_annotation(g: Gen, offered: list[str]) -> Any:
     return Annotated[Optional[str], Field(description=f"{len(offered)} models")]
 
 
+def offers_choice(g: Gen, models: list[cat.Model]) -> bool:
+    """Whether some endpoint of the tool has more than one model."""
+    return any(sum(m.endpoint == ep for m in models) > 1 for ep in g.endpoints)
+
+
 def make_tool(g: Gen) -> Callable[..., Any]:
     models = cat.select(g.endpoints, g.tag)
     if not models:
@@ -352,8 +364,10 @@ def make_tool(g: Gen) -> Callable[..., Any]:
     offered = cat.names(models)
     default = g.default_model if g.default_model in offered else None
     # The parameters every generation tool shares are explained once, in the server instructions.
+    # A model parameter only where there is a choice: it appears when the data adds a second model.
+    if offers_choice(g, models):
+        params.append(inspect.Parameter("model", kw_only, default=default, annotation=_model_annotation(g, offered)))
     params += [
-        inspect.Parameter("model", kw_only, default=default, annotation=_model_annotation(g, offered)),
         inspect.Parameter("options", kw_only, default=None, annotation=Optional[dict[str, Any]]),
         # None means true (the instructions say so): a bare boolean schema is shorter.
         inspect.Parameter("wait_for_completion", kw_only, default=None, annotation=Optional[bool]),
@@ -549,6 +563,54 @@ async def list_voices(ctx: Context) -> Annotated[CallToolResult, Voices]:
     return plain(data, text)
 
 
+class Estimate(BaseModel):
+    tool: str
+    endpoint: str
+    model: str
+    estimated_credits: Optional[float]
+    pricing: str
+
+
+async def estimate_cost(
+    tool: Annotated[str, Field(description="A generation tool")],
+    arguments: dict[str, Any],
+) -> Annotated[CallToolResult, Estimate]:
+    g = next((g for g in GENERATORS if g.name == tool), None)
+    if g is None:
+        raise ToolError(f"tool: '{tool}' is not a generation tool; one of: {', '.join(x.name for x in GENERATORS)}")
+    args = {k: v for k, v in arguments.items() if k not in ("wait_for_completion", "max_wait_seconds")}
+    endpoint, m, body, names = assemble(g, cat.select(g.endpoints, g.tag), args)
+    try:
+        credits = runway_core.estimate_cost(endpoint, body)
+    except RunwayError as e:
+        raise ToolError(str(e)) from None
+    r = Estimate(tool=tool, endpoint=endpoint, model=m.name, estimated_credits=credits, pricing=cat.cost_text(m))
+    figure = (f"at most {credits:g} credits (${credits / 100:.2f})" if credits is not None
+              else "not known locally (Runway's estimate comes back when the task is created)")
+    return plain(r, f"{tool} with {m.name}: {figure}. Pricing: {r.pricing}. Nothing was sent.")
+
+
+class Credits(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    credit_balance: Optional[float] = None
+
+
+async def get_credits(ctx: Context) -> Annotated[CallToolResult, Credits]:
+    try:
+        org = await _svc(ctx).client().organization()
+    except RunwayError as e:
+        raise ToolError(str(e)) from None
+    tier = org.get("tier") or {}
+    used = (org.get("usage") or {}).get("models") or {}
+    limits = {name: {**lim, "used_today": (used.get(name) or {}).get("dailyGenerations", 0)}
+              for name, lim in (tier.get("models") or {}).items()}
+    r = Credits(credit_balance=org.get("creditBalance"), max_monthly_credit_spend=tier.get("maxMonthlyCreditSpend"),
+                models=limits)
+    busy = ", ".join(f"{k} {v['used_today']}/{v.get('maxDailyGenerations') or '-'}" for k, v in limits.items() if v["used_today"])
+    return plain(r, f"Balance: {r.credit_balance} credits (${(r.credit_balance or 0) / 100:.2f}). "
+                    f"Used today (generations/daily limit): {busy or 'nothing'}.")
+
+
 class ApiInfo(BaseModel):
     server_version: str
     runway_api_version: str
@@ -594,4 +656,6 @@ def register(mcp: MCPServer) -> None:
     mcp.add_tool(list_available_models, description="Models with their tools, capability tags and costs. Free.", annotations=LOCAL)
     mcp.add_tool(describe_model, description="One model's fields, allowed values, rules, cost and an example call. Free.", annotations=LOCAL)
     mcp.add_tool(list_voices, description="Preset voices and the account's custom voices. Free.", annotations=READ)
+    mcp.add_tool(estimate_cost, description="What a generation call would cost. Sends nothing.", annotations=LOCAL)
+    mcp.add_tool(get_credits, description="Credit balance; per-model limits and use today.", annotations=READ)
     mcp.add_tool(get_api_info, description="Server version and settings (never the key). Free.", annotations=LOCAL)

@@ -24,12 +24,18 @@ fn validate(py: Python<'_>, endpoint: &str, body: &Bound<'_, PyAny>) -> PyResult
     catalogue().validate(endpoint, &body).map(drop).map_err(|e| errors::to_pyerr(py, e))
 }
 
-/// The most a valid body can cost in credits, or None when the catalogue cannot say.
+/// The most a valid body can cost in credits, or None when the catalogue cannot say. Media may
+/// be given in any form `create_task` takes (local paths, task ids): nothing is read or sent.
 #[pyfunction]
 fn estimate_cost(py: Python<'_>, endpoint: &str, body: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
     let body = py_to_json(body).map_err(|e| errors::ValidationError::new_err(format!("body: {e}")))?;
-    let model = catalogue().validate(endpoint, &body).map_err(|e| errors::to_pyerr(py, e))?;
-    Ok(model.estimate_cost(&body))
+    let cat = catalogue();
+    let probe = match body.get("model").and_then(|m| m.as_str()).and_then(|m| cat.model(endpoint, m)) {
+        Some(m) => crate::media::with_placeholders(&m.fields, &body).map_err(|e| errors::to_pyerr(py, e))?,
+        None => body,
+    };
+    let model = cat.validate(endpoint, &probe).map_err(|e| errors::to_pyerr(py, e))?;
+    Ok(model.estimate_cost(&probe))
 }
 
 #[pymodule(name = "_core")]
