@@ -591,8 +591,9 @@ async def estimate_cost(
 
 
 class Credits(BaseModel):
-    model_config = ConfigDict(extra="allow")
     credit_balance: Optional[float] = None
+    max_monthly_credit_spend: Optional[float] = None
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 async def get_credits(ctx: Context) -> Annotated[CallToolResult, Credits]:
