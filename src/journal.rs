@@ -1,0 +1,1347 @@
+//! The task journal: every task this server started, kept on disk, so that a crash, a restart or a
+//! client that gave up never loses a paid task, and an identical request can reattach instead of
+//! paying twice.
+//!
+//! Storage sits behind the small `Journal` trait so that a PostgreSQL backend can be added for
+//! multi-machine deployments without touching callers. `SqliteJournal` is the local backend: one
+//! file shared by every server process on the machine (WAL, a busy timeout, and short write
+//! transactions begun IMMEDIATE, so a read-modify-write never loses another process's update).
+//! WAL needs a local file system; do not point the journal at a network share.
+//!
+//! Rows are scoped by a salted fingerprint of the API key, never the key: one key never sees another
+//! key's rows. Every call blocks; async callers use `tokio::task::spawn_blocking`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::{Type, Value as SqlValue};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::errors::{Error, Result};
+use crate::tasks::Task;
+use crate::util::now_unix_ms;
+
+/// Statuses after which a task never changes again.
+pub const TERMINAL: [&str; 3] = ["SUCCEEDED", "FAILED", "CANCELLED"];
+
+/// `Filter::limit` when none is given.
+pub const DEFAULT_LIMIT: usize = 50;
+/// The most rows one `list` returns.
+pub const MAX_LIMIT: usize = 1000;
+
+/// Environment variable naming the journal file.
+pub const PATH_ENV: &str = "RUNWAY_MCP_JOURNAL";
+
+fn is_terminal_status(s: &str) -> bool {
+    TERMINAL.contains(&s)
+}
+
+/// One task, or one ambiguous create, as journaled.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    /// Row id in this journal; `record` ignores it and returns the row's id.
+    pub id: i64,
+    /// None for an ambiguous create: Runway may have created a task, but its id never came back.
+    pub task_id: Option<String>,
+    pub key_fp: String,
+    pub tool: String,
+    pub endpoint: String,
+    pub model: String,
+    pub prompt: Option<String>,
+    /// The request body with media as the user gave them (references, never file contents).
+    pub params: Value,
+    pub request_fp: Option<String>,
+    pub estimated_cost: Option<f64>,
+    /// Runway's status; None for a task just created (the create response carries none).
+    pub status: Option<String>,
+    pub progress: Option<f64>,
+    /// Output URLs as Runway gave them (a JSON array).
+    pub outputs: Value,
+    /// Where the outputs were saved (a JSON array in the caller's shape; an entry may record a failed
+    /// download). Non-empty means the outputs were dealt with.
+    pub files: Value,
+    pub cost: Option<f64>,
+    pub failure: Option<String>,
+    pub failure_code: Option<String>,
+    /// Advice for the user, e.g. how to find out whether an ambiguous create made a task.
+    pub note: Option<String>,
+    /// Unix milliseconds; `record` fills 0 with the current time.
+    pub created_ms: u64,
+    pub updated_ms: u64,
+    pub finished_ms: Option<u64>,
+}
+
+impl Default for Entry {
+    fn default() -> Self {
+        Entry {
+            id: 0,
+            task_id: None,
+            key_fp: String::new(),
+            tool: String::new(),
+            endpoint: String::new(),
+            model: String::new(),
+            prompt: None,
+            params: Value::Object(Default::default()),
+            request_fp: None,
+            estimated_cost: None,
+            status: None,
+            progress: None,
+            outputs: Value::Array(vec![]),
+            files: Value::Array(vec![]),
+            cost: None,
+            failure: None,
+            failure_code: None,
+            note: None,
+            created_ms: 0,
+            updated_ms: 0,
+            finished_ms: None,
+        }
+    }
+}
+
+impl Entry {
+    pub fn is_terminal(&self) -> bool {
+        self.status.as_deref().is_some_and(is_terminal_status)
+    }
+
+    /// Runway may have created a task for this row, but its id is unknown.
+    pub fn is_ambiguous(&self) -> bool {
+        self.task_id.is_none()
+    }
+
+    /// Credits this row stands for: the final cost once known, else the estimate.
+    pub fn credits(&self) -> f64 {
+        self.cost.or(self.estimated_cost).unwrap_or(0.0)
+    }
+}
+
+/// What `list` returns; every field narrows the result.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// A Runway status (any case), or `running` (has a task id, not finished), `finished`, or
+    /// `ambiguous` (a create whose task id never came back).
+    pub status: Option<String>,
+    pub tool: Option<String>,
+    pub model: Option<String>,
+    /// Rows created at or after this Unix millisecond.
+    pub since_ms: Option<u64>,
+    /// Substring of the prompt, case-insensitive (Unicode).
+    pub text: Option<String>,
+    /// At most this many rows (default `DEFAULT_LIMIT`, capped at `MAX_LIMIT`).
+    pub limit: Option<usize>,
+}
+
+/// Storage of the journal. Every method is scoped to one key fingerprint.
+pub trait Journal: Send + Sync {
+    /// Writes a new row and returns its id. A row with the same key and task id already there
+    /// (recorded by another process, or a retry) is kept: its gaps are filled and its status
+    /// advances as `update_task` would.
+    fn record(&self, e: &Entry) -> Result<i64>;
+    /// Applies what GET /v1/tasks/{id} said. False if no row has this task id. An observation that
+    /// would move a finished row back to running is ignored: another process saw the finish later.
+    fn update_task(&self, key_fp: &str, t: &Task) -> Result<bool>;
+    /// Sets where the outputs were saved (a JSON array). False if no row has this task id.
+    fn set_files(&self, key_fp: &str, task_id: &str, files: &Value) -> Result<bool>;
+    fn get(&self, key_fp: &str, task_id: &str) -> Result<Option<Entry>>;
+    /// Newest first.
+    fn list(&self, key_fp: &str, f: &Filter) -> Result<Vec<Entry>>;
+    /// The newest row of this request still PENDING, THROTTLED, RUNNING or just created, with a task
+    /// id. The journal may lag behind Runway: look at the task before reporting a reattach.
+    fn find_in_flight(&self, key_fp: &str, request_fp: &str) -> Result<Option<Entry>>;
+    /// Rows to resume, newest first: not finished and with a task id, or SUCCEEDED with outputs but
+    /// no saved files yet.
+    fn unfinished(&self, key_fp: &str, limit: usize) -> Result<Vec<Entry>>;
+    /// Credits of the rows created at or after `since_ms`: final cost when known, else the estimate.
+    /// Ambiguous creates count too (they may have been charged).
+    fn spent_since(&self, key_fp: &str, since_ms: u64) -> Result<f64>;
+}
+
+/// Hex SHA-256 of salt + key, shortened: stable for one journal, and reveals nothing of the key.
+pub fn key_fingerprint(salt: &[u8], key: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(key.as_bytes());
+    hex(&h.finalize()[..16])
+}
+
+/// Hex SHA-256 of a request: the endpoint, the body with object keys sorted, and digests of the
+/// input media content (computed by the caller, in the order the body refers to them).
+pub fn request_fingerprint(endpoint: &str, body: &Value, media_digests: &[String]) -> String {
+    // One JSON array of the three parts: unambiguous where the parts meet.
+    let mut s = String::from("[");
+    write_canonical(&Value::String(endpoint.to_string()), &mut s);
+    s.push(',');
+    write_canonical(body, &mut s);
+    s.push(',');
+    write_canonical(&Value::Array(media_digests.iter().map(|d| Value::String(d.clone())).collect()), &mut s);
+    s.push(']');
+    hex(&Sha256::digest(s.as_bytes()))
+}
+
+/// JSON with object keys sorted at every level, whatever map type serde_json was built with.
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(&m[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `RUNWAY_MCP_JOURNAL` if set, else `runway-mcp-server/journal.sqlite3` in the user's data directory.
+pub fn default_path() -> PathBuf {
+    default_path_from(|k| std::env::var(k).ok())
+}
+
+fn default_path_from(env: impl Fn(&str) -> Option<String>) -> PathBuf {
+    let var = |k: &str| env(k).filter(|v| !v.is_empty());
+    if let Some(p) = var(PATH_ENV) {
+        return PathBuf::from(p);
+    }
+    let data_dir = if cfg!(windows) {
+        var("LOCALAPPDATA")
+            .map(PathBuf::from)
+            .or_else(|| var("USERPROFILE").map(|h| Path::new(&h).join("AppData").join("Local")))
+    } else if cfg!(target_os = "macos") {
+        var("HOME").map(|h| Path::new(&h).join("Library/Application Support"))
+    } else {
+        // The XDG spec says to ignore a relative XDG_DATA_HOME.
+        var("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| var("HOME").map(|h| Path::new(&h).join(".local/share")))
+    };
+    // No home at all (a bare service account): the temp dir beats refusing to run.
+    data_dir.unwrap_or_else(std::env::temp_dir).join("runway-mcp-server").join("journal.sqlite3")
+}
+
+const SCHEMA_VERSION: i64 = 1;
+
+/// Migrations; the one at index i takes the schema from version i to i + 1. Never edit a released
+/// one: add the next.
+const MIGRATIONS: [&str; 1] = [r#"
+CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE tasks (
+    id INTEGER PRIMARY KEY,
+    task_id TEXT,
+    key_fp TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    model TEXT NOT NULL,
+    prompt TEXT,
+    params TEXT NOT NULL,
+    request_fp TEXT,
+    estimated_cost REAL,
+    status TEXT,
+    progress REAL,
+    outputs TEXT NOT NULL,
+    files TEXT NOT NULL,
+    cost REAL,
+    failure TEXT,
+    failure_code TEXT,
+    note TEXT,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    finished_ms INTEGER
+);
+-- NULL task ids (ambiguous creates) are distinct, so only real task ids are unique per key.
+CREATE UNIQUE INDEX tasks_by_task ON tasks (key_fp, task_id);
+-- Every list is newest first within one key; created_ms ends each index so no query sorts.
+CREATE INDEX tasks_by_created ON tasks (key_fp, created_ms);
+CREATE INDEX tasks_by_request ON tasks (key_fp, request_fp, created_ms);
+CREATE INDEX tasks_by_status ON tasks (key_fp, status, created_ms);
+-- Partial indexes hold only the few rows still to resume, however many have finished. Queries
+-- must repeat these WHERE expressions exactly (LIVE_SQL, UNSAVED_SQL) for SQLite to use them.
+CREATE INDEX tasks_live ON tasks (key_fp, created_ms)
+    WHERE status IS NULL OR status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED');
+CREATE INDEX tasks_unsaved ON tasks (key_fp, created_ms) WHERE status = 'SUCCEEDED' AND files = '[]';
+-- Substring search of prompts: a trigram index answers in milliseconds where scanning 100,000
+-- prompts takes tens. It mirrors tasks.prompt through the triggers.
+CREATE VIRTUAL TABLE tasks_fts USING fts5 (prompt, content = 'tasks', content_rowid = 'id', tokenize = 'trigram');
+CREATE TRIGGER tasks_fts_insert AFTER INSERT ON tasks WHEN new.prompt IS NOT NULL BEGIN
+    INSERT INTO tasks_fts (rowid, prompt) VALUES (new.id, new.prompt);
+END;
+CREATE TRIGGER tasks_fts_delete AFTER DELETE ON tasks WHEN old.prompt IS NOT NULL BEGIN
+    INSERT INTO tasks_fts (tasks_fts, rowid, prompt) VALUES ('delete', old.id, old.prompt);
+END;
+-- Every rewrite of a row sets prompt; only a real change touches the index.
+CREATE TRIGGER tasks_fts_update AFTER UPDATE OF prompt ON tasks WHEN old.prompt IS NOT new.prompt BEGIN
+    INSERT INTO tasks_fts (tasks_fts, rowid, prompt) SELECT 'delete', old.id, old.prompt WHERE old.prompt IS NOT NULL;
+    INSERT INTO tasks_fts (rowid, prompt) SELECT new.id, new.prompt WHERE new.prompt IS NOT NULL;
+END;
+"#];
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const COLUMNS: &str = "id, task_id, key_fp, tool, endpoint, model, prompt, params, request_fp, estimated_cost, \
+     status, progress, outputs, files, cost, failure, failure_code, note, created_ms, updated_ms, finished_ms";
+
+const TERMINAL_SQL: &str = "('SUCCEEDED', 'FAILED', 'CANCELLED')";
+const IN_FLIGHT_SQL: &str = "(status IS NULL OR status IN ('PENDING', 'THROTTLED', 'RUNNING'))";
+/// Not finished; the expression of the `tasks_live` index.
+const LIVE_SQL: &str = "(status IS NULL OR status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED'))";
+/// Succeeded, outputs not saved yet; the expression of the `tasks_unsaved` index.
+const UNSAVED_SQL: &str = "status = 'SUCCEEDED' AND files = '[]'";
+
+static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
+    let cols = &COLUMNS["id, ".len()..];
+    let marks: Vec<String> = (1..=20).map(|i| format!("?{i}")).collect();
+    format!("INSERT INTO tasks ({cols}) VALUES ({})", marks.join(", "))
+});
+static UPDATE_SQL: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> =
+        COLUMNS["id, ".len()..].split(", ").enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
+    format!("UPDATE tasks SET {} WHERE id = ?21", sets.join(", "))
+});
+
+/// The journal in one SQLite file, shared by every process that opens it.
+pub struct SqliteJournal {
+    // One connection per handle: SQLite serializes writers anyway, and reads are short.
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    salt: Vec<u8>,
+}
+
+fn db_err(e: rusqlite::Error) -> Error {
+    Error::Other(format!("task journal: {e}"))
+}
+
+impl SqliteJournal {
+    /// Opens (creating it and its directories if needed) the journal at `path`, migrating an older
+    /// schema. Refuses a file written by a newer version.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteJournal> {
+        let path = path.as_ref().to_path_buf();
+        let fail = |e: &dyn std::fmt::Display| Error::Other(format!("task journal {}: {e}", path.display()));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+        }
+        let existed = path.exists();
+        let mut conn = Connection::open(&path).map_err(|e| fail(&e))?;
+        if !existed {
+            restrict_to_owner(&path);
+        }
+        let salt = Self::prepare(&mut conn).map_err(|m| fail(&m))?;
+        Ok(SqliteJournal { conn: Mutex::new(conn), path, salt })
+    }
+
+    /// Pragmas, the schema and the salt; the error is a message for `open` to put the path on.
+    fn prepare(conn: &mut Connection) -> std::result::Result<Vec<u8>, String> {
+        let sql = |e: rusqlite::Error| e.to_string();
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+        // journal_mode answers with the mode in force; a file system without WAL support keeps the
+        // rollback journal, which is slower but just as safe.
+        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(sql)?;
+        // NORMAL in WAL mode: a power cut may lose the last commits, never corrupts the file.
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
+        conn.create_scalar_function(
+            "journal_contains",
+            2,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            |ctx| {
+                let hay: Option<String> = ctx.get(0)?;
+                let needle: String = ctx.get(1)?;
+                Ok(hay.is_some_and(|h| h.to_lowercase().contains(&needle)))
+            },
+        )
+        .map_err(sql)?;
+
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)").map_err(sql)?;
+        let version: i64 =
+            tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0)).map_err(sql)?;
+        if version > SCHEMA_VERSION {
+            return Err(format!(
+                "schema version {version} is newer than this runway-core knows ({SCHEMA_VERSION}): a newer \
+                 runway-mcp-server wrote it. Upgrade, or set {PATH_ENV} to another file"
+            ));
+        }
+        for migration in &MIGRATIONS[version as usize..] {
+            tx.execute_batch(migration).map_err(sql)?;
+        }
+        if version < SCHEMA_VERSION {
+            tx.execute("DELETE FROM schema_version", []).map_err(sql)?;
+            tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [SCHEMA_VERSION]).map_err(sql)?;
+        }
+        // First opener wins; everyone else reads its salt.
+        tx.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('key_salt', ?1)", [new_salt()]).map_err(sql)?;
+        let salt: Vec<u8> =
+            tx.query_row("SELECT value FROM meta WHERE name = 'key_salt'", [], |r| r.get(0)).map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        // No PRAGMA optimize: statistics taken while the tables are small mislead the planner on
+        // the full-text index's own tables later (inserts ran 5 to 20 times slower after 10,000 rows). The plans
+        // need none; `journal_queries_use_their_indexes` checks them.
+        Ok(salt)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// This journal's random salt for key fingerprints.
+    pub fn salt(&self) -> &[u8] {
+        &self.salt
+    }
+
+    /// `key_fingerprint` with this journal's salt.
+    pub fn key_fingerprint(&self, key: &str) -> String {
+        key_fingerprint(&self.salt, key)
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+        // A panic while holding the lock leaves nothing half-done: an open transaction rolls back on drop.
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut conn).map_err(db_err)
+    }
+
+    /// A write transaction, taken IMMEDIATE: it waits for the write lock up front (under the busy
+    /// timeout), so what it read cannot be changed by another process before it writes.
+    fn write<T>(&self, f: impl FnOnce(&Transaction) -> rusqlite::Result<T>) -> Result<T> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+
+    fn query(conn: &Connection, sql: &str, args: &[SqlValue]) -> rusqlite::Result<Vec<Entry>> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
+        rows.collect()
+    }
+}
+
+fn new_salt() -> Vec<u8> {
+    // fastrand seeds from std's RandomState, which the OS seeds; the salt only has to differ between
+    // journal files, it guards nothing secret by itself.
+    (0..32).map(|_| fastrand::u8(..)).collect()
+}
+
+#[cfg(unix)]
+fn restrict_to_owner(path: &Path) {
+    // Prompts and spending are the user's business; SQLite gives -wal and -shm the same mode.
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+}
+
+#[cfg(not(unix))]
+fn restrict_to_owner(_path: &Path) {}
+
+/// SQLite integers are signed; Unix milliseconds stay far below the limit.
+fn ms(t: u64) -> i64 {
+    t.min(i64::MAX as u64) as i64
+}
+
+fn json_col(r: &Row, i: usize) -> rusqlite::Result<Value> {
+    let s: String = r.get(i)?;
+    serde_json::from_str(&s).map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+}
+
+fn from_row(r: &Row) -> rusqlite::Result<Entry> {
+    Ok(Entry {
+        id: r.get(0)?,
+        task_id: r.get(1)?,
+        key_fp: r.get(2)?,
+        tool: r.get(3)?,
+        endpoint: r.get(4)?,
+        model: r.get(5)?,
+        prompt: r.get(6)?,
+        params: json_col(r, 7)?,
+        request_fp: r.get(8)?,
+        estimated_cost: r.get(9)?,
+        status: r.get(10)?,
+        progress: r.get(11)?,
+        outputs: json_col(r, 12)?,
+        files: json_col(r, 13)?,
+        cost: r.get(14)?,
+        failure: r.get(15)?,
+        failure_code: r.get(16)?,
+        note: r.get(17)?,
+        created_ms: r.get::<_, i64>(18)?.max(0) as u64,
+        updated_ms: r.get::<_, i64>(19)?.max(0) as u64,
+        finished_ms: r.get::<_, Option<i64>>(20)?.map(|t| t.max(0) as u64),
+    })
+}
+
+/// Inserts `e` (id None) or rewrites row `id` with it; returns the row id.
+fn store(tx: &Transaction, e: &Entry, id: Option<i64>) -> rusqlite::Result<i64> {
+    let (params_json, outputs, files) = (e.params.to_string(), e.outputs.to_string(), e.files.to_string());
+    let values = params![
+        e.task_id,
+        e.key_fp,
+        e.tool,
+        e.endpoint,
+        e.model,
+        e.prompt,
+        params_json,
+        e.request_fp,
+        e.estimated_cost,
+        e.status,
+        e.progress,
+        outputs,
+        files,
+        e.cost,
+        e.failure,
+        e.failure_code,
+        e.note,
+        ms(e.created_ms),
+        ms(e.updated_ms),
+        e.finished_ms.map(ms),
+    ];
+    match id {
+        None => {
+            tx.prepare_cached(&INSERT_SQL)?.execute(values)?;
+            Ok(tx.last_insert_rowid())
+        }
+        Some(id) => {
+            let mut all = values.to_vec();
+            all.push(&id);
+            tx.prepare_cached(&UPDATE_SQL)?.execute(all.as_slice())?;
+            Ok(id)
+        }
+    }
+}
+
+fn get_tx(conn: &Connection, key_fp: &str, task_id: &str) -> rusqlite::Result<Option<Entry>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM tasks WHERE key_fp = ?1 AND task_id = ?2"))?
+        .query_row([key_fp, task_id], from_row)
+        .optional()
+}
+
+/// A later look at a task's lifecycle, from a GET or from a second `record`.
+struct Seen<'a> {
+    status: Option<&'a str>,
+    progress: Option<f64>,
+    outputs: Option<&'a Value>,
+    estimated_cost: Option<f64>,
+    cost: Option<f64>,
+    failure: Option<&'a str>,
+    failure_code: Option<&'a str>,
+}
+
+fn is_empty_array(v: &Value) -> bool {
+    v.as_array().is_none_or(Vec::is_empty)
+}
+
+/// Applies `s` to `e`; false (and `e` untouched) if it would move a finished task back.
+fn advance(e: &mut Entry, s: &Seen, now: u64) -> bool {
+    if e.is_terminal() && !s.status.is_some_and(is_terminal_status) {
+        return false;
+    }
+    if let Some(st) = s.status {
+        e.status = Some(st.to_string());
+    }
+    e.progress = s.progress.or(e.progress);
+    if let Some(o) = s.outputs.filter(|o| !is_empty_array(o)) {
+        e.outputs = o.clone();
+    }
+    e.estimated_cost = s.estimated_cost.or(e.estimated_cost);
+    e.cost = s.cost.or(e.cost);
+    e.failure = s.failure.map(str::to_string).or(e.failure.take());
+    e.failure_code = s.failure_code.map(str::to_string).or(e.failure_code.take());
+    if e.is_terminal() && e.finished_ms.is_none() {
+        e.finished_ms = Some(now);
+    }
+    e.updated_ms = now;
+    true
+}
+
+/// A second `record` of a known task: the first description stands, gaps are filled.
+fn merge(old: &mut Entry, new: &Entry, now: u64) {
+    for (o, n) in [(&mut old.tool, &new.tool), (&mut old.endpoint, &new.endpoint), (&mut old.model, &new.model)] {
+        if o.is_empty() {
+            o.clone_from(n);
+        }
+    }
+    if old.prompt.is_none() {
+        old.prompt.clone_from(&new.prompt);
+    }
+    if old.params.as_object().is_none_or(|m| m.is_empty()) {
+        old.params = new.params.clone();
+    }
+    if old.request_fp.is_none() {
+        old.request_fp.clone_from(&new.request_fp);
+    }
+    if new.note.is_some() {
+        old.note.clone_from(&new.note);
+    }
+    if is_empty_array(&old.files) {
+        old.files = new.files.clone();
+    }
+    old.created_ms = old.created_ms.min(new.created_ms);
+    advance(
+        old,
+        &Seen {
+            status: new.status.as_deref(),
+            progress: new.progress,
+            outputs: Some(&new.outputs),
+            estimated_cost: new.estimated_cost,
+            cost: new.cost,
+            failure: new.failure.as_deref(),
+            failure_code: new.failure_code.as_deref(),
+        },
+        now,
+    );
+}
+
+fn check_array(what: &str, v: &Value) -> Result<()> {
+    if v.is_array() {
+        Ok(())
+    } else {
+        Err(Error::Other(format!("task journal: {what} must be a JSON array, got {v}")))
+    }
+}
+
+/// The SQL and arguments of `list`.
+fn list_query(key_fp: &str, f: &Filter) -> (String, Vec<SqlValue>) {
+    let mut sql = format!("SELECT {COLUMNS} FROM tasks WHERE key_fp = ?");
+    let mut args: Vec<SqlValue> = vec![key_fp.to_string().into()];
+    let given = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    if let Some(status) = given(&f.status) {
+        match status.to_ascii_lowercase().as_str() {
+            "running" => sql.push_str(&format!(" AND task_id IS NOT NULL AND {LIVE_SQL}")),
+            "finished" => sql.push_str(&format!(" AND status IN {TERMINAL_SQL}")),
+            "ambiguous" => sql.push_str(" AND task_id IS NULL"),
+            _ => {
+                sql.push_str(" AND status = ?");
+                args.push(status.to_ascii_uppercase().into());
+            }
+        }
+    }
+    if let Some(tool) = given(&f.tool) {
+        sql.push_str(" AND tool = ?");
+        args.push(tool.into());
+    }
+    if let Some(model) = given(&f.model) {
+        sql.push_str(" AND model = ?");
+        args.push(model.into());
+    }
+    if let Some(since) = f.since_ms {
+        sql.push_str(" AND created_ms >= ?");
+        args.push(SqlValue::Integer(ms(since)));
+    }
+    if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
+        if text.chars().count() >= 3 {
+            // A trigram phrase: the characters in a row, case-folded. Quotes are doubled.
+            sql.push_str(" AND id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)");
+            args.push(format!("\"{}\"", text.replace('"', "\"\"")).into());
+        } else {
+            // Too short for a trigram: scan.
+            sql.push_str(" AND journal_contains(prompt, ?)");
+            args.push(text.to_lowercase().into());
+        }
+    }
+    sql.push_str(" ORDER BY created_ms DESC, id DESC LIMIT ?");
+    args.push(SqlValue::Integer(f.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT) as i64));
+    (sql, args)
+}
+
+static FIND_IN_FLIGHT_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM tasks WHERE key_fp = ?1 AND request_fp = ?2 AND task_id IS NOT NULL AND \
+         {IN_FLIGHT_SQL} ORDER BY created_ms DESC, id DESC LIMIT 1"
+    )
+});
+
+// Two disjoint halves, each on its partial index, merged in order. SQLite prefers tasks_by_status
+// (key and status) to tasks_unsaved whatever the statistics say, hence INDEXED BY.
+static UNFINISHED_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM tasks WHERE key_fp = ?1 AND task_id IS NOT NULL AND {LIVE_SQL} \
+         UNION ALL \
+         SELECT {COLUMNS} FROM tasks INDEXED BY tasks_unsaved \
+         WHERE key_fp = ?1 AND task_id IS NOT NULL AND {UNSAVED_SQL} AND outputs <> '[]' \
+         ORDER BY created_ms DESC, id DESC LIMIT ?2"
+    )
+});
+
+impl Journal for SqliteJournal {
+    fn record(&self, e: &Entry) -> Result<i64> {
+        if e.key_fp.is_empty() {
+            return Err(Error::Other("task journal: an entry needs a key fingerprint".into()));
+        }
+        check_array("outputs", &e.outputs)?;
+        check_array("files", &e.files)?;
+        let now = now_unix_ms();
+        let mut new = e.clone();
+        if new.created_ms == 0 {
+            new.created_ms = now;
+        }
+        if new.updated_ms == 0 {
+            new.updated_ms = now.max(new.created_ms);
+        }
+        if new.is_terminal() && new.finished_ms.is_none() {
+            new.finished_ms = Some(new.updated_ms);
+        }
+        self.write(|tx| {
+            if let Some(task_id) = &new.task_id {
+                if let Some(mut old) = get_tx(tx, &new.key_fp, task_id)? {
+                    merge(&mut old, &new, now);
+                    return store(tx, &old, Some(old.id));
+                }
+            }
+            store(tx, &new, None)
+        })
+    }
+
+    fn update_task(&self, key_fp: &str, t: &Task) -> Result<bool> {
+        let outputs = Value::from(t.output.clone());
+        let seen = Seen {
+            status: t.status.as_deref(),
+            progress: t.progress,
+            outputs: Some(&outputs),
+            estimated_cost: t.estimated_cost,
+            cost: t.cost,
+            failure: t.failure.as_deref(),
+            failure_code: t.failure_code.as_deref(),
+        };
+        let now = now_unix_ms();
+        self.write(|tx| {
+            let Some(mut e) = get_tx(tx, key_fp, &t.id)? else { return Ok(false) };
+            if advance(&mut e, &seen, now) {
+                store(tx, &e, Some(e.id))?;
+            }
+            Ok(true)
+        })
+    }
+
+    fn set_files(&self, key_fp: &str, task_id: &str, files: &Value) -> Result<bool> {
+        check_array("files", files)?;
+        let (files, now) = (files.to_string(), now_unix_ms());
+        self.write(|tx| {
+            let n = tx
+                .prepare_cached("UPDATE tasks SET files = ?1, updated_ms = ?2 WHERE key_fp = ?3 AND task_id = ?4")?
+                .execute(params![files, ms(now), key_fp, task_id])?;
+            Ok(n > 0)
+        })
+    }
+
+    fn get(&self, key_fp: &str, task_id: &str) -> Result<Option<Entry>> {
+        self.with(|c| get_tx(c, key_fp, task_id))
+    }
+
+    fn list(&self, key_fp: &str, f: &Filter) -> Result<Vec<Entry>> {
+        let (sql, args) = list_query(key_fp, f);
+        self.with(|c| Self::query(c, &sql, &args))
+    }
+
+    fn find_in_flight(&self, key_fp: &str, request_fp: &str) -> Result<Option<Entry>> {
+        let args = [key_fp.to_string().into(), request_fp.to_string().into()];
+        Ok(self.with(|c| Self::query(c, &FIND_IN_FLIGHT_SQL, &args))?.pop())
+    }
+
+    fn unfinished(&self, key_fp: &str, limit: usize) -> Result<Vec<Entry>> {
+        let args = [key_fp.to_string().into(), SqlValue::Integer(limit.min(i64::MAX as usize) as i64)];
+        self.with(|c| Self::query(c, &UNFINISHED_SQL, &args))
+    }
+
+    fn spent_since(&self, key_fp: &str, since_ms: u64) -> Result<f64> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT COALESCE(SUM(COALESCE(cost, estimated_cost, 0.0)), 0.0) FROM tasks \
+                 WHERE key_fp = ?1 AND created_ms >= ?2",
+            )?
+            .query_row(params![key_fp, ms(since_ms)], |r| r.get(0))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::{Arc, Barrier};
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            static N: AtomicU32 = AtomicU32::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "runway-journal-{name}-{}-{}-{}",
+                std::process::id(),
+                now_unix_ms(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+        fn file(&self) -> PathBuf {
+            self.0.join("sub/journal.sqlite3")
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn entry(key: &str, task_id: &str) -> Entry {
+        Entry {
+            task_id: Some(task_id.into()),
+            key_fp: key.into(),
+            tool: "generate_video".into(),
+            endpoint: "/v1/text_to_video".into(),
+            model: "gen4.5".into(),
+            prompt: Some("a cat on a skateboard".into()),
+            params: json!({"model": "gen4.5", "promptText": "a cat on a skateboard", "ratio": "1280:720"}),
+            request_fp: Some("rfp".into()),
+            estimated_cost: Some(25.0),
+            ..Default::default()
+        }
+    }
+
+    fn task(v: Value) -> Task {
+        Task::from_json(v).unwrap()
+    }
+
+    fn ids(rows: &[Entry]) -> Vec<&str> {
+        rows.iter().map(|e| e.task_id.as_deref().unwrap_or("-")).collect()
+    }
+
+    fn count(j: &SqliteJournal) -> i64 {
+        j.with(|c| c.query_row("SELECT COUNT(*) FROM tasks", [], |r| r.get(0))).unwrap()
+    }
+
+    #[test]
+    fn journal_record_get_update_and_files() {
+        let dir = TempDir::new("basic");
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        let id = j.record(&entry("k", "t1")).unwrap();
+        let e = j.get("k", "t1").unwrap().unwrap();
+        assert_eq!(e.id, id);
+        assert_eq!(e.params["ratio"], "1280:720");
+        assert_eq!((e.status.as_deref(), e.estimated_cost, e.finished_ms), (None, Some(25.0), None));
+        assert!(e.created_ms > 0 && e.updated_ms >= e.created_ms);
+
+        assert!(j.update_task("k", &task(json!({"id": "t1", "status": "RUNNING", "progress": 0.4}))).unwrap());
+        let e = j.get("k", "t1").unwrap().unwrap();
+        assert_eq!((e.status.as_deref(), e.progress), (Some("RUNNING"), Some(0.4)));
+        assert_eq!(e.estimated_cost, Some(25.0), "a GET without estimatedCost keeps the estimate");
+
+        let done = task(json!({"id": "t1", "status": "SUCCEEDED", "output": ["https://x/1.mp4"],
+                               "cost": {"credits": 20}}));
+        assert!(j.update_task("k", &done).unwrap());
+        let e = j.get("k", "t1").unwrap().unwrap();
+        assert_eq!(e.status.as_deref(), Some("SUCCEEDED"));
+        assert_eq!(e.outputs, json!(["https://x/1.mp4"]));
+        assert_eq!((e.cost, e.progress), (Some(20.0), Some(0.4)));
+        assert!(e.finished_ms.is_some());
+
+        // A stale observation (another process polled before the finish) does not undo it.
+        assert!(j.update_task("k", &task(json!({"id": "t1", "status": "RUNNING", "progress": 0.9}))).unwrap());
+        assert_eq!(j.get("k", "t1").unwrap().unwrap().status.as_deref(), Some("SUCCEEDED"));
+
+        assert!(!j.update_task("k", &task(json!({"id": "nope", "status": "RUNNING"}))).unwrap());
+        assert!(j.set_files("k", "t1", &json!(["/tmp/out/1.mp4"])).unwrap());
+        assert!(!j.set_files("k", "nope", &json!([])).unwrap());
+        assert_eq!(j.get("k", "t1").unwrap().unwrap().files, json!(["/tmp/out/1.mp4"]));
+        assert!(j.set_files("k", "t1", &json!("not an array")).is_err());
+        assert!(j.get("k", "nope").unwrap().is_none());
+
+        // Recording the same task again keeps the row, its lifecycle and its files.
+        let again = j.record(&Entry { note: Some("seen again".into()), ..entry("k", "t1") }).unwrap();
+        assert_eq!(again, id);
+        let e = j.get("k", "t1").unwrap().unwrap();
+        assert_eq!((e.status.as_deref(), e.files.clone()), (Some("SUCCEEDED"), json!(["/tmp/out/1.mp4"])));
+        assert_eq!(e.note.as_deref(), Some("seen again"));
+        assert_eq!(count(&j), 1);
+
+        assert!(j.record(&Entry { key_fp: String::new(), ..entry("k", "t2") }).is_err());
+    }
+
+    #[test]
+    fn journal_list_filters() {
+        let dir = TempDir::new("list");
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        let rows = [
+            ("a", "generate_video", "gen4.5", Some("SUCCEEDED"), "A Cat on a boat", 1_000),
+            ("b", "generate_video", "veo3.1", Some("RUNNING"), "a dog in the snow", 2_000),
+            ("c", "generate_image", "gen4_image", Some("FAILED"), "L'ÉTÉ à Paris", 3_000),
+            ("d", "generate_image", "gen4_image", None, "cat portrait", 4_000),
+            ("e", "generate_video", "gen4.5", Some("THROTTLED"), "ocean waves", 5_000),
+        ];
+        for (id, tool, model, status, prompt, at) in rows {
+            j.record(&Entry {
+                tool: tool.into(),
+                model: model.into(),
+                status: status.map(str::to_string),
+                prompt: Some(prompt.into()),
+                created_ms: at,
+                ..entry("k", id)
+            })
+            .unwrap();
+        }
+        let amb = Entry { task_id: None, prompt: Some("sunset".into()), created_ms: 6_000, ..entry("k", "") };
+        j.record(&amb).unwrap();
+        let list = |f: Filter| ids(&j.list("k", &f).unwrap()).join(",");
+
+        assert_eq!(list(Filter::default()), "-,e,d,c,b,a", "newest first");
+        assert_eq!(list(Filter { status: Some("succeeded".into()), ..Default::default() }), "a");
+        assert_eq!(list(Filter { status: Some("running".into()), ..Default::default() }), "e,d,b");
+        assert_eq!(list(Filter { status: Some("finished".into()), ..Default::default() }), "c,a");
+        assert_eq!(list(Filter { status: Some("ambiguous".into()), ..Default::default() }), "-");
+        assert_eq!(list(Filter { tool: Some("generate_image".into()), ..Default::default() }), "d,c");
+        assert_eq!(list(Filter { model: Some("gen4.5".into()), ..Default::default() }), "-,e,a");
+        assert_eq!(list(Filter { since_ms: Some(4_000), ..Default::default() }), "-,e,d");
+        assert_eq!(list(Filter { text: Some("CAT".into()), ..Default::default() }), "d,a");
+        assert_eq!(list(Filter { text: Some("l'été".into()), ..Default::default() }), "c", "Unicode case folding");
+        assert_eq!(list(Filter { text: Some("100%".into()), ..Default::default() }), "");
+        assert_eq!(list(Filter { limit: Some(2), ..Default::default() }), "-,e");
+        let both = Filter { tool: Some("generate_video".into()), text: Some("a".into()), ..Default::default() };
+        assert_eq!(list(both), "e,b,a");
+        let all = Filter {
+            status: Some("RUNNING".into()),
+            tool: Some("generate_video".into()),
+            model: Some("veo3.1".into()),
+            since_ms: Some(2_000),
+            text: Some("snow".into()),
+            limit: Some(10),
+        };
+        assert_eq!(list(all), "b");
+
+        // Same time: the later row first.
+        j.record(&Entry { created_ms: 5_000, ..entry("k", "e2") }).unwrap();
+        assert_eq!(list(Filter { since_ms: Some(5_000), ..Default::default() }), "-,e2,e");
+    }
+
+    #[test]
+    fn journal_text_search_agrees_with_a_plain_scan() {
+        let dir = TempDir::new("text");
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        let prompts = [
+            Some("A Cat on a boat"),
+            Some("L'ÉTÉ à Paris"),
+            Some(r#"she says "hi" twice"#),
+            Some("cat OR dog NEAR(x)"),
+            Some("Straße"),
+            None,
+        ];
+        for (i, p) in prompts.iter().enumerate() {
+            j.record(&Entry {
+                prompt: p.map(str::to_string),
+                created_ms: 1 + i as u64,
+                ..entry("k", &format!("t{i}"))
+            })
+            .unwrap();
+        }
+        // A prompt first recorded without one, then filled in by a second record, is searchable.
+        j.record(&Entry { prompt: None, created_ms: 10, ..entry("k", "late") }).unwrap();
+        j.record(&Entry { prompt: Some("late prompt".into()), ..entry("k", "late") }).unwrap();
+        let all = j.list("k", &Filter::default()).unwrap();
+        for needle in [
+            "cat", "CAT", "ca", "été", "ÉT", "é", r#""hi""#, r#"s "h"#, "OR dog", "NEAR(", "*", "straße", "late pr",
+            "zebra",
+        ] {
+            let got = j.list("k", &Filter { text: Some(needle.into()), ..Default::default() }).unwrap();
+            let want: Vec<&str> = all
+                .iter()
+                .filter(|e| e.prompt.as_deref().is_some_and(|p| p.to_lowercase().contains(&needle.to_lowercase())))
+                .map(|e| e.task_id.as_deref().unwrap())
+                .collect();
+            assert_eq!(ids(&got), want, "needle {needle:?}");
+        }
+    }
+
+    /// The plan SQLite picks for `sql`, one line per step.
+    fn plan(j: &SqliteJournal, sql: &str, args: &[SqlValue]) -> String {
+        j.with(|c| {
+            let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let rows = st.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .unwrap()
+        .join("\n")
+    }
+
+    #[test]
+    fn journal_queries_use_their_indexes() {
+        let dir = TempDir::new("plans");
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        for i in 0..300 {
+            let status = if i % 100 == 0 { "RUNNING" } else { "SUCCEEDED" };
+            let files = if i % 100 == 1 { json!([]) } else { json!(["/f"]) };
+            j.record(&Entry { status: Some(status.into()), files, ..entry("k", &format!("t{i}")) }).unwrap();
+        }
+        let key = || SqlValue::Text("k".into());
+        let list = |f: Filter| {
+            let (sql, args) = list_query("k", &f);
+            plan(&j, &sql, &args)
+        };
+        // Without statistics (as the journal keeps it) and with them (should anyone run ANALYZE).
+        for analyzed in [false, true] {
+            if analyzed {
+                j.with(|c| c.execute_batch("ANALYZE")).unwrap();
+            }
+            let cases = [
+                (list(Filter::default()), "tasks_by_created"),
+                (list(Filter { status: Some("running".into()), ..Default::default() }), "tasks_live"),
+                (list(Filter { status: Some("FAILED".into()), ..Default::default() }), "tasks_by_status"),
+                (list(Filter { text: Some("cat".into()), ..Default::default() }), "tasks_fts"),
+                (plan(&j, &FIND_IN_FLIGHT_SQL, &[key(), SqlValue::Text("r".into())]), "tasks_by_request"),
+                (plan(&j, &UNFINISHED_SQL, &[key(), SqlValue::Integer(10)]), "tasks_live"),
+                (plan(&j, &UNFINISHED_SQL, &[key(), SqlValue::Integer(10)]), "tasks_unsaved"),
+            ];
+            for (plan, index) in cases {
+                assert!(plan.contains(index), "analyzed {analyzed}: expected {index} in:\n{plan}");
+                assert!(!plan.contains("TEMP B-TREE"), "sorts instead of reading in order:\n{plan}");
+            }
+        }
+    }
+
+    #[test]
+    fn journal_list_limits() {
+        let dir = TempDir::new("limits");
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        for i in 0..1005 {
+            j.record(&Entry { created_ms: 1 + i, ..entry("k", &format!("t{i}")) }).unwrap();
+        }
+        assert_eq!(j.list("k", &Filter::default()).unwrap().len(), DEFAULT_LIMIT);
+        let many = j.list("k", &Filter { limit: Some(5000), ..Default::default() }).unwrap();
+        assert_eq!(many.len(), MAX_LIMIT);
+        assert_eq!(many[0].task_id.as_deref(), Some("t1004"));
+        assert!(j.list("k", &Filter { limit: Some(0), ..Default::default() }).unwrap().is_empty());
+    }
+
+    #[test]
+    fn journal_keys_never_see_each_other() {
+        let dir = TempDir::new("keys");
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        let (a, b) = (j.key_fingerprint("key_a"), j.key_fingerprint("key_b"));
+        assert_ne!(a, b);
+        j.record(&entry(&a, "t1")).unwrap();
+        j.record(&Entry { task_id: None, ..entry(&a, "") }).unwrap();
+
+        assert!(j.get(&b, "t1").unwrap().is_none());
+        assert!(j.list(&b, &Filter::default()).unwrap().is_empty());
+        assert!(j.find_in_flight(&b, "rfp").unwrap().is_none());
+        assert!(j.unfinished(&b, 10).unwrap().is_empty());
+        assert_eq!(j.spent_since(&b, 0).unwrap(), 0.0);
+        assert!(!j.update_task(&b, &task(json!({"id": "t1", "status": "FAILED"}))).unwrap());
+        assert!(!j.set_files(&b, "t1", &json!(["/x"])).unwrap());
+        let e = j.get(&a, "t1").unwrap().unwrap();
+        assert_eq!((e.status, e.files), (None, json!([])), "b's calls changed nothing of a's");
+
+        // The same task id under another key is another row, and recording it leaves a's alone.
+        j.record(&Entry { tool: "other".into(), ..entry(&b, "t1") }).unwrap();
+        assert_eq!(j.get(&a, "t1").unwrap().unwrap().tool, "generate_video");
+        assert_eq!(j.get(&b, "t1").unwrap().unwrap().tool, "other");
+        assert_eq!(j.list(&a, &Filter::default()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn journal_find_in_flight_only_running_same_key_same_request() {
+        let dir = TempDir::new("inflight");
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        let rfp = request_fingerprint("/v1/text_to_video", &json!({"promptText": "x"}), &[]);
+        let with = |id: &str, status: Option<&str>, at: u64| Entry {
+            request_fp: Some(rfp.clone()),
+            status: status.map(str::to_string),
+            created_ms: at,
+            ..entry("k", id)
+        };
+        assert!(j.find_in_flight("k", &rfp).unwrap().is_none());
+        j.record(&with("done", Some("SUCCEEDED"), 1)).unwrap();
+        j.record(&with("failed", Some("FAILED"), 2)).unwrap();
+        j.record(&with("cancelled", Some("CANCELLED"), 3)).unwrap();
+        j.record(&Entry { task_id: None, ..with("", None, 4) }).unwrap();
+        j.record(&Entry { key_fp: "other".into(), ..with("theirs", Some("RUNNING"), 5) }).unwrap();
+        j.record(&Entry { request_fp: Some("different".into()), ..with("diff", Some("RUNNING"), 6) }).unwrap();
+        assert!(j.find_in_flight("k", &rfp).unwrap().is_none(), "finished, ambiguous, other key or request");
+
+        for (i, status) in [None, Some("PENDING"), Some("THROTTLED"), Some("RUNNING")].into_iter().enumerate() {
+            let id = format!("live{i}");
+            j.record(&with(&id, status, 10 + i as u64)).unwrap();
+            assert_eq!(j.find_in_flight("k", &rfp).unwrap().unwrap().task_id.as_deref(), Some(id.as_str()));
+        }
+        // Once it finishes it is never found again; the next newest live one is.
+        j.update_task("k", &task(json!({"id": "live3", "status": "SUCCEEDED"}))).unwrap();
+        assert_eq!(j.find_in_flight("k", &rfp).unwrap().unwrap().task_id.as_deref(), Some("live2"));
+        for id in ["live0", "live1", "live2"] {
+            j.update_task("k", &task(json!({"id": id, "status": "FAILED"}))).unwrap();
+        }
+        assert!(j.find_in_flight("k", &rfp).unwrap().is_none());
+    }
+
+    #[test]
+    fn journal_unfinished_lists_what_to_resume() {
+        let dir = TempDir::new("unfinished");
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        let add = |id: &str, status: Option<&str>, outputs: Value, files: Value, at: u64| {
+            j.record(&Entry { status: status.map(str::to_string), outputs, files, created_ms: at, ..entry("k", id) })
+                .unwrap()
+        };
+        add("new", None, json!([]), json!([]), 1);
+        add("running", Some("RUNNING"), json!([]), json!([]), 2);
+        add("throttled", Some("THROTTLED"), json!([]), json!([]), 3);
+        add("undownloaded", Some("SUCCEEDED"), json!(["https://x/a.mp4"]), json!([]), 4);
+        add("saved", Some("SUCCEEDED"), json!(["https://x/b.mp4"]), json!(["/out/b.mp4"]), 5);
+        add("gave_up", Some("SUCCEEDED"), json!(["https://x/c.mp4"]), json!([{"error": "link expired"}]), 6);
+        add("failed", Some("FAILED"), json!([]), json!([]), 7);
+        add("cancelled", Some("CANCELLED"), json!([]), json!([]), 8);
+        j.record(&Entry { task_id: None, created_ms: 9, ..entry("k", "") }).unwrap();
+        j.record(&Entry { key_fp: "other".into(), ..entry("k", "theirs") }).unwrap();
+
+        assert_eq!(ids(&j.unfinished("k", 100).unwrap()), ["undownloaded", "throttled", "running", "new"]);
+        assert_eq!(ids(&j.unfinished("k", 2).unwrap()), ["undownloaded", "throttled"]);
+        j.set_files("k", "undownloaded", &json!(["/out/a.mp4"])).unwrap();
+        j.update_task("k", &task(json!({"id": "running", "status": "SUCCEEDED", "output": ["https://x/d"]}))).unwrap();
+        assert_eq!(ids(&j.unfinished("k", 100).unwrap()), ["throttled", "running", "new"]);
+    }
+
+    #[test]
+    fn journal_spent_since_prefers_final_cost() {
+        let dir = TempDir::new("spent");
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        j.record(&Entry { estimated_cost: Some(40.0), created_ms: 500, ..entry("k", "old") }).unwrap();
+        j.record(&Entry { estimated_cost: Some(25.0), created_ms: 1_000, ..entry("k", "a") }).unwrap();
+        j.record(&Entry { estimated_cost: Some(10.0), created_ms: 2_000, ..entry("k", "b") }).unwrap();
+        j.record(&Entry { estimated_cost: None, created_ms: 3_000, ..entry("k", "c") }).unwrap();
+        j.record(&Entry { task_id: None, estimated_cost: Some(5.0), created_ms: 4_000, ..entry("k", "") }).unwrap();
+        j.record(&Entry { estimated_cost: Some(99.0), created_ms: 4_000, ..entry("other", "x") }).unwrap();
+        assert_eq!(j.spent_since("k", 1_000).unwrap(), 40.0);
+        j.update_task("k", &task(json!({"id": "a", "status": "SUCCEEDED", "cost": {"credits": 20}}))).unwrap();
+        j.update_task("k", &task(json!({"id": "b", "status": "FAILED", "cost": {"credits": 0}}))).unwrap();
+        assert_eq!(j.spent_since("k", 1_000).unwrap(), 25.0);
+        assert_eq!(j.get("k", "a").unwrap().unwrap().credits(), 20.0);
+        assert_eq!(j.get("k", "c").unwrap().unwrap().credits(), 0.0);
+        assert_eq!(j.spent_since("k", 0).unwrap(), 65.0);
+        assert_eq!(j.spent_since("k", 10_000).unwrap(), 0.0);
+    }
+
+    #[test]
+    fn journal_ambiguous_rows_are_listed_with_their_note() {
+        let dir = TempDir::new("ambiguous");
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        let note = "Runway may have created a task: check the dashboard before retrying";
+        let amb = Entry { task_id: None, note: Some(note.into()), ..entry("k", "") };
+        let (r1, r2) = (j.record(&amb).unwrap(), j.record(&amb).unwrap());
+        assert_ne!(r1, r2, "ambiguous creates never merge");
+        let rows = j.list("k", &Filter::default()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|e| e.is_ambiguous() && e.note.as_deref() == Some(note)));
+        assert_eq!(rows[0].params["promptText"], "a cat on a skateboard");
+    }
+
+    #[test]
+    fn journal_salt_is_stable_per_file_and_differs_between_files() {
+        let (d1, d2) = (TempDir::new("salt1"), TempDir::new("salt2"));
+        let s1 = SqliteJournal::open(d1.file()).unwrap().salt().to_vec();
+        let reopened = SqliteJournal::open(d1.file()).unwrap();
+        assert_eq!(reopened.salt(), s1.as_slice());
+        assert_eq!(s1.len(), 32);
+        let other = SqliteJournal::open(d2.file()).unwrap();
+        assert_ne!(other.salt(), s1.as_slice());
+        let key = "key_0123456789abcdef";
+        let fp = reopened.key_fingerprint(key);
+        assert_eq!(fp, key_fingerprint(&s1, key));
+        assert_ne!(fp, other.key_fingerprint(key));
+        assert_eq!(fp.len(), 32);
+        assert!(fp.chars().all(|c| c.is_ascii_hexdigit()) && !fp.contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn journal_request_fingerprint_is_canonical() {
+        let fp = |e: &str, b: Value, d: &[&str]| {
+            request_fingerprint(e, &b, &d.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        let a = fp("/v1/image_to_video", json!({"a": 1, "b": {"y": [1, 2], "x": "s"}}), &["d1"]);
+        assert_eq!(a.len(), 64);
+        assert_eq!(a, fp("/v1/image_to_video", json!({"b": {"x": "s", "y": [1, 2]}, "a": 1}), &["d1"]));
+        assert_ne!(a, fp("/v1/text_to_video", json!({"a": 1, "b": {"y": [1, 2], "x": "s"}}), &["d1"]));
+        assert_ne!(a, fp("/v1/image_to_video", json!({"a": 1, "b": {"y": [2, 1], "x": "s"}}), &["d1"]));
+        assert_ne!(a, fp("/v1/image_to_video", json!({"a": 1, "b": {"y": [1, 2], "x": "s"}}), &["d2"]));
+        assert_ne!(fp("/e", json!({}), &["d1", "d2"]), fp("/e", json!({}), &["d2", "d1"]));
+        assert_ne!(fp("/e", json!({}), &["d1d2"]), fp("/e", json!({}), &["d1", "d2"]));
+    }
+
+    #[test]
+    fn journal_refuses_a_newer_schema() {
+        let dir = TempDir::new("schema");
+        drop(SqliteJournal::open(dir.file()).unwrap());
+        let raw = Connection::open(dir.file()).unwrap();
+        assert_eq!(raw.query_row("SELECT version FROM schema_version", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
+        raw.execute("UPDATE schema_version SET version = 99", []).unwrap();
+        drop(raw);
+        let err = SqliteJournal::open(dir.file()).err().unwrap().to_string();
+        assert!(err.contains("schema version 99 is newer") && err.contains(PATH_ENV), "{err}");
+        assert!(err.contains("journal.sqlite3"), "names the file: {err}");
+    }
+
+    #[test]
+    fn journal_default_path_follows_env_and_platform() {
+        let env = |pairs: &'static [(&str, &str)]| move |k: &str| pairs.iter().find(|p| p.0 == k).map(|p| p.1.into());
+        assert_eq!(default_path_from(env(&[(PATH_ENV, "/x/j.db"), ("HOME", "/h")])), PathBuf::from("/x/j.db"));
+        let tail = Path::new("runway-mcp-server").join("journal.sqlite3");
+        if cfg!(windows) {
+            let p = default_path_from(env(&[("LOCALAPPDATA", r"C:\Users\u\AppData\Local")]));
+            assert_eq!(p, Path::new(r"C:\Users\u\AppData\Local").join(&tail));
+        } else if cfg!(target_os = "macos") {
+            assert_eq!(
+                default_path_from(env(&[("HOME", "/h")])),
+                Path::new("/h/Library/Application Support").join(&tail)
+            );
+        } else {
+            assert_eq!(
+                default_path_from(env(&[("HOME", "/h"), (PATH_ENV, "")])),
+                Path::new("/h/.local/share").join(&tail)
+            );
+            let xdg = env(&[("HOME", "/h"), ("XDG_DATA_HOME", "/data")]);
+            assert_eq!(default_path_from(xdg), Path::new("/data").join(&tail));
+            let relative = env(&[("HOME", "/h"), ("XDG_DATA_HOME", "rel")]);
+            assert_eq!(default_path_from(relative), Path::new("/h/.local/share").join(&tail));
+        }
+        assert!(default_path_from(env(&[])).ends_with(&tail));
+    }
+
+    /// Writes `n` rows for thread or process `tag`: record, RUNNING, then files; finishing them is
+    /// left to another writer so two writers touch every row.
+    fn write_rows(j: &dyn Journal, key: &str, tag: &str, n: usize) {
+        for i in 0..n {
+            let id = format!("{tag}-{i}");
+            j.record(&Entry { request_fp: Some(id.clone()), ..entry(key, &id) }).unwrap();
+            let running = task(json!({"id": id, "status": "RUNNING", "progress": 0.5}));
+            assert!(j.update_task(key, &running).unwrap());
+        }
+    }
+
+    fn finish_rows(j: &dyn Journal, key: &str, tag: &str, n: usize) {
+        for i in 0..n {
+            let id = format!("{tag}-{i}");
+            let done = task(json!({"id": id, "status": "SUCCEEDED", "output": [format!("https://x/{id}")],
+                                   "cost": {"credits": i}}));
+            assert!(j.update_task(key, &done).unwrap());
+        }
+    }
+
+    fn save_files(j: &dyn Journal, key: &str, tag: &str, n: usize) {
+        for i in 0..n {
+            let id = format!("{tag}-{i}");
+            assert!(j.set_files(key, &id, &json!([format!("/out/{id}.mp4")])).unwrap());
+        }
+    }
+
+    fn check_rows(j: &SqliteJournal, key: &str, tag: &str, n: usize) {
+        for i in 0..n {
+            let id = format!("{tag}-{i}");
+            let e = j.get(key, &id).unwrap().unwrap_or_else(|| panic!("row {id} lost"));
+            assert_eq!(e.status.as_deref(), Some("SUCCEEDED"), "{id}");
+            assert_eq!((e.progress, e.cost), (Some(0.5), Some(i as f64)), "{id}");
+            assert_eq!(e.outputs, json!([format!("https://x/{id}")]), "{id}");
+            assert_eq!(e.files, json!([format!("/out/{id}.mp4")]), "{id}");
+        }
+    }
+
+    #[test]
+    fn journal_two_handles_many_threads_lose_nothing() {
+        const THREADS: usize = 8;
+        const ROWS: usize = 300;
+        let dir = TempDir::new("threads");
+        let handles =
+            [Arc::new(SqliteJournal::open(dir.file()).unwrap()), Arc::new(SqliteJournal::open(dir.file()).unwrap())];
+        let barrier = Arc::new(Barrier::new(THREADS));
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (j, barrier) = (handles[t % 2].clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    write_rows(&*j, "k", &format!("t{t}"), ROWS);
+                    barrier.wait();
+                    // Each row is finished by its writer and given files by the next thread, which
+                    // uses the other handle, at the same time.
+                    finish_rows(&*j, "k", &format!("t{t}"), ROWS);
+                    save_files(&*j, "k", &format!("t{}", (t + 1) % THREADS), ROWS);
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        let j = &handles[0];
+        assert_eq!(count(j), (THREADS * ROWS) as i64);
+        for t in 0..THREADS {
+            check_rows(j, "k", &format!("t{t}"), ROWS);
+        }
+        let expected: usize = THREADS * (0..ROWS).sum::<usize>();
+        assert_eq!(j.spent_since("k", 0).unwrap(), expected as f64);
+    }
+
+    const CHILD_ENV: &str = "RUNWAY_JOURNAL_TEST_CHILD";
+
+    /// Run by `journal_processes_share_one_file` in child processes; does nothing on its own.
+    #[test]
+    #[ignore = "helper of journal_processes_share_one_file"]
+    fn journal_child_writer() {
+        let Ok(spec) = std::env::var(CHILD_ENV) else { return };
+        let (path, tag) = spec.split_once('|').unwrap();
+        let j = SqliteJournal::open(path).unwrap();
+        let key = j.key_fingerprint("shared key");
+        write_rows(&j, &key, tag, 300);
+        finish_rows(&j, &key, tag, 300);
+        save_files(&j, &key, tag, 300);
+    }
+
+    #[test]
+    fn journal_processes_share_one_file() {
+        let dir = TempDir::new("processes");
+        let path = dir.file();
+        // The children open the fresh file while this process does, so creation races too.
+        let children: Vec<_> = ["p0", "p1", "p2"]
+            .iter()
+            .map(|tag| {
+                std::process::Command::new(std::env::current_exe().unwrap())
+                    .args(["--exact", "journal::tests::journal_child_writer", "--ignored", "--test-threads=1"])
+                    .env(CHILD_ENV, format!("{}|{tag}", path.display()))
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let j = SqliteJournal::open(&path).unwrap();
+        // Every process fingerprints the key with the salt it found: only if all found the same
+        // salt are the children's rows visible here.
+        let key = j.key_fingerprint("shared key");
+        write_rows(&j, &key, "parent", 300);
+        finish_rows(&j, &key, "parent", 300);
+        save_files(&j, &key, "parent", 300);
+        for mut c in children {
+            assert!(c.wait().unwrap().success(), "a child writer failed");
+        }
+        assert_eq!(count(&j), 4 * 300);
+        for tag in ["parent", "p0", "p1", "p2"] {
+            check_rows(&j, &key, tag, 300);
+        }
+    }
+}
