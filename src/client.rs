@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER};
@@ -95,6 +95,32 @@ pub(crate) enum Kind {
     Create,
 }
 
+type Gates = Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>;
+
+/// Held while one request fingerprint is being checked and created; forgotten when nobody waits.
+struct CreateGate<'a> {
+    gates: &'a Gates,
+    key: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl<'a> CreateGate<'a> {
+    async fn enter(gates: &'a Gates, key: &str) -> CreateGate<'a> {
+        let lock = gates.lock().unwrap().entry(key.to_string()).or_default().clone();
+        CreateGate { gates, key: key.to_string(), guard: Some(lock.lock_owned().await) }
+    }
+}
+
+impl Drop for CreateGate<'_> {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut gates = self.gates.lock().unwrap();
+        if gates.get(&self.key).is_some_and(|g| Arc::strong_count(g) == 1) {
+            gates.remove(&self.key);
+        }
+    }
+}
+
 pub struct RunwayClient {
     http: reqwest::Client,
     /// For upload targets and output URLs: no Runway headers, so the key never leaves for them.
@@ -107,6 +133,10 @@ pub struct RunwayClient {
     /// Monotonic creation times of tasks this client created, to time their first poll.
     created: Mutex<HashMap<String, f64>>,
     epoch: Instant,
+    journal: Option<crate::journaled::Attached>,
+    /// One create at a time per request fingerprint, so that identical calls made at once in this
+    /// process reattach to one task instead of racing past the journal check.
+    creating: Gates,
 }
 
 impl std::fmt::Debug for RunwayClient {
@@ -156,7 +186,19 @@ impl RunwayClient {
             opts,
             created: Mutex::new(HashMap::new()),
             epoch: Instant::now(),
+            journal: None,
+            creating: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Files this client's tasks in `journal`, under a salted fingerprint of its key.
+    pub fn attach_journal(&mut self, journal: std::sync::Arc<dyn crate::journal::Journal>, salt: &[u8]) {
+        let key_fp = crate::journal::key_fingerprint(salt, &self.key);
+        self.journal = Some(crate::journaled::Attached { journal, key_fp });
+    }
+
+    pub fn journal(&self) -> Option<&crate::journaled::Attached> {
+        self.journal.as_ref()
     }
 
     pub fn base_url(&self) -> &str {
@@ -188,6 +230,18 @@ impl RunwayClient {
     /// Validates (unless told not to) and submits a task. Never retried once Runway may have
     /// received it; see `send`.
     pub async fn create_task(&self, endpoint: &str, body: Value, validate: bool) -> Result<Task> {
+        self.create_task_with(endpoint, body, validate, &crate::journaled::CreateMeta::default()).await
+    }
+
+    /// `create_task`, journaled under `meta.tool`. With a journal, an identical request whose task
+    /// is still queued or running returns that task (`reattached`) unless `meta.force_new`.
+    pub async fn create_task_with(
+        &self,
+        endpoint: &str,
+        body: Value,
+        validate: bool,
+        meta: &crate::journaled::CreateMeta,
+    ) -> Result<Task> {
         let ep = normalize_endpoint(endpoint);
         if ep.is_empty() || !ep.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '/') {
             return Err(Error::validation(
@@ -207,9 +261,7 @@ impl RunwayClient {
                 // The whole body first, with stand-ins for local files and task outputs: a bad
                 // field is refused before any file is read, uploaded or fetched.
                 catalogue().validate(ep, &crate::media::with_placeholders(&model.fields, &body)?)?;
-                body = self.resolve_media(&model.fields, body).await?;
             }
-            catalogue().validate(ep, &body)?;
         } else if !body.is_object() {
             return Err(Error::validation(
                 vec![Issue {
@@ -220,13 +272,43 @@ impl RunwayClient {
                 "",
             ));
         }
+        // The request as the user gave it (local paths, task ids): what the journal keeps and
+        // what an identical request is recognised by.
+        let original = body.clone();
+        let request_fp = self.request_fp(ep, &original).await?;
+        let _gate = match &request_fp {
+            Some(fp) => Some(CreateGate::enter(&self.creating, fp).await),
+            None => None,
+        };
+        if let (Some(fp), false) = (&request_fp, meta.force_new) {
+            if let Some(task) = self.reattach(fp).await? {
+                return Ok(task);
+            }
+        }
+        if validate {
+            if let Some(model) = body.get("model").and_then(Value::as_str).and_then(|m| catalogue().model(ep, m)) {
+                body = self.resolve_media(&model.fields, body).await?;
+            }
+            catalogue().validate(ep, &body)?;
+        }
         let path = format!("/v1/{ep}");
-        let json = self.send(Method::POST, &path, Some(&body), Kind::Create).await?;
-        let task = Task::from_json(json.clone()).ok_or_else(|| {
-            Error::Other(format!(
+        let json = match self.send(Method::POST, &path, Some(&body), Kind::Create).await {
+            Ok(j) => j,
+            Err(e) => {
+                if e.may_have_created() {
+                    self.journal_ambiguous(ep, &original, request_fp, meta, &e).await;
+                }
+                return Err(e);
+            }
+        };
+        let Some(task) = Task::from_json(json.clone()) else {
+            let e = Error::Other(format!(
                 "Runway accepted POST {path} but the answer has no task id: {json}. A task may exist; check the Runway dashboard before resubmitting"
-            ))
-        })?;
+            ));
+            self.journal_ambiguous(ep, &original, request_fp, meta, &e).await;
+            return Err(e);
+        };
+        self.journal_created(ep, &original, request_fp, meta, &task).await;
         let now = self.now();
         let mut created = self.created.lock().unwrap();
         if created.len() > 10_000 {
@@ -243,7 +325,10 @@ impl RunwayClient {
             .send(Method::GET, &format!("/v1/tasks/{id}"), None, Kind::Read)
             .await
             .map_err(|e| e.with_task_id(id))?;
-        Task::from_json(json).ok_or_else(|| Error::Other(format!("Runway's answer for task {id} has no id")))
+        let task =
+            Task::from_json(json).ok_or_else(|| Error::Other(format!("Runway's answer for task {id} has no id")))?;
+        self.journal_seen(&task).await;
+        Ok(task)
     }
 
     pub async fn cancel_task(&self, id: &str) -> Result<CancelOutcome> {

@@ -128,6 +128,11 @@ impl Error {
     }
 
     /// Worth polling again later (network trouble, overload) rather than giving up.
+    /// A failed create that Runway may nonetheless have carried out (the task may exist).
+    pub fn may_have_created(&self) -> bool {
+        matches!(self, Error::Api { may_have_created: true, .. } | Error::Transport { may_have_created: true, .. })
+    }
+
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Transport { .. } => true,

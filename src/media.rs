@@ -597,6 +597,11 @@ impl RunwayClient {
                 Err(e) => return Err(e.with_task_id(&task.id)),
             }
         }
+        let files: Vec<Value> = saved
+            .iter()
+            .map(|d| serde_json::json!({"path": d.path, "bytes": d.bytes, "mime_type": d.mime_type, "url": d.url}))
+            .collect();
+        self.journal_files(&task.id, Value::Array(files)).await;
         Ok(saved)
     }
 

@@ -21,6 +21,8 @@ pub struct Task {
     pub cost: Option<f64>,
     pub created_at: Option<String>,
     pub raw: Value,
+    /// Returned for an identical request whose task was still running, instead of a new task.
+    pub reattached: bool,
 }
 
 impl Task {
@@ -44,6 +46,7 @@ impl Task {
             cost: credits("cost"),
             created_at: s("createdAt"),
             raw: v,
+            reattached: false,
         })
     }
 

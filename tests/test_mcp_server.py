@@ -26,7 +26,7 @@ GENERATORS = [
     "convert_video_to_hdr", "generate_avatar_video",
 ]
 ALL_TOOLS = set(GENERATORS) | {"get_task_status", "cancel_task", "list_available_models", "get_api_info", "wait_for_task",
-                               "upload_file", "list_voices", "describe_model", "estimate_cost", "get_credits"}
+                               "upload_file", "list_voices", "describe_model", "estimate_cost", "get_credits", "list_tasks"}
 IMG = "https://example.com/frame.png"
 VID = "https://example.com/clip.mp4"
 UNKNOWN_ID = "0f2c6f80-1111-4222-8333-444455556666"
@@ -36,7 +36,9 @@ def server_env(sim=None, **extra):
     import tempfile
 
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "RUNWAY_MCP_PROGRESS_INTERVAL": "0.5",
-           "RUNWAY_MCP_OUTPUT_DIR": tempfile.mkdtemp(prefix="runway-mcp-test-out-")}
+           "RUNWAY_MCP_OUTPUT_DIR": tempfile.mkdtemp(prefix="runway-mcp-test-out-"),
+           # Never the user's own journal.
+           "RUNWAY_MCP_JOURNAL": os.path.join(tempfile.mkdtemp(prefix="runway-mcp-test-journal-"), "j.sqlite3")}
     if sim is not None:
         env.update(RUNWAYML_API_SECRET=sim.api_key, RUNWAYML_BASE_URL=sim.base_url)
     env.update({k: str(v) for k, v in extra.items()})

@@ -61,6 +61,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "catalogue",
+    "default_journal_path",
     "estimate_cost",
     "models",
     "validate",
@@ -103,6 +104,12 @@ class Client:
     assumed_queue.
     input_dirs: when given, local media files are read only from under these folders (symlinks
     resolved).
+    journal: a task journal file (SQLite; `default_journal_path()` gives the usual one). With it,
+    every task is recorded the moment Runway answers the create, kept current as it is polled,
+    and listed by `list_tasks`; an identical request (endpoint, body, input media content) whose
+    task is still queued or running returns that task (`Task.reattached`) instead of paying
+    twice, unless `create_task(..., force_new=True)`. Rows are filed under a salted fingerprint
+    of the key, never the key.
 
     Media inputs in a body (promptImage, videoUri, referenceImages[].uri, …) may be https URLs,
     data URIs, runway:// URIs, local paths (absolute or ~), or an earlier task's id (its first
@@ -121,9 +128,11 @@ class Client:
         *,
         poll: Optional[Mapping[str, float]] = None,
         input_dirs: Optional[Sequence[Union[str, "os.PathLike[str]"]]] = None,
+        journal: Optional[Union[str, "os.PathLike[str]"]] = None,
     ) -> None:
         dirs = [os.fspath(d) for d in input_dirs] if input_dirs is not None else None
-        self._core = _core._Client(api_key, base_url, timeout, max_retries, dict(poll) if poll else None, dirs)
+        path = os.fspath(journal) if journal is not None else None
+        self._core = _core._Client(api_key, base_url, timeout, max_retries, dict(poll) if poll else None, dirs, path)
 
     @property
     def base_url(self) -> str:
@@ -133,12 +142,52 @@ class Client:
     def closed(self) -> bool:
         return self._core.closed
 
-    async def create_task(self, endpoint: str, body: Mapping[str, Any], validate: bool = True) -> Task:
+    async def create_task(
+        self,
+        endpoint: str,
+        body: Mapping[str, Any],
+        validate: bool = True,
+        *,
+        tool: Optional[str] = None,
+        force_new: bool = False,
+    ) -> Task:
         """Submits a task (`endpoint` like "text_to_video" or "/v1/text_to_video").
 
-        The returned Task has the id and estimated_cost; its status is None until polled.
+        The returned Task has the id and estimated_cost; its status is None until polled. With a
+        journal, `tool` names the caller in the task's row, and an identical request whose task is
+        still running returns that task (`reattached` True) unless `force_new`.
         """
-        return await self._core.create_task(endpoint, body, validate)
+        return await self._core.create_task(endpoint, body, validate, tool, force_new)
+
+    @property
+    def has_journal(self) -> bool:
+        return self._core.has_journal
+
+    async def list_tasks(
+        self,
+        *,
+        status: Optional[str] = None,
+        tool: Optional[str] = None,
+        model: Optional[str] = None,
+        since_ms: Optional[int] = None,
+        text: Optional[str] = None,
+        limit: Optional[int] = None,
+    ) -> list[dict[str, Any]]:
+        """This key's journaled tasks, newest first. status: a Runway status, or "running",
+        "finished", "ambiguous" (a create whose task id never came back); text: in the prompt."""
+        return await self._core.list_tasks(status, tool, model, since_ms, text, limit)
+
+    async def journal_entry(self, task_id: TaskRef) -> Optional[dict[str, Any]]:
+        """The journal's row for a task (tool, model, parameters, cost, files), or None."""
+        return await self._core.journal_entry(_task_id(task_id))
+
+    async def unfinished_tasks(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Journaled tasks to resume: not finished, or succeeded with outputs not saved yet."""
+        return await self._core.unfinished_tasks(limit)
+
+    async def spent_since(self, since_ms: int) -> float:
+        """Credits of this key's tasks created since `since_ms` (Unix ms): final, else estimated."""
+        return await self._core.spent_since(since_ms)
 
     async def get_task(self, task_id: TaskRef) -> Task:
         return await self._core.get_task(_task_id(task_id))
@@ -235,6 +284,11 @@ def models(endpoint: Optional[str] = None) -> list[dict[str, Any]]:
 def validate(endpoint: str, body: Mapping[str, Any]) -> None:
     """Raises ValidationError if `create_task` would refuse this body."""
     _core.validate(endpoint, body)
+
+
+def default_journal_path() -> str:
+    """RUNWAY_MCP_JOURNAL if set, else runway-mcp-server/journal.sqlite3 in the user's data folder."""
+    return _core.default_journal_path()
 
 
 def estimate_cost(endpoint: str, body: Mapping[str, Any]) -> Optional[float]:

@@ -37,6 +37,7 @@ class TaskResult(BaseModel):
     download_error: Optional[str] = Field(default=None, description="Why saving the outputs failed, if it did (the URLs still work for a while).")
     next_step: str = Field(description="What to do next.")
     simulated: bool = Field(False, description="True when the server runs against its built-in simulator: no credits were spent.")
+    reattached: bool = Field(default=False, description="True when an identical request's task was still running and this call returned it instead of paying again.")
 
 
 def failure_advice(code: Optional[str]) -> str:
@@ -51,7 +52,7 @@ def failure_advice(code: Optional[str]) -> str:
 
 
 def task_result(task: runway_core.Task, *, model: Optional[str], simulated: bool, estimated: Optional[float] = None,
-                waited: Optional[float] = None, status: Optional[str] = None) -> TaskResult:
+                waited: Optional[float] = None, status: Optional[str] = None, reattached: bool = False) -> TaskResult:
     st = status or task.status or "SUBMITTED"
     if st == "SUCCEEDED":
         step = ("Done. The outputs are saved at the paths listed. To use one as the input of another tool, pass its "
@@ -66,7 +67,11 @@ def task_result(task: runway_core.Task, *, model: Optional[str], simulated: bool
         after = f" after {waited:.0f} s" if waited is not None else ""
         step = (f"Still {st}{pct}{after}. Call wait_for_task with task_id '{task.id}' to keep waiting, or "
                 "get_task_status to check. The task keeps running (and is billed) unless you call cancel_task.")
+    if reattached:
+        step = ("An identical request's task was still running, so this call returned it: no new task, no new "
+                f"charge. To pay for a new one anyway, call again with force_new=true. {step}")
     return TaskResult(
+        reattached=reattached,
         task_id=task.id,
         status=st,
         progress=task.progress,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Optional
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import Tool
 
 import runway_core
@@ -18,11 +20,13 @@ INSTRUCTIONS = """Make and edit images, video and audio with Runway. Generation 
 (1 credit = $0.01; each description gives the price range, each result Runway's estimate): only call
 them when the user asked. Media parameters take a local path, an https URL, a data URI, a
 runway:// URI, or an earlier task's id for its output (<task id>#N for output N). Every generation
-tool also takes: model, where there is a choice (list_available_models lists them; describe_model
-gives one model's fields, limits, cost and an example call), options (more fields of the model, by Runway's camelCase names),
+tool also takes: model, where there is a choice (list_available_models(endpoint=...) lists them;
+describe_model gives one model's fields, limits, cost and an example call), options (more fields of the model, by Runway's camelCase names),
 wait_for_completion (default true) and max_wait_seconds (default 45). A task still running when the
-wait ends comes back with its task_id: call wait_for_task with it. Never submit the same generation
-twice because a wait ran out: the first task is still running. Outputs are saved locally; Runway's
+wait ends comes back with its task_id: call wait_for_task with it. Calling a generation again with
+the same arguments while its task still runs returns that task (reattached) rather than paying twice;
+force_new=true makes a new one. list_tasks shows what was made, what runs, what it cost, where the
+files are. Outputs are saved locally; Runway's
 URLs expire after 24-48 hours."""
 
 
@@ -30,7 +34,8 @@ def compact(schema: Any, inputs: bool = True) -> Any:
     """A JSON schema without what an agent does not need and pays for in every conversation:
     pydantic's titles and `additionalProperties: true` (the default); in input schemas also the
     `null` alternatives and `default: null` of optional parameters (leaving one out means the
-    same). Output schemas keep their nulls: results carry them."""
+    same) and the `type` of an enum (its values say it). Output schemas keep their nulls:
+    results carry them."""
     if isinstance(schema, list):
         return [compact(x, inputs) for x in schema]
     if not isinstance(schema, dict):
@@ -44,6 +49,8 @@ def compact(schema: Any, inputs: bool = True) -> Any:
         if len(rest) == 1 and len(rest) < len(alts):
             del out["anyOf"]
             out = {**rest[0], **out}
+    if inputs and ("enum" in out or "const" in out):
+        out.pop("type", None)  # the listed values say it
     if inputs and out.get("default", 0) is None:
         del out["default"]
     if out.get("additionalProperties") is True:
@@ -52,6 +59,20 @@ def compact(schema: Any, inputs: bool = True) -> Any:
 
 
 class RunwayMCP(MCPServer):
+    _params: Optional[dict[str, set[str]]] = None
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        # The SDK drops arguments a tool does not declare. Refuse them instead: an agent that
+        # passes a model field as a parameter (audio=false) must not get a task made without it.
+        if self._params is None:
+            self._params = {t.name: set(t.input_schema.get("properties", {})) for t in await super().list_tools()}
+        known = self._params.get(name)
+        unknown = sorted(set(arguments) - known) if known is not None else []
+        if unknown:
+            raise ToolError(f"{', '.join(unknown)}: not parameters of {name} ({', '.join(sorted(known or []))}); "
+                            "a model's other fields go in options, by Runway's names (describe_model)")
+        return await super().call_tool(name, arguments, context)
+
     async def list_tools(self) -> list[Tool]:
         tools = await super().list_tools()
         for t in tools:
@@ -65,9 +86,11 @@ def build(settings: Settings) -> MCPServer:
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[RunwayService]:
         svc = RunwayService(settings)
+        resuming = asyncio.ensure_future(svc.resume())
         try:
             yield svc
         finally:
+            resuming.cancel()
             svc.close()
 
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan)

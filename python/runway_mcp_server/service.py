@@ -118,11 +118,13 @@ class RunwayService:
             try:
                 dirs = list(self.settings.input_dirs) if self.settings.input_dirs is not None else None
                 poll = dict(self.settings.poll) if self.settings.poll is not None else None
+                journal = self.settings.journal
                 if self.sim:
-                    self._client = runway_core.Client(self.sim.api_key, self.sim.base_url, input_dirs=dirs, poll=poll)
+                    self._client = runway_core.Client(self.sim.api_key, self.sim.base_url, input_dirs=dirs, poll=poll,
+                                                      journal=journal)
                 else:
                     self._client = runway_core.Client(self.settings.api_key, self.settings.base_url, input_dirs=dirs,
-                                                      poll=poll)
+                                                      poll=poll, journal=journal)
             except RunwayError as e:
                 raise ToolError(f"{e}. Or start the server with --simulate to try it without a key.") from None
         return self._client
@@ -138,18 +140,45 @@ class RunwayService:
         while len(self.known) > 10_000:
             self.known.popitem(last=False)
 
-    def result(self, task: runway_core.Task, **kw: Any) -> TaskResult:
-        model, estimated, _ = self.known.get(task.id, (None, None, ""))
+    async def recall(self, task_id: str) -> tuple[Optional[str], Optional[float], str]:
+        """(model, estimated cost, tool) of a task: Runway's task JSON has none of them. From this
+        process's memory, else from the journal (a task made before a restart)."""
+        if task_id in self.known:
+            return self.known[task_id]
+        client = self.client()
+        if client.has_journal:
+            row = await client.journal_entry(task_id)
+            if row is not None:
+                self.remember(task_id, row["model"], row["estimated_cost"], row["tool"])
+                return self.known[task_id]
+        return None, None, "runway"
+
+    async def result(self, task: runway_core.Task, **kw: Any) -> TaskResult:
+        model, estimated, _ = await self.recall(task.id)
         return task_result(task, model=model, estimated=estimated, simulated=self.simulated, **kw)
+
+    async def saved_files(self, task_id: str) -> Optional[list[OutputFile]]:
+        """Files already saved for a task, by this process or (per the journal) an earlier one."""
+        if task_id in self.saved:
+            return self.saved[task_id]
+        client = self.client()
+        if client.has_journal:
+            row = await client.journal_entry(task_id)
+            files = [OutputFile(**{k: f.get(k) for k in ("url", "path", "mime_type", "bytes")})
+                     for f in (row or {}).get("files") or []]
+            if files and all(f.path and os.path.exists(f.path) for f in files):
+                self.saved[task_id] = files
+                return files
+        return None
 
     def respond(self, r: TaskResult, is_error: bool = False) -> CallToolResult:
         return to_call_result(r, is_error, self.settings.inline_image_max)
 
-    async def finished(self, task: runway_core.Task) -> CallToolResult:
+    async def finished(self, task: runway_core.Task, reattached: bool = False) -> CallToolResult:
         """A succeeded task's result, its outputs saved locally (once per task)."""
-        r = self.result(task)
-        if task.id not in self.saved:
-            prefix = self.known.get(task.id, (None, None, "runway"))[2]
+        r = await self.result(task, reattached=reattached)
+        if await self.saved_files(task.id) is None:
+            prefix = (await self.recall(task.id))[2]
             try:
                 files = await self.client().save_outputs(task, self.settings.output_dir, prefix)
                 self.saved[task.id] = [OutputFile(**f) for f in files]
@@ -158,49 +187,91 @@ class RunwayService:
             except RunwayError as e:
                 r.download_error = str(e)
                 log.warning("could not save the outputs of task %s: %s", task.id, e)
-        saved = self.saved.get(task.id, [])
+        saved = await self.saved_files(task.id) or []
         # The task's URLs are the fresh ones; the files are what was saved.
         r.files = [OutputFile(url=u, path=f.path, mime_type=f.mime_type, bytes=f.bytes) for u, f in zip(task.output, saved)]
         return self.respond(r)
+
+    async def resume(self, limit: int = 200) -> None:
+        """Picks up where an earlier run of the server (or another server on this key) left off:
+        each journaled task that was still running is followed to its end, and every finished
+        task's outputs are saved before Runway's links expire. Bounded, in the background, for
+        the key in use only."""
+        try:
+            client = self.client()
+        except ToolError:
+            return  # no key: nothing of ours to resume
+        if not client.has_journal:
+            return
+        try:
+            rows = await client.unfinished_tasks(limit)
+        except RunwayError as e:
+            log.warning("could not read the task journal to resume tasks: %s", e)
+            return
+        if rows:
+            log.info("resuming %d journaled task(s)", len(rows))
+        looks = asyncio.Semaphore(8)
+
+        async def follow(row: dict[str, Any]) -> None:
+            task_id = row["task_id"]
+            self.remember(task_id, row["model"], row["estimated_cost"], row["tool"])
+            try:
+                async with looks:
+                    task = await client.get_task(task_id)
+                if not task.is_terminal:
+                    task = await client.wait_for_task(task_id)
+                if task.status == "SUCCEEDED":
+                    await self.finished(task)
+            except TaskFailedError:
+                pass  # the journal has the failure: get_task recorded it
+            except RunwayError as e:
+                log.warning("could not resume task %s: %s", task_id, e)
+
+        await asyncio.gather(*(follow(r) for r in rows))
 
     def max_wait(self, requested: Optional[float]) -> float:
         wait = self.settings.max_wait if requested is None else requested
         return max(0.0, min(float(wait), MAX_WAIT_LIMIT))
 
     async def submit(self, ctx: Context, tool: str, endpoint: str, body: dict[str, Any], wait: bool,
-                     max_wait: Optional[float], params: Optional[dict[str, str]] = None) -> CallToolResult:
+                     max_wait: Optional[float], params: Optional[dict[str, str]] = None,
+                     force_new: bool = False) -> CallToolResult:
         """Checks the body locally (nothing is sent if it is wrong), creates the task, and waits.
         `params` maps Runway field names to the tool parameters that filled them, so an error
         about a field also names the parameter the agent used."""
         body = {k: v for k, v in body.items() if v is not None}
         try:
-            task = await self.client().create_task(endpoint, body)
+            task = await self.client().create_task(endpoint, body, tool=tool, force_new=force_new)
         except ValidationError as e:
             msg = str(e)
             named = [f"{f} is the tool parameter {p}" for f, p in (params or {}).items() if f != p and f in msg]
             raise ToolError(msg + (f" ({'; '.join(named)})" if named else "")) from None
         except RunwayError as e:
             raise ToolError(str(e)) from None
-        self.remember(task.id, body.get("model"), task.estimated_cost, tool)
-        log.info("created task %s (%s %s, at most %s credits)", task.id, endpoint, body.get("model"), task.estimated_cost)
+        if task.reattached:
+            log.info("reattached to task %s: an identical request is still running", task.id)
+        else:
+            self.remember(task.id, body.get("model"), task.estimated_cost, tool)
+            log.info("created task %s (%s %s, at most %s credits)", task.id, endpoint, body.get("model"), task.estimated_cost)
         if not wait:
-            return self.respond(self.result(task, status="SUBMITTED"))
-        return await self.wait(ctx, task.id, max_wait)
+            status = task.status if task.reattached else "SUBMITTED"
+            return self.respond(await self.result(task, status=status, reattached=task.reattached))
+        return await self.wait(ctx, task.id, max_wait, reattached=task.reattached)
 
-    async def wait(self, ctx: Context, task_id: str, max_wait: Optional[float]) -> CallToolResult:
+    async def wait(self, ctx: Context, task_id: str, max_wait: Optional[float], reattached: bool = False) -> CallToolResult:
         """Waits at most `max_wait` seconds. Running out of time is not an error: the result
         carries the task id and says how to keep waiting."""
         limit = self.max_wait(max_wait)
         try:
             async with Progress(ctx, task_id, self.settings.progress_interval) as progress:
                 done = await self.client().wait_for_task(task_id, timeout=limit, on_progress=progress.update)
-            return await self.finished(done)
+            return await self.finished(done, reattached)
         except TaskTimeoutError as e:
             if e.task is not None:
-                return self.respond(self.result(e.task, waited=e.waited))
+                return self.respond(await self.result(e.task, waited=e.waited, reattached=reattached))
             raise ToolError(f"{e}. Call wait_for_task or get_task_status with task_id '{task_id}'.") from None
         except TaskFailedError as e:
-            return self.respond(self.result(e.task), is_error=True)
+            return self.respond(await self.result(e.task, reattached=reattached), is_error=True)
         except RunwayError as e:
             raise ToolError(str(e)) from None
         except asyncio.CancelledError:

@@ -45,6 +45,8 @@ class Settings:
     inline_image_max: int = 1_000_000
     # Polling schedule overrides for the core client (tests use a fast one); None: the core's default.
     poll: Optional[Mapping[str, float]] = None
+    # The task journal file (SQLite); None: no journal.
+    journal: Optional[str] = None
 
     @classmethod
     def from_env(cls, simulate: bool = False, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -56,7 +58,26 @@ class Settings:
             sim_task_seconds=_float(e, "RUNWAY_MCP_SIM_TASK_SECONDS", 8.0),
             output_dir=_output_dir(e),
             input_dirs=_input_dirs(e),
+            journal=_journal(e, simulate or _flag(e, "RUNWAY_MCP_SIMULATE")),
         )
+
+
+def _journal(env: Mapping[str, str], simulate: bool) -> Optional[str]:
+    """RUNWAY_MCP_JOURNAL: a file, or off. Unset: the user's data folder, except in simulate mode,
+    whose tasks die with the process (a journal of them would only hold dead rows)."""
+    raw = env.get("RUNWAY_MCP_JOURNAL", "").strip()
+    if raw.lower() in ("off", "none", "0", "false", "no"):
+        return None
+    if not raw:
+        if simulate:
+            return None
+        import runway_core
+
+        return runway_core.default_journal_path()
+    path = os.path.expanduser(raw)
+    if not os.path.isabs(path):
+        raise SystemExit(f"runway-mcp-server: RUNWAY_MCP_JOURNAL must be an absolute path or 'off', got {raw!r}")
+    return path
 
 
 def _output_dir(env: Mapping[str, str]) -> str:

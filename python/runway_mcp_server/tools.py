@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Annotated, Any, Callable, Literal, Optional, cast
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -192,7 +193,7 @@ GENERATORS: tuple[Gen, ...] = (
         (PROMPT, RATIO,
          P("reference_images", ("referenceImages",), "[{uri, tag?}]; use @tag in the prompt.",
            annotation=Optional[list[dict[str, Any]]]),
-         P("output_count", ("outputCount",), "Images to make."), SEED),
+         P("output_count", ("outputCount",)), SEED),
         default_model="gen4_image"),
     Gen("generate_video_text_to_video", "Make a video from a prompt.", ("text_to_video",),
         (PROMPT, RATIO, DURATION, P("audio", ("audio",), "Make sound"),
@@ -200,7 +201,7 @@ GENERATORS: tuple[Gen, ...] = (
         default_model="veo3.1"),
     Gen("generate_video_image_to_video", "Make a video from a first frame.", ("image_to_video",),
         (P("prompt_image", ("promptImage",), "The first frame.", required=True, media=True), PROMPT_OPT, RATIO,
-         DURATION, P("audio", ("audio",), "Make sound"), SEED),
+         DURATION, SEED),
         default_model="gen4_turbo"),
     Gen("generate_video_first_last_frame", "Make a video from a first to a last frame.", ("image_to_video",),
         (P("first_frame", (), required=True, media=True),
@@ -210,16 +211,16 @@ GENERATORS: tuple[Gen, ...] = (
         (VIDEO_IN, P("prompt_text", ("promptText",)),
          P("keyframes", ("keyframes",), "[{uri, seconds|at}] (aleph2)",
            annotation=Optional[list[dict[str, Any]]]),
-         P("reference_image", (), "A guide image for the look.", media=True),
-         P("target_aspect_ratio", ("targetAspectRatio",), "Outpaint to this aspect."), RATIO, SEED),
+         P("reference_image", (), "Guide image.", media=True),
+         P("target_aspect_ratio", ("targetAspectRatio",), "Reframe."), RATIO, SEED),
         tag="edit", default_model="aleph2", build=edit),
     Gen("restyle_video", "Restyle a video after a style prompt and/or image.", ("video_to_video",),
-        (VIDEO_IN, P("style_prompt", (), "e.g. 'watercolor animation'"),
-         P("style_image", (), "Image in the target style.", media=True), SEED),
+        (VIDEO_IN, P("style_prompt", ()),
+         P("style_image", (), "Style reference.", media=True), SEED),
         tag="restyle", default_model="aleph2", build=restyle),
     Gen("extend_video", "Continue a video with new footage.", ("video_to_video",),
-        (VIDEO_IN, P("prompt_text", ("promptText",), "What happens next."),
-         P("extension_duration", ("duration",), "Seconds of new footage."), SEED),
+        (VIDEO_IN, P("prompt_text", ("promptText",)),
+         P("extension_duration", ("duration",), "New seconds."), SEED),
         tag="extend", default_model="seedance2_5", build=extend),
     Gen("upscale_video_4k", "Upscale a video (4K default) or raise its frame rate.", ("video_upscale",),
         (VIDEO_IN, P("resolution", ("resolution",), "Default 4k.")),
@@ -228,16 +229,16 @@ GENERATORS: tuple[Gen, ...] = (
         ("text_to_speech", "sound_effect"),
         (P("prompt_text", ("promptText",), "Speech, or the sound.", required=True),
          P("kind", (), "Default speech.", annotation=Optional[cat.literal(["speech", "sound_effect"])]),
-         P("voice", (), "Preset voice id (list_voices)."), P("duration", ("duration",), "Seconds (sound effects).")),
+         P("voice", (), "See list_voices."), P("duration", ("duration",), "Seconds")),
         selector=("kind", {"speech": "text_to_speech", "sound_effect": "sound_effect"}), build=audio,
         defaults=(("text_to_speech", "eleven_multilingual_v2"), ("sound_effect", "eleven_text_to_sound_v2"))),
     Gen("process_audio", "Change the voice of speech, dub it, or isolate the voice.",
         ("speech_to_speech", "voice_dubbing", "voice_isolation"),
         (P("input_audio", (), "Audio (or video for change_voice).", required=True, media=True),
-         P("operation", (), "What to do.", required=True,
+         P("operation", (), required=True,
            annotation=cat.literal(["change_voice", "dub", "isolate_voice"])),
          P("voice", (), "For change_voice (list_voices)."),
-         P("target_language", ("targetLang",), "dub: language code.")),
+         P("target_language", ("targetLang",), "For dub.")),
         selector=("operation", {"change_voice": "speech_to_speech", "dub": "voice_dubbing",
                                 "isolate_voice": "voice_isolation"}), build=audio),
     Gen("animate_character", "Animate a character with a performance video.",
@@ -245,7 +246,7 @@ GENERATORS: tuple[Gen, ...] = (
         (P("character", (), "Image or video; face in frame.", required=True, media=True),
          P("reference_video", (), "The performance.", required=True, media=True), RATIO,
          P("body_control", ("bodyControl",)),
-         P("expression_intensity", ("expressionIntensity",)), SEED),
+         P("expression_intensity", ("expressionIntensity",))),
         build=character),
     Gen("upscale_image", "Upscale an image.", ("image_upscale",),
         (P("input_image", ("imageUri",), required=True, media=True),
@@ -257,9 +258,9 @@ GENERATORS: tuple[Gen, ...] = (
         (VIDEO_IN, P("output_format", ("outputFormat",)))),
     Gen("generate_avatar_video", "Make a talking-avatar video.", ("avatar_videos",),
         (P("avatar", (), "Preset or custom avatar id.", required=True),
-         P("speech_text", (), "What the avatar says."),
-         P("speech_audio", (), "Or speech audio.", media=True),
-         P("voice", (), "Voice for speech_text (list_voices).")),
+         P("speech_text", ()),
+         P("speech_audio", (), media=True),
+         P("voice", (), "See list_voices.")),
         build=avatar),
 )
 
@@ -312,8 +313,9 @@ def assemble(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> tuple[str, c
 async def run(g: Gen, models: list[cat.Model], ctx: Context, a: dict[str, Any]) -> CallToolResult:
     wait = a.pop("wait_for_completion", None) is not False
     max_wait = a.pop("max_wait_seconds", None)
+    force_new = a.pop("force_new", None) is True
     endpoint, _, body, names = assemble(g, models, a)
-    return await _svc(ctx).submit(ctx, g.name, endpoint, body, wait, max_wait, names)
+    return await _svc(ctx).submit(ctx, g.name, endpoint, body, wait, max_wait, names, force_new)
 
 
 def _annotation(p: P, models: list[cat.Model]) -> tuple[Any, str]:
@@ -335,7 +337,7 @@ MAX_MODEL_ENUM = 4
 def _model_annotation(g: Gen, offered: list[str]) -> Any:
     if len(offered) <= MAX_MODEL_ENUM:
         return Optional[cat.literal(offered)]
-    return Annotated[Optional[str], Field(description=f"{len(offered)} models")]
+    return Optional[str]
 
 
 def offers_choice(g: Gen, models: list[cat.Model]) -> bool:
@@ -371,6 +373,7 @@ def make_tool(g: Gen) -> Callable[..., Any]:
         inspect.Parameter("options", kw_only, default=None, annotation=Optional[dict[str, Any]]),
         # None means true (the instructions say so): a bare boolean schema is shorter.
         inspect.Parameter("wait_for_completion", kw_only, default=None, annotation=Optional[bool]),
+        inspect.Parameter("force_new", kw_only, default=None, annotation=Optional[bool]),
         # Clamped to [0, RUNWAY_MCP_MAX_WAIT limit] by the service.
         inspect.Parameter("max_wait_seconds", kw_only, default=None, annotation=Optional[float]),
         inspect.Parameter("ctx", kw_only, annotation=Context),
@@ -393,7 +396,7 @@ async def get_task_status(task_id: TaskId, ctx: Context) -> Result:
         task = await svc.client().get_task(task_id)
     except RunwayError as e:
         raise ToolError(str(e)) from None
-    return await svc.finished(task) if task.status == "SUCCEEDED" else svc.respond(svc.result(task))
+    return await svc.finished(task) if task.status == "SUCCEEDED" else svc.respond(await svc.result(task))
 
 
 async def wait_for_task(task_id: TaskId, ctx: Context, max_wait_seconds: Optional[float] = None) -> Result:
@@ -563,6 +566,52 @@ async def list_voices(ctx: Context) -> Annotated[CallToolResult, Voices]:
     return plain(data, text)
 
 
+class Tasks(BaseModel):
+    tasks: list[dict[str, Any]]
+
+
+def _since_ms(since: Optional[str]) -> Optional[int]:
+    if not since:
+        return None
+    try:
+        when = datetime.fromisoformat(since.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ToolError(f"since: '{since}' is not an ISO 8601 date or time, e.g. 2026-11-30 or 2026-11-30T09:00Z") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return int(when.timestamp() * 1000)
+
+
+async def list_tasks(
+    ctx: Context,
+    status: Annotated[Optional[str], Field(description="running, finished, ambiguous, ...")] = None,
+    tool: Optional[str] = None,
+    model: Optional[str] = None,
+    since: Annotated[Optional[str], Field(description="ISO date/time")] = None,
+    text: Annotated[Optional[str], Field(description="In the prompt")] = None,
+    limit: Optional[int] = None,
+) -> Annotated[CallToolResult, Tasks]:
+    client = _svc(ctx).client()
+    if not client.has_journal:
+        raise ToolError("the task journal is off (RUNWAY_MCP_JOURNAL=off); tasks are not remembered")
+    try:
+        rows = await client.list_tasks(status=status, tool=tool, model=model, since_ms=_since_ms(since), text=text,
+                                       limit=limit)
+    except RunwayError as e:
+        raise ToolError(str(e)) from None
+    keep = ("task_id", "status", "tool", "model", "prompt", "estimated_cost", "cost", "files", "failure", "note",
+            "created_at", "finished_at")
+    out = [{k: r.get(k) for k in keep} for r in rows]
+    for r in out:
+        r["files"] = [f.get("path") for f in r["files"] or [] if f.get("path")]
+        if r["prompt"] and len(r["prompt"]) > 120:
+            r["prompt"] = r["prompt"][:117] + "..."
+    lines = [f"{r['created_at']} {r['task_id'] or '(no id: ' + (r['note'] or '') + ')'} {r['status'] or 'SUBMITTED'} "
+             f"{r['tool']} {r['model']} cost {r['cost'] if r['cost'] is not None else r['estimated_cost']}"
+             + (f" -> {', '.join(r['files'])}" if r["files"] else "") for r in out]
+    return plain(Tasks(tasks=out), "\n".join(lines) or "No task matches.")
+
+
 class Estimate(BaseModel):
     tool: str
     endpoint: str
@@ -572,13 +621,17 @@ class Estimate(BaseModel):
 
 
 async def estimate_cost(
-    tool: Annotated[str, Field(description="A generation tool")],
+    tool: str,
     arguments: dict[str, Any],
 ) -> Annotated[CallToolResult, Estimate]:
     g = next((g for g in GENERATORS if g.name == tool), None)
     if g is None:
         raise ToolError(f"tool: '{tool}' is not a generation tool; one of: {', '.join(x.name for x in GENERATORS)}")
-    args = {k: v for k, v in arguments.items() if k not in ("wait_for_completion", "max_wait_seconds")}
+    shared = ("model", "options", "wait_for_completion", "max_wait_seconds", "force_new")
+    unknown = sorted(set(arguments) - {p.name for p in g.params} - set(shared))
+    if unknown:
+        raise ToolError(f"arguments: {', '.join(unknown)} not parameters of {tool} (a model's other fields go in options)")
+    args = {k: v for k, v in arguments.items() if k not in shared[2:]}
     endpoint, m, body, names = assemble(g, cat.select(g.endpoints, g.tag), args)
     try:
         credits = runway_core.estimate_cost(endpoint, body)
@@ -650,13 +703,14 @@ def register(mcp: MCPServer) -> None:
     for g in GENERATORS:
         ms = cat.select(g.endpoints, g.tag)
         mcp.add_tool(make_tool(g), description=f"{g.what} {cat.cost_summary(ms)}", annotations=PAID)
-    mcp.add_tool(get_task_status, description="A task's status, cost and outputs (saves finished outputs).", annotations=FETCH)
-    mcp.add_tool(wait_for_task, description="Keep waiting for a task; returns its result.", annotations=FETCH)
+    mcp.add_tool(get_task_status, description="Task status, cost, outputs; saves finished outputs.", annotations=FETCH)
+    mcp.add_tool(wait_for_task, description="Wait more for a task's result.", annotations=FETCH)
     mcp.add_tool(cancel_task, description="Cancel a running task, or delete a finished one and its outputs.", annotations=CANCEL)
-    mcp.add_tool(upload_file, description="Upload a local media file; returns a runway:// URI (24 h). Tools also take paths.", annotations=UPLOAD)
+    mcp.add_tool(upload_file, description="A runway:// URI (24 h) for a local media file. Tools take paths too.", annotations=UPLOAD)
     mcp.add_tool(list_available_models, description="Models with their tools, capability tags and costs. Free.", annotations=LOCAL)
-    mcp.add_tool(describe_model, description="One model's fields, allowed values, rules, cost and an example call. Free.", annotations=LOCAL)
-    mcp.add_tool(list_voices, description="Preset voices and the account's custom voices. Free.", annotations=READ)
+    mcp.add_tool(describe_model, description="A model's fields, allowed values, rules, cost, example call. Free.", annotations=LOCAL)
+    mcp.add_tool(list_voices, description="Preset and custom voices. Free.", annotations=READ)
+    mcp.add_tool(list_tasks, description="Tasks started here: status, cost, files. Free.", annotations=LOCAL)
     mcp.add_tool(estimate_cost, description="What a generation call would cost. Sends nothing.", annotations=LOCAL)
     mcp.add_tool(get_credits, description="Credit balance; per-model limits and use today.", annotations=READ)
-    mcp.add_tool(get_api_info, description="Server version and settings (never the key). Free.", annotations=LOCAL)
+    mcp.add_tool(get_api_info, description="Server version and settings. Free.", annotations=LOCAL)

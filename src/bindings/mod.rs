@@ -38,6 +38,12 @@ fn estimate_cost(py: Python<'_>, endpoint: &str, body: &Bound<'_, PyAny>) -> PyR
     Ok(model.estimate_cost(&probe))
 }
 
+/// Where the task journal lives by default: `RUNWAY_MCP_JOURNAL`, else the user's data folder.
+#[pyfunction]
+fn default_journal_path() -> String {
+    crate::journal::default_path().to_string_lossy().into_owned()
+}
+
 #[pymodule(name = "_core")]
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", crate::client::VERSION)?;
@@ -51,6 +57,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(catalogue_json, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(estimate_cost, m)?)?;
+    m.add_function(wrap_pyfunction!(default_journal_path, m)?)?;
     m.add_function(wrap_pyfunction!(bridge::_shutdown, m)?)?;
     Ok(())
 }

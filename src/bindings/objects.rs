@@ -62,6 +62,12 @@ impl PyTask {
     fn cost(&self) -> Option<f64> {
         self.inner.cost
     }
+    /// True when an identical request found this task still running, so no new task was made.
+    #[getter]
+    fn reattached(&self) -> bool {
+        self.inner.reattached
+    }
+
     #[getter]
     fn created_at(&self) -> Option<&str> {
         self.inner.created_at.as_deref()
@@ -147,7 +153,8 @@ impl PyClient {
 #[pymethods]
 impl PyClient {
     #[new]
-    #[pyo3(signature = (api_key=None, base_url=None, timeout=60.0, max_retries=3, poll=None, input_dirs=None))]
+    #[pyo3(signature = (api_key=None, base_url=None, timeout=60.0, max_retries=3, poll=None, input_dirs=None, journal=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         api_key: Option<String>,
@@ -156,6 +163,7 @@ impl PyClient {
         max_retries: u32,
         poll: Option<&Bound<'_, PyDict>>,
         input_dirs: Option<Vec<std::path::PathBuf>>,
+        journal: Option<std::path::PathBuf>,
     ) -> PyResult<Self> {
         if !(timeout.is_finite() && timeout > 0.0) {
             return Err(to_pyerr(
@@ -177,7 +185,12 @@ impl PyClient {
         };
         // Building reqwest's client needs no runtime, but its connections live on the shared one.
         let _guard = pyo3_async_runtimes::tokio::get_runtime().enter();
-        let client = RunwayClient::new(opts).map_err(|e| to_pyerr(py, e))?;
+        let mut client = RunwayClient::new(opts).map_err(|e| to_pyerr(py, e))?;
+        if let Some(path) = journal {
+            let j = crate::journal::SqliteJournal::open(&path).map_err(|e| to_pyerr(py, e))?;
+            let salt = j.salt().to_vec();
+            client.attach_journal(Arc::new(j), &salt);
+        }
         Ok(PyClient { base_url: client.base_url().to_string(), inner: Mutex::new(Some(Arc::new(client))) })
     }
 
@@ -199,17 +212,70 @@ impl PyClient {
         format!("Client(base_url='{}')", self.base_url)
     }
 
-    #[pyo3(signature = (endpoint, body, validate=true))]
+    #[pyo3(signature = (endpoint, body, validate=true, tool=None, force_new=false))]
     fn create_task<'py>(
         &self,
         py: Python<'py>,
         endpoint: String,
         body: &Bound<'py, PyAny>,
         validate: bool,
+        tool: Option<String>,
+        force_new: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
         let body = py_to_json(body).map_err(|e| super::errors::ValidationError::new_err(format!("body: {e}")))?;
-        spawn(py, async move { Ok(c.create_task(&endpoint, body, validate).await?) }, task_to_py)
+        let meta = crate::journaled::CreateMeta { tool, force_new };
+        spawn(py, async move { Ok(c.create_task_with(&endpoint, body, validate, &meta).await?) }, task_to_py)
+    }
+
+    #[getter]
+    fn has_journal(&self) -> PyResult<bool> {
+        Ok(self.client()?.journal().is_some())
+    }
+
+    /// This key's journaled tasks, newest first, as dicts.
+    #[pyo3(signature = (status=None, tool=None, model=None, since_ms=None, text=None, limit=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn list_tasks<'py>(
+        &self,
+        py: Python<'py>,
+        status: Option<String>,
+        tool: Option<String>,
+        model: Option<String>,
+        since_ms: Option<u64>,
+        text: Option<String>,
+        limit: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        let f = crate::journal::Filter { status, tool, model, since_ms, text, limit };
+        spawn(py, async move { Ok(c.journal_list(f).await?) }, |py, rows| {
+            json_to_py(py, &serde_json::Value::Array(rows.iter().map(crate::journaled::entry_json).collect()))
+        })
+    }
+
+    /// One journaled task as a dict, or None.
+    fn journal_entry<'py>(&self, py: Python<'py>, task_id: String) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        spawn(py, async move { Ok(c.journal_get(&task_id).await?) }, |py, e| {
+            json_to_py(py, &e.as_ref().map(crate::journaled::entry_json).unwrap_or(serde_json::Value::Null))
+        })
+    }
+
+    /// Journaled tasks to resume: unfinished, or succeeded with outputs not saved yet.
+    #[pyo3(signature = (limit=100))]
+    fn unfinished_tasks<'py>(&self, py: Python<'py>, limit: usize) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        spawn(py, async move { Ok(c.journal_unfinished(limit).await?) }, |py, rows| {
+            json_to_py(py, &serde_json::Value::Array(rows.iter().map(crate::journaled::entry_json).collect()))
+        })
+    }
+
+    /// Credits of this key's journaled tasks created since `since_ms` (final cost, else the estimate).
+    fn spent_since<'py>(&self, py: Python<'py>, since_ms: u64) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        spawn(py, async move { Ok(c.journal_spent_since(since_ms).await?) }, |py, v| {
+            Ok(v.into_pyobject(py)?.into_any())
+        })
     }
 
     fn get_task<'py>(&self, py: Python<'py>, task_id: String) -> PyResult<Bound<'py, PyAny>> {

@@ -1,0 +1,235 @@
+//! The client with a task journal, against the simulator over real HTTP: a row the moment a task
+//! is created, statuses and saved files as they come, reattaching an identical in-flight request
+//! (one POST, not two), never reattaching to a finished task, ambiguous creates journaled, and
+//! one key never seeing another's rows.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use runway_core::client::{ClientOptions, RunwayClient};
+use runway_core::journal::{Filter, Journal, SqliteJournal};
+use runway_core::journaled::CreateMeta;
+use runway_core::simulator::{Fault, FaultKind, SimConfig, Simulator};
+use runway_core::tasks::PollConfig;
+use serde_json::{json, Value};
+
+fn sim(task_seconds: f64) -> Simulator {
+    let cfg = SimConfig { task_seconds, pending_seconds: 0.0, ..Default::default() };
+    Simulator::start(&tokio::runtime::Handle::current(), cfg, 0).unwrap()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("runway-journal-{name}-{}", runway_core::util::uuid_v4()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn client(s: &Simulator, journal: &Arc<SqliteJournal>, key: Option<&str>) -> RunwayClient {
+    let o = ClientOptions {
+        api_key: Some(key.unwrap_or(s.api_key()).to_string()),
+        base_url: Some(s.base_url()),
+        retry_base: 0.02,
+        retry_cap: 0.1,
+        poll: PollConfig {
+            first_delay: 0.2,
+            min_interval: 0.05,
+            idle_interval: 0.15,
+            max_idle_interval: 0.3,
+            max_predict_interval: 0.5,
+            margin: 0.05,
+            assumed_queue: 0.0,
+        },
+        ..Default::default()
+    };
+    let mut c = RunwayClient::new(o).unwrap();
+    let j: Arc<dyn Journal> = journal.clone();
+    c.attach_journal(j, journal.salt());
+    c
+}
+
+fn body(prompt: &str) -> Value {
+    json!({"model": "gen4.5", "promptText": prompt, "ratio": "1280:720", "duration": 5})
+}
+
+fn posts(s: &Simulator) -> usize {
+    s.state().requests().iter().filter(|r| r.method == "POST" && r.path == "/v1/text_to_video").count()
+}
+
+fn meta(tool: &str) -> CreateMeta {
+    CreateMeta { tool: Some(tool.into()), force_new: false }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_are_journaled_from_create_to_saved_files() {
+    let s = sim(0.6);
+    let dir = temp_dir("lifecycle");
+    let j = Arc::new(SqliteJournal::open(dir.join("j.sqlite3")).unwrap());
+    let c = client(&s, &j, None);
+    let t =
+        c.create_task_with("text_to_video", body("a fox"), true, &meta("generate_video_text_to_video")).await.unwrap();
+    // Written the moment Runway answered, before any waiting.
+    let e = c.journal_get(&t.id).await.unwrap().expect("journaled at create");
+    assert_eq!(e.tool, "generate_video_text_to_video");
+    assert_eq!((e.endpoint.as_str(), e.model.as_str()), ("text_to_video", "gen4.5"));
+    assert_eq!(e.prompt.as_deref(), Some("a fox"));
+    assert_eq!(e.estimated_cost, Some(60.0));
+    assert_eq!(e.status, None);
+    let done = c.wait_for_task(&t.id, Some(Duration::from_secs(20)), |_| async { Ok(()) }).await.unwrap();
+    let e = c.journal_get(&t.id).await.unwrap().unwrap();
+    assert_eq!(e.status.as_deref(), Some("SUCCEEDED"));
+    assert_eq!(e.outputs, json!(done.output));
+    assert_eq!(e.cost, Some(60.0));
+    assert!(e.finished_ms.is_some());
+    let saved = c.save_outputs(&done, &dir, "t2v").await.unwrap();
+    let e = c.journal_get(&t.id).await.unwrap().unwrap();
+    assert_eq!(e.files[0]["path"], json!(saved[0].path));
+    assert_eq!(e.files[0]["bytes"], json!(saved[0].bytes));
+    // Listing and filters.
+    let rows = c.journal_list(Filter { text: Some("FOX".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(c.journal_list(Filter { status: Some("running".into()), ..Default::default() }).await.unwrap().is_empty());
+    assert_eq!(c.journal_spent_since(0).await.unwrap(), 60.0);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_in_flight_request_reattaches_once_and_never_after_the_finish() {
+    let s = sim(1.5);
+    let dir = temp_dir("reattach");
+    let j = Arc::new(SqliteJournal::open(dir.join("j.sqlite3")).unwrap());
+    let c = client(&s, &j, None);
+    let first = c.create_task_with("text_to_video", body("waves"), true, &meta("t2v")).await.unwrap();
+    assert!(!first.reattached);
+    // The same request again (keys in another order): the same task, no second POST.
+    let again = json!({"duration": 5, "ratio": "1280:720", "promptText": "waves", "model": "gen4.5"});
+    let second = c.create_task_with("text_to_video", again.clone(), true, &meta("t2v")).await.unwrap();
+    assert_eq!(second.id, first.id);
+    assert!(second.reattached);
+    assert_eq!(second.estimated_cost, Some(60.0));
+    assert_eq!(posts(&s), 1);
+    // A different request is a different task.
+    let other = c.create_task_with("text_to_video", body("other waves"), true, &meta("t2v")).await.unwrap();
+    assert_ne!(other.id, first.id);
+    // force_new pays for another on purpose.
+    let forced = CreateMeta { tool: Some("t2v".into()), force_new: true };
+    let third = c.create_task_with("text_to_video", again.clone(), true, &forced).await.unwrap();
+    assert!(!third.reattached && third.id != first.id);
+    assert_eq!(posts(&s), 3);
+    // After it finished, the same request makes a new task.
+    c.wait_for_task(&first.id, Some(Duration::from_secs(20)), |_| async { Ok(()) }).await.unwrap();
+    c.wait_for_task(&third.id, Some(Duration::from_secs(20)), |_| async { Ok(()) }).await.unwrap();
+    let fourth = c.create_task_with("text_to_video", again, true, &meta("t2v")).await.unwrap();
+    assert!(!fourth.reattached && fourth.id != first.id && fourth.id != third.id);
+    assert_eq!(posts(&s), 4);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journaled_task_that_finished_unseen_is_not_reused() {
+    // The journal says RUNNING (last seen), Runway says SUCCEEDED: look before reattaching.
+    let s = sim(0.3);
+    let dir = temp_dir("stale");
+    let j = Arc::new(SqliteJournal::open(dir.join("j.sqlite3")).unwrap());
+    let c = client(&s, &j, None);
+    let first = c.create_task_with("text_to_video", body("stale"), true, &meta("t2v")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let second = c.create_task_with("text_to_video", body("stale"), true, &meta("t2v")).await.unwrap();
+    assert!(!second.reattached && second.id != first.id);
+    assert_eq!(c.journal_get(&first.id).await.unwrap().unwrap().status.as_deref(), Some("SUCCEEDED"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_media_content_is_part_of_the_request() {
+    let s = sim(3.0);
+    let dir = temp_dir("media");
+    let j = Arc::new(SqliteJournal::open(dir.join("j.sqlite3")).unwrap());
+    let c = client(&s, &j, None);
+    let frame = dir.join("frame.png");
+    let png = runway_core::simulator::placeholders::for_kind(runway_core::catalogue::MediaKind::Image).bytes;
+    std::fs::write(&frame, png).unwrap();
+    let b = json!({"model": "gen4_turbo", "promptImage": frame.to_str().unwrap(), "ratio": "960:960"});
+    let a = c.create_task_with("image_to_video", b.clone(), true, &meta("i2v")).await.unwrap();
+    assert!(c.create_task_with("image_to_video", b.clone(), true, &meta("i2v")).await.unwrap().reattached);
+    // Same path, other content: another request.
+    let mut other = png.to_vec();
+    other.extend_from_slice(b"trailing bytes");
+    std::fs::write(&frame, other).unwrap();
+    let changed = c.create_task_with("image_to_video", b, true, &meta("i2v")).await.unwrap();
+    assert!(!changed.reattached && changed.id != a.id);
+    // The journal keeps the path, never the file's contents.
+    let e = c.journal_get(&a.id).await.unwrap().unwrap();
+    assert_eq!(e.params["promptImage"], json!(frame.to_str().unwrap()));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ambiguous_create_is_journaled_with_advice() {
+    let s = sim(0.5);
+    let dir = temp_dir("ambiguous");
+    let j = Arc::new(SqliteJournal::open(dir.join("j.sqlite3")).unwrap());
+    let c = client(&s, &j, None);
+    s.state().add_fault(Fault {
+        kind: FaultKind::LostResponse,
+        method: Some("POST".into()),
+        path_prefix: Some("/v1/text_to_video".into()),
+        remaining: 1,
+    });
+    let err = c.create_task_with("text_to_video", body("lost"), true, &meta("t2v")).await.unwrap_err();
+    assert!(err.may_have_created(), "{err}");
+    let rows = c.journal_list(Filter { status: Some("ambiguous".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].task_id.is_none() && rows[0].note.as_deref().unwrap().contains("dashboard"));
+    assert_eq!(rows[0].prompt.as_deref(), Some("lost"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_key_never_sees_another_keys_tasks() {
+    let s = sim(0.5);
+    let dir = temp_dir("keys");
+    let j = Arc::new(SqliteJournal::open(dir.join("j.sqlite3")).unwrap());
+    let mine = client(&s, &j, None);
+    let t = mine.create_task_with("text_to_video", body("mine"), true, &meta("t2v")).await.unwrap();
+    let other_key = format!("key_{}", "b".repeat(128));
+    let theirs = client(&s, &j, Some(&other_key));
+    assert!(theirs.journal_list(Filter::default()).await.unwrap().is_empty());
+    assert!(theirs.journal_get(&t.id).await.unwrap().is_none());
+    assert_eq!(mine.journal_list(Filter::default()).await.unwrap().len(), 1);
+    // The key itself is nowhere in the file.
+    drop((mine, theirs, j));
+    let key = s.api_key().as_bytes();
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let raw = std::fs::read(f.unwrap().path()).unwrap();
+        assert!(!raw.windows(key.len()).any(|w| w == key));
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_requests_made_at_once_make_one_task() {
+    let s = sim(2.0);
+    let dir = temp_dir("concurrent");
+    let j = Arc::new(SqliteJournal::open(dir.join("j.sqlite3")).unwrap());
+    let c = Arc::new(client(&s, &j, None));
+    let calls = (0..8).map(|_| {
+        let c = c.clone();
+        tokio::spawn(
+            async move { c.create_task_with("text_to_video", body("twins"), true, &meta("t2v")).await.unwrap() },
+        )
+    });
+    let tasks: Vec<_> = futures_join(calls).await;
+    assert!(tasks.iter().all(|t| t.id == tasks[0].id));
+    assert_eq!(tasks.iter().filter(|t| !t.reattached).count(), 1);
+    assert_eq!(posts(&s), 1);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for h in handles.collect::<Vec<_>>() {
+        out.push(h.await.unwrap());
+    }
+    out
+}
