@@ -179,3 +179,15 @@ async def test_list_tasks_without_a_journal(tmp_path):
         async with Client(build(settings)) as c:
             r = await c.call_tool("list_tasks", {})
     assert r.is_error and "RUNWAY_MCP_JOURNAL" in text(r)
+
+
+async def test_get_credits_adds_what_the_journal_spent(tmp_path):
+    with runway_core.Simulator(task_seconds=0.3) as sim:
+        async with server(sim, tmp_path) as c:
+            before = data(await c.call_tool("get_credits", {}))
+            assert before["spent_today"] == 0 and before["spent_last_7_days"] == 0
+            r = await c.call_tool("generate_video_text_to_video", {"prompt_text": "x", "model": "gen4.5", "duration": 4})
+            assert not r.is_error, text(r)
+            after = data(await c.call_tool("get_credits", {}))
+    assert after["spent_today"] == 48 == after["spent_last_7_days"]
+    assert before["credit_balance"] - after["credit_balance"] == 48

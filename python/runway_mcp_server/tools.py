@@ -647,6 +647,9 @@ class Credits(BaseModel):
     credit_balance: Optional[float] = None
     max_monthly_credit_spend: Optional[float] = None
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # From the journal (final cost, else Runway's estimate), UTC days; None without a journal.
+    spent_today: Optional[float] = None
+    spent_last_7_days: Optional[float] = None
 
 
 async def get_credits(ctx: Context) -> Annotated[CallToolResult, Credits]:
@@ -660,9 +663,16 @@ async def get_credits(ctx: Context) -> Annotated[CallToolResult, Credits]:
               for name, lim in (tier.get("models") or {}).items()}
     r = Credits(credit_balance=org.get("creditBalance"), max_monthly_credit_spend=tier.get("maxMonthlyCreditSpend"),
                 models=limits)
+    client = _svc(ctx).client()
+    if client.has_journal:
+        midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        r.spent_today = await client.spent_since(int(midnight.timestamp() * 1000))
+        r.spent_last_7_days = await client.spent_since(int(midnight.timestamp() * 1000) - 6 * 86_400_000)
     busy = ", ".join(f"{k} {v['used_today']}/{v.get('maxDailyGenerations') or '-'}" for k, v in limits.items() if v["used_today"])
+    spent = (f" Spent by this server's tasks: {r.spent_today:g} today, {r.spent_last_7_days:g} in the last 7 days."
+             if r.spent_today is not None else "")
     return plain(r, f"Balance: {r.credit_balance} credits (${(r.credit_balance or 0) / 100:.2f}). "
-                    f"Used today (generations/daily limit): {busy or 'nothing'}.")
+                    f"Used today (generations/daily limit): {busy or 'nothing'}.{spent}")
 
 
 class ApiInfo(BaseModel):
