@@ -145,18 +145,10 @@ impl RunwayClient {
         let Some(a) = self.journal().cloned() else { return };
         let e = Entry {
             task_id: Some(task.id.clone()),
-            key_fp: a.key_fp.clone(),
-            tool: meta.tool.clone().unwrap_or_else(|| "library".into()),
-            endpoint: endpoint.to_string(),
-            model: original.get("model").and_then(Value::as_str).unwrap_or("").to_string(),
-            prompt: prompt_of(original),
-            params: journal_params(original),
-            request_fp,
             estimated_cost: task.estimated_cost,
-            ..Default::default()
+            ..request_entry(&a, endpoint, original, request_fp, meta)
         };
-        let j = a.journal.clone();
-        if let Err(err) = blocking(move || j.record(&e)).await {
+        if let Err(err) = blocking(move || a.journal.record(&e)).await {
             eprintln!("runway-core: could not journal task {} ({err}); it exists at Runway", task.id);
         }
     }
@@ -172,24 +164,15 @@ impl RunwayClient {
     ) {
         let Some(a) = self.journal().cloned() else { return };
         let e = Entry {
-            task_id: None,
-            key_fp: a.key_fp.clone(),
-            tool: meta.tool.clone().unwrap_or_else(|| "library".into()),
-            endpoint: endpoint.to_string(),
-            model: original.get("model").and_then(Value::as_str).unwrap_or("").to_string(),
-            prompt: prompt_of(original),
-            params: journal_params(original),
-            request_fp,
             failure: Some(err.to_string()),
             note: Some(
                 "Runway may have created this task, but its id never came back. Check the Runway dashboard's task \
                  history (or GET /v1/organization usage) before submitting again."
                     .into(),
             ),
-            ..Default::default()
+            ..request_entry(&a, endpoint, original, request_fp, meta)
         };
-        let j = a.journal.clone();
-        if let Err(e) = blocking(move || j.record(&e)).await {
+        if let Err(e) = blocking(move || a.journal.record(&e)).await {
             eprintln!("runway-core: could not journal an ambiguous create ({e})");
         }
     }
@@ -234,6 +217,26 @@ impl RunwayClient {
     pub async fn journal_spent_since(&self, since_ms: u64) -> Result<f64> {
         let a = self.journal().cloned().ok_or_else(no_journal)?;
         blocking(move || a.journal.spent_since(&a.key_fp, since_ms)).await
+    }
+}
+
+/// A row for a request, before Runway's answer is known.
+fn request_entry(
+    a: &Attached,
+    endpoint: &str,
+    original: &Value,
+    request_fp: Option<String>,
+    meta: &CreateMeta,
+) -> Entry {
+    Entry {
+        key_fp: a.key_fp.clone(),
+        tool: meta.tool.clone().unwrap_or_else(|| "library".into()),
+        endpoint: endpoint.to_string(),
+        model: original.get("model").and_then(Value::as_str).unwrap_or("").to_string(),
+        prompt: prompt_of(original),
+        params: journal_params(original),
+        request_fp,
+        ..Default::default()
     }
 }
 
