@@ -41,7 +41,10 @@ def admin(base: str, path: str, method: str = "GET"):
 
 def params(sim: dict, **env: str) -> StdioServerParameters:
     e = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "RUNWAYML_API_SECRET": sim["api_key"],
-         "RUNWAYML_BASE_URL": sim["base_url"], "RUNWAY_MCP_OUTPUT_DIR": tempfile.mkdtemp(prefix="bench-mcp-out-"), **env}
+         "RUNWAYML_BASE_URL": sim["base_url"], "RUNWAY_MCP_OUTPUT_DIR": tempfile.mkdtemp(prefix="bench-mcp-out-"),
+         # A fresh journal per run (never the user's); RUNWAY_MCP_JOURNAL=off in the environment turns it off.
+         "RUNWAY_MCP_JOURNAL": os.environ.get("RUNWAY_MCP_JOURNAL")
+         or os.path.join(tempfile.mkdtemp(prefix="bench-mcp-journal-"), "j.sqlite3"), **env}
     return StdioServerParameters(command=sys.executable, args=["-m", "runway_mcp_server"], env=e)
 
 
@@ -107,9 +110,9 @@ async def status_throughput(sim: dict, concurrency: int, calls: int) -> float:
         return calls / (time.perf_counter() - t0)
 
 
-async def generations(sim: dict, n: int, task_seconds: float) -> dict:
+async def generations(sim: dict, n: int, task_seconds: float, **env: str) -> dict:
     admin(sim["base_url"], "/_sim/requests", "DELETE")
-    async with Client(params(sim, RUNWAY_MCP_MAX_WAIT=str(task_seconds * 3)), mode="legacy") as c:
+    async with Client(params(sim, RUNWAY_MCP_MAX_WAIT=str(task_seconds * 3), **env), mode="legacy") as c:
         await c.list_tools()
         pid = server_pid()
         cpu0 = cpu_seconds(pid)
@@ -140,12 +143,25 @@ async def main() -> None:
     ap.add_argument("--generations", type=int, default=300)
     ap.add_argument("--task-seconds", type=float, default=20.0)
     ap.add_argument("--calls", type=int, default=2000)
+    ap.add_argument("--journal-only", action="store_true",
+                    help="only the generations run, with the task journal on and then off (its overhead)")
     args = ap.parse_args()
     import runway_core
 
     print(f"runway_core {runway_core.__version__} from {runway_core.__file__}")
     print(f"python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}")
     sim_proc, sim = start_simulator(args.task_seconds)
+    if args.journal_only:
+        try:
+            for label, env in (("journal on ", {}), ("journal off", {"RUNWAY_MCP_JOURNAL": "off"})):
+                g = await generations(sim, args.generations, args.task_seconds, **env)
+                print(f"{label}: {g['returned']} returned, {g['succeeded']} succeeded, server CPU {g['server_cpu_s']:.2f} s, "
+                      f"polls per task {g['polls_per_task']:.2f}, lag p50 {g['lag_p50_s']:.2f} s, "
+                      f"peak RSS {g['peak_rss_mb']:.0f} MB")
+        finally:
+            sim_proc.stdin.close()
+            sim_proc.wait(timeout=10)
+        return
     try:
         starts = await cold_start(sim, 7)
         print(f"cold start (spawn -> tools/list answered): median {statistics.median(starts):.3f} s, "

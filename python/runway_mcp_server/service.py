@@ -92,6 +92,8 @@ class RunwayService:
         self._client: Optional[runway_core.Client] = None
         # task id -> (model, estimated cost, tool) for tasks made here: Runway's task JSON has none of them.
         self.known: OrderedDict[str, tuple[Optional[str], Optional[float], str]] = OrderedDict()
+        # Tasks this process created (bounded like `known`).
+        self.created_here: OrderedDict[str, None] = OrderedDict()
         # task id -> files saved for it, so a task is downloaded once.
         self.saved: OrderedDict[str, list[OutputFile]] = OrderedDict()
 
@@ -162,7 +164,8 @@ class RunwayService:
         if task_id in self.saved:
             return self.saved[task_id]
         client = self.client()
-        if client.has_journal:
+        # A task this process created and has not saved: the journal has nothing more to say.
+        if client.has_journal and task_id not in self.created_here:
             row = await client.journal_entry(task_id)
             files = [OutputFile(**{k: f.get(k) for k in ("url", "path", "mime_type", "bytes")})
                      for f in (row or {}).get("files") or []]
@@ -252,6 +255,9 @@ class RunwayService:
             log.info("reattached to task %s: an identical request is still running", task.id)
         else:
             self.remember(task.id, body.get("model"), task.estimated_cost, tool)
+            self.created_here[task.id] = None
+            while len(self.created_here) > 10_000:
+                self.created_here.popitem(last=False)
             log.info("created task %s (%s %s, at most %s credits)", task.id, endpoint, body.get("model"), task.estimated_cost)
         if not wait:
             status = task.status if task.reattached else "SUBMITTED"
