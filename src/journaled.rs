@@ -35,8 +35,14 @@ pub struct Attached {
     pub key_fp: String,
 }
 
+/// Journal calls in flight on blocking threads at once. The SQLite connection serialises them
+/// anyway; without a bound, 300 concurrent tasks would make tokio start hundreds of threads that
+/// only wait for it.
+static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// Runs a blocking journal call off the async threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    let _slot = SLOTS.acquire().await.map_err(|e| Error::Other(format!("journal: {e}")))?;
     tokio::task::spawn_blocking(f).await.map_err(|e| Error::Other(format!("journal task failed: {e}")))?
 }
 
