@@ -17,7 +17,6 @@ use crate::errors::{Error, Result};
 use crate::journal::{request_fingerprint, Entry, Filter, Journal};
 use crate::media::{classify, media_slots, open_local, InputRef};
 use crate::tasks::Task;
-use crate::util::now_unix_ms;
 
 /// Who asked for a task, for its journal row; and whether an identical in-flight task may be reused.
 #[derive(Debug, Clone, Default)]
@@ -262,9 +261,4 @@ pub fn entry_json(e: &Entry) -> Value {
         }
     }
     v
-}
-
-/// Milliseconds now, for `since` filters.
-pub fn now_ms() -> u64 {
-    now_unix_ms()
 }

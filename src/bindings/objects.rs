@@ -248,9 +248,7 @@ impl PyClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
         let f = crate::journal::Filter { status, tool, model, since_ms, text, limit };
-        spawn(py, async move { Ok(c.journal_list(f).await?) }, |py, rows| {
-            json_to_py(py, &serde_json::Value::Array(rows.iter().map(crate::journaled::entry_json).collect()))
-        })
+        spawn(py, async move { Ok(c.journal_list(f).await?) }, |py, rows| entries_to_py(py, &rows))
     }
 
     /// One journaled task as a dict, or None.
@@ -265,9 +263,7 @@ impl PyClient {
     #[pyo3(signature = (limit=100))]
     fn unfinished_tasks<'py>(&self, py: Python<'py>, limit: usize) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
-        spawn(py, async move { Ok(c.journal_unfinished(limit).await?) }, |py, rows| {
-            json_to_py(py, &serde_json::Value::Array(rows.iter().map(crate::journaled::entry_json).collect()))
-        })
+        spawn(py, async move { Ok(c.journal_unfinished(limit).await?) }, |py, rows| entries_to_py(py, &rows))
     }
 
     /// Credits of this key's journaled tasks created since `since_ms` (final cost, else the estimate).
@@ -582,4 +578,9 @@ impl PySimulator {
     fn __repr__(&self) -> String {
         format!("Simulator(base_url='{}')", self.base_url)
     }
+}
+
+/// Journal rows as a list of dicts.
+fn entries_to_py<'py>(py: Python<'py>, rows: &[crate::journal::Entry]) -> PyResult<Bound<'py, PyAny>> {
+    json_to_py(py, &serde_json::Value::Array(rows.iter().map(crate::journaled::entry_json).collect()))
 }
