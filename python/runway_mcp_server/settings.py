@@ -47,19 +47,44 @@ class Settings:
     poll: Optional[Mapping[str, float]] = None
     # The task journal file (SQLite); None: no journal.
     journal: Optional[str] = None
+    # Budget guard: most credits one task may cost, and all of today's tasks (UTC day, from the
+    # journal); a call that would cross one is asked about (elicitation) or refused. None: no limit.
+    max_credits: Optional[float] = None
+    daily_credits: Optional[float] = None
 
     @classmethod
     def from_env(cls, simulate: bool = False, env: Optional[Mapping[str, str]] = None) -> "Settings":
         e = os.environ if env is None else env
+        simulate = simulate or _flag(e, "RUNWAY_MCP_SIMULATE")
+        journal = _journal(e, simulate)
+        daily = _credits(e, "RUNWAY_MCP_DAILY_CREDITS")
+        if daily is not None and journal is None:
+            raise SystemExit("runway-mcp-server: RUNWAY_MCP_DAILY_CREDITS counts today's spending from the task journal; "
+                             "set RUNWAY_MCP_JOURNAL to a file (it is off, or --simulate keeps none by default)")
         return cls(
-            simulate=simulate or _flag(e, "RUNWAY_MCP_SIMULATE"),
+            simulate=simulate,
             max_wait=_float(e, "RUNWAY_MCP_MAX_WAIT", DEFAULT_MAX_WAIT),
             progress_interval=_float(e, "RUNWAY_MCP_PROGRESS_INTERVAL", 3.0) or 3.0,
             sim_task_seconds=_float(e, "RUNWAY_MCP_SIM_TASK_SECONDS", 8.0),
             output_dir=_output_dir(e),
             input_dirs=_input_dirs(e),
-            journal=_journal(e, simulate or _flag(e, "RUNWAY_MCP_SIMULATE")),
+            journal=journal,
+            max_credits=_credits(e, "RUNWAY_MCP_MAX_CREDITS"),
+            daily_credits=daily,
         )
+
+
+def _credits(env: Mapping[str, str], name: str) -> Optional[float]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise SystemExit(f"runway-mcp-server: {name} must be a number of credits (1 credit = $0.01), got {raw!r}")
+    return value
 
 
 def _journal(env: Mapping[str, str], simulate: bool) -> Optional[str]:

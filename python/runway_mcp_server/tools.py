@@ -14,12 +14,14 @@ from typing import Annotated, Any, Callable, Literal, Optional, cast
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Resolve
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 import runway_core
 from runway_core import NotFoundError, RunwayError
 
+from . import budget
 from . import catalog as cat
 from .results import plain
 from .service import RunwayService
@@ -310,7 +312,40 @@ def assemble(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> tuple[str, c
     return endpoint, m, cat.fill_required(m, body), names
 
 
+CALL_ONLY = ("wait_for_completion", "max_wait_seconds", "force_new", "approval")
+
+
+def planned(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> list[budget.Planned]:
+    """The task a call would create, priced locally; none when its input is wrong (the call then
+    fails on that before anything is sent)."""
+    try:
+        endpoint, m, body, _ = assemble(g, models, {k: v for k, v in a.items() if k not in CALL_ONLY})
+        return [budget.Planned(f"{g.name} with {m.name}", runway_core.estimate_cost(endpoint, body))]
+    except (ToolError, RunwayError):
+        return []
+
+
+def budget_resolver(g: Gen, models: list[cat.Model], names: list[str]) -> Callable[..., Any]:
+    """The budget guard for `g`, run by the SDK before the tool body with the call's arguments."""
+
+    async def resolve(ctx: Context, **a: Any) -> budget.Verdict:
+        if not budget.limited(_svc(ctx)):
+            return budget.WITHIN
+        return await budget.guard(ctx, planned(g, models, a))
+
+    kw_only = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter("ctx", kw_only, annotation=Context)]
+    params += [inspect.Parameter(n, kw_only) for n in names]
+    setattr(resolve, "__signature__", inspect.Signature(params, return_annotation=budget.Verdict))
+    resolve.__annotations__ = {"ctx": Context, "return": budget.Verdict}
+    # The wire key of the question (it must be the same on every server process).
+    resolve.__qualname__ = f"budget.{g.name}"
+    return resolve
+
+
 async def run(g: Gen, models: list[cat.Model], ctx: Context, a: dict[str, Any]) -> CallToolResult:
+    approval = a.pop("approval")
+    await budget.check(ctx, approval, lambda: planned(g, models, a))
     wait = a.pop("wait_for_completion", None) is not False
     max_wait = a.pop("max_wait_seconds", None)
     force_new = a.pop("force_new", None) is True
@@ -378,6 +413,9 @@ def make_tool(g: Gen) -> Callable[..., Any]:
         inspect.Parameter("max_wait_seconds", kw_only, default=None, annotation=Optional[float]),
         inspect.Parameter("ctx", kw_only, annotation=Context),
     ]
+    # Filled by the budget guard (the SDK leaves it out of the input schema), never by the model.
+    guard = budget_resolver(g, models, [p.name for p in params if p.name != "ctx"])
+    params.append(inspect.Parameter("approval", kw_only, annotation=Annotated[budget.Approval, Resolve(guard)]))
     setattr(tool, "__signature__", inspect.Signature(params, return_annotation=Result))
     tool.__annotations__ = {p.name: p.annotation for p in params} | {"return": Result}
     tool.__name__ = tool.__qualname__ = g.name

@@ -1,0 +1,98 @@
+"""The budget guard: RUNWAY_MCP_MAX_CREDITS (most one task may cost) and RUNWAY_MCP_DAILY_CREDITS
+(all of today's tasks, UTC, by the journal's figures). A call whose tasks would cross a limit is not
+sent: the user is asked through the client (MCP elicitation) when it can ask, and the call is
+refused with the figures otherwise. The question goes from the server to the user; no tool argument
+answers it, so a model cannot confirm in the user's place.
+
+Each tool gets the answer through a parameter annotated `Annotated[Approval, Resolve(fn)]`; the SDK
+runs `fn` before the tool body, asks the question `fn` returns (on every protocol version), and
+leaves the parameter out of the tool's input schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Optional, Sequence, Union, cast
+
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit
+from pydantic import BaseModel, Field
+
+from .service import RunwayService
+
+
+class Spend(BaseModel):
+    spend: bool = Field(description="Send it and spend these credits")
+
+
+Approval = ElicitationResult[Spend]
+Verdict = Union[Spend, Elicit[Spend]]
+WITHIN = Spend(spend=True)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A task a call is about to create: what it is (for people) and Runway's most it can cost."""
+
+    label: str
+    credits: Optional[float]
+
+
+def _usd(credits: float) -> str:
+    return f"{credits:g} credits (${credits / 100:.2f})"
+
+
+def limited(svc: RunwayService) -> bool:
+    return svc.settings.max_credits is not None or svc.settings.daily_credits is not None
+
+
+async def over_budget(svc: RunwayService, planned: Sequence[Planned]) -> Optional[str]:
+    """Why `planned` crosses a limit, with the figures; None when it does not."""
+    s = svc.settings
+    why: list[str] = []
+    if s.max_credits is not None:
+        for p in planned:
+            if p.credits is None:
+                why.append(f"{p.label} has no price known here, and RUNWAY_MCP_MAX_CREDITS={s.max_credits:g} is set")
+            elif p.credits > s.max_credits:
+                why.append(f"{p.label} may cost {_usd(p.credits)}, above RUNWAY_MCP_MAX_CREDITS={s.max_credits:g} per task")
+    if s.daily_credits is not None:
+        midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        spent = await svc.client().spent_since(int(midnight.timestamp() * 1000))
+        more = sum(p.credits or 0.0 for p in planned)
+        if spent + more > s.daily_credits:
+            why.append(f"today's tasks may have cost {spent:g} credits; {more:g} more makes {spent + more:g}, "
+                       f"above RUNWAY_MCP_DAILY_CREDITS={s.daily_credits:g} per day")
+    return "; ".join(why) or None
+
+
+def can_ask(ctx: Context) -> bool:
+    """Whether the client takes form elicitation (a bare `elicitation: {}` means form)."""
+    caps = ctx.client_capabilities
+    e = caps.elicitation if caps is not None else None
+    return e is not None and (e.form is not None or e.url is None)
+
+
+def _svc(ctx: Context) -> RunwayService:
+    return cast(RunwayService, ctx.request_context.lifespan_context)
+
+
+async def guard(ctx: Context, planned: Sequence[Planned]) -> Verdict:
+    """Within the limits: go. Over them: a question for the user, or a refusal when none can be put."""
+    reason = await over_budget(_svc(ctx), planned)
+    if reason is None:
+        return WITHIN
+    if not can_ask(ctx):
+        raise ToolError(f"Not sent, nothing spent: {reason}. To allow it, raise that limit in the server's "
+                        "environment, or use a client that can ask the user to confirm (MCP elicitation).")
+    return Elicit(f"Over your Runway budget: {reason}. Spend it anyway?", Spend)
+
+
+async def check(ctx: Context, outcome: Approval, planned: Callable[[], Sequence[Planned]]) -> None:
+    """In the tool body: go on only when the guard let it through or the user said yes."""
+    if isinstance(outcome, AcceptedElicitation) and outcome.data.spend:
+        return
+    reason = await over_budget(_svc(ctx), planned()) or "over the budget"
+    raise ToolError(f"Not sent, nothing spent: the user declined ({reason}).")
