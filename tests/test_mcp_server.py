@@ -278,6 +278,46 @@ def test_call_subcommand_runs_a_tool_through_the_server():
     assert p.returncode == 1 and "referenceImages" in p.stdout
 
 
+def _call_on_a_terminal(env: dict[str, str], args: list[str], answer: bytes) -> tuple[int, str]:
+    """Runs `call` with a pseudo-terminal as stdin/stderr, answers its question, returns (exit, output)."""
+    import pty
+    import select
+
+    leader, follower = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "runway_mcp_server", "call", *args], stdin=follower, stderr=follower,
+                         stdout=subprocess.PIPE, env=env)
+    os.close(follower)
+    seen = b""
+    answered = False
+    while p.poll() is None or select.select([leader], [], [], 0)[0]:
+        if select.select([leader], [], [], 0.2)[0]:
+            try:
+                seen += os.read(leader, 4096)
+            except OSError:
+                break
+        if not answered and b"[y/N]" in seen:
+            os.write(leader, answer)
+            answered = True
+    out = (p.stdout.read() if p.stdout else b"").decode()
+    p.wait(timeout=60)
+    os.close(leader)
+    return p.returncode, seen.decode(errors="replace") + out
+
+
+def test_call_subcommand_asks_the_person_at_the_terminal_over_budget():
+    env = {**server_env(None), "RUNWAY_MCP_SIM_TASK_SECONDS": "1", "RUNWAY_MCP_MAX_CREDITS": "1"}
+    args = ["generate_image_gen4", '{"prompt_text": "a cat", "ratio": "1280:720"}', "--simulate"]
+    code, out = _call_on_a_terminal(env, args, b"n\n")
+    assert "RUNWAY_MCP_MAX_CREDITS=1" in out and "[y/N]" in out
+    assert code == 1 and "declined" in out
+    code, out = _call_on_a_terminal(env, args, b"y\n")
+    assert code == 0 and "SUCCEEDED" in out, out
+    # Not on a terminal: no question, the refusal with the figures.
+    p = subprocess.run([sys.executable, "-m", "runway_mcp_server", "call", *args], capture_output=True, text=True,
+                       env=env, timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 1 and "Not sent, nothing spent" in p.stdout and "RUNWAY_MCP_MAX_CREDITS=1" in p.stdout
+
+
 async def test_chaining_local_files_and_uploads(sim, tmp_path):
     frame = tmp_path / "frame.png"
     frame.write_bytes((Path(__file__).resolve().parent.parent / "src/simulator/media/placeholder.png").read_bytes())

@@ -10,6 +10,24 @@ import sys
 from typing import Any
 
 from mcp import Client, StdioServerParameters
+from mcp.types import ElicitRequestParams, ElicitResult
+
+
+async def _ask(context: Any, params: ElicitRequestParams) -> ElicitResult:
+    """Puts the server's question (the budget guard's) to the person at the terminal: each
+    yes/no field as a [y/N] prompt. Only offered when stdin is a terminal."""
+    schema = getattr(params, "requested_schema", {}) or {}
+    props: dict[str, Any] = schema.get("properties", {})
+    if not props or any(p.get("type") != "boolean" for p in props.values()):
+        return ElicitResult(action="decline")
+    sys.stderr.write(f"\n{params.message}\n")
+    answers: dict[str, Any] = {}
+    for name, p in props.items():
+        sys.stderr.write(f"{p.get('description') or name}? [y/N] ")
+        sys.stderr.flush()
+        line = await asyncio.to_thread(sys.stdin.readline)
+        answers[name] = line.strip().lower() in ("y", "yes")
+    return ElicitResult(action="accept", content=answers)
 
 
 async def _call(tool: str, arguments: dict[str, Any], simulate: bool) -> int:
@@ -24,7 +42,8 @@ async def _call(tool: str, arguments: dict[str, Any], simulate: bool) -> int:
         sys.stderr.write(("\r" + line.ljust(78)) if tty else line + "\n")
         sys.stderr.flush()
 
-    async with Client(params, mode="legacy") as client:
+    ask = _ask if sys.stdin.isatty() else None
+    async with Client(params, mode="legacy", elicitation_callback=ask) as client:
         result = await client.call_tool(tool, arguments, progress_callback=on_progress)
     if tty:
         sys.stderr.write("\n")
