@@ -26,7 +26,8 @@ GENERATORS = [
     "convert_video_to_hdr", "generate_avatar_video",
 ]
 ALL_TOOLS = set(GENERATORS) | {"get_task_status", "cancel_task", "list_available_models", "get_api_info", "wait_for_task",
-                               "upload_file", "list_voices", "describe_model", "estimate_cost", "get_credits", "list_tasks"}
+                               "upload_file", "list_voices", "describe_model", "estimate_cost", "get_credits", "list_tasks",
+                               "batch_generate_videos"}
 IMG = "https://example.com/frame.png"
 VID = "https://example.com/clip.mp4"
 UNKNOWN_ID = "0f2c6f80-1111-4222-8333-444455556666"
@@ -365,3 +366,36 @@ async def test_streamable_http_transport():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+async def test_budget_guard_and_batch_over_stdio(sim):
+    """One server process with RUNWAY_MCP_MAX_CREDITS=100: refused for a client that cannot ask,
+    asked and sent for one that can; a batch of valid, invalid and failing items within it."""
+    env = server_env(sim, RUNWAY_MCP_MAX_CREDITS=100)
+    params = StdioServerParameters(command=sys.executable, args=["-m", "runway_mcp_server"], env=env)
+    veo = {"prompt_text": "a lighthouse", "duration": 8, "audio": True, "wait_for_completion": False}
+    async with Client(params, mode="legacy") as c:
+        refused = await c.call_tool("generate_video_text_to_video", veo)
+    assert refused.is_error and "320 credits ($3.20)" in text(refused) and "RUNWAY_MCP_MAX_CREDITS=100" in text(refused)
+    assert api_requests(sim, "POST") == []
+
+    asked = []
+
+    async def yes(context, params):
+        from mcp.types import ElicitResult
+
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"spend": True})
+
+    params = StdioServerParameters(command=sys.executable, args=["-m", "runway_mcp_server"], env=env)
+    async with Client(params, mode="legacy", elicitation_callback=yes) as c:
+        sent = await c.call_tool("generate_video_text_to_video", veo)
+        items = [{"tool": "generate_video_text_to_video", "arguments": {"prompt_text": p, "model": "gen4.5", "duration": 5}}
+                 for p in ("a heron", "a heron [sim:fail=INTERNAL.BAD_OUTPUT.CODE01]")]
+        items.append({"tool": "generate_video_text_to_video", "arguments": {"prompt_text": "x", "model": "gen4.5", "duration": 99}})
+        batch = await c.call_tool("batch_generate_videos", {"items": items})
+    assert not sent.is_error and len(asked) == 1, text(sent)
+    assert not batch.is_error, text(batch)
+    assert [e["status"] for e in data(batch)["items"]] == ["SUCCEEDED", "FAILED", "NOT_SENT"]
+    assert len(asked) == 1  # 60 credits a video: within the limit, no question
+    assert len(api_requests(sim, "POST")) == 3

@@ -191,7 +191,8 @@ def cost_text(m: Model) -> str:
 
 
 def cost_summary(ms: list[Model]) -> str:
-    """One line for a tool description: the price range per unit over its models."""
+    """One line for a tool description: the price range per unit over the models with a published
+    price (the server instructions say that unpublished ones are left out)."""
     by_unit: dict[str, list[float]] = {}
     unknown = 0
     for m in ms:
@@ -213,6 +214,4 @@ def cost_summary(ms: list[Model]) -> str:
         parts.append(f"{rng} {UNIT_TEXT.get(unit, unit)}")
     if unknown == len(ms):
         return "Cost: not published."
-    if unknown:
-        parts.append(f"{unknown} unpublished")
     return "Cost: " + ", ".join(parts) + "."

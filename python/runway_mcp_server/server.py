@@ -17,17 +17,19 @@ from .service import RunwayService
 from .settings import Settings
 
 INSTRUCTIONS = """Make and edit images, video and audio with Runway. Generation tools spend credits
-(1 credit = $0.01; each description gives the price range, each result Runway's estimate): only call
-them when the user asked. Media parameters take a local path, an https URL, a data URI, a
-runway:// URI, or an earlier task's id for its output (<task id>#N for output N). Every generation
-tool also takes: model, where there is a choice (list_available_models(endpoint=...) lists them;
-describe_model gives one model's fields, limits, cost and an example call), options (more fields of the model, by Runway's camelCase names),
-wait_for_completion (default true) and max_wait_seconds (default 45). A task still running when the
-wait ends comes back with its task_id: call wait_for_task with it. Calling a generation again with
-the same arguments while its task still runs returns that task (reattached) rather than paying twice;
-force_new=true makes a new one. list_tasks shows what was made, what runs, what it cost, where the
-files are. Outputs are saved locally; Runway's
-URLs expire after 24-48 hours."""
+(1 credit = $0.01; a description's price range covers the models with a published price,
+estimate_cost prices one call, each result carries Runway's estimate): only call them when the
+user asked. Media parameters take a local path, an https URL, a data URI, a runway:// URI, or an
+earlier task's id for its output (<task id>#N for output N). Durations are in seconds. Every
+generation tool also takes: model, where there is a choice (list_available_models(endpoint=...)
+lists them; describe_model gives one model's fields, limits, cost and an example call), options
+(more fields of the model, by Runway's camelCase names), wait_for_completion (default true) and
+max_wait_seconds (default 45). A task still running when the wait ends comes back with its task_id:
+call wait_for_task with it. Calling a generation again with the same arguments while its task still
+runs returns that task (reattached) rather than paying twice; force_new=true makes a new one.
+batch_generate_videos runs several generation calls ({tool, arguments} each) in one call, within
+Runway's per-model concurrency. list_tasks shows what was made, what runs, what it cost, where the
+files are. Outputs are saved locally; Runway's URLs expire after 24-48 hours."""
 
 
 def compact(schema: Any, inputs: bool = True) -> Any:
@@ -49,6 +51,8 @@ def compact(schema: Any, inputs: bool = True) -> Any:
         if len(rest) == 1 and len(rest) < len(alts):
             del out["anyOf"]
             out = {**rest[0], **out}
+        elif rest and len(rest) < len(alts):
+            out["anyOf"] = rest
     if inputs and ("enum" in out or "const" in out):
         out.pop("type", None)  # the listed values say it
     if inputs and out.get("default", 0) is None:

@@ -83,6 +83,12 @@ class Progress:
             await self.send()
 
 
+def name_params(msg: str, params: dict[str, str]) -> str:
+    """An error about Runway's fields, also naming the tool parameters that set them."""
+    named = [f"{f} is the tool parameter {p}" for f, p in params.items() if f != p and f in msg]
+    return msg + (f" ({'; '.join(named)})" if named else "")
+
+
 class RunwayService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -179,6 +185,10 @@ class RunwayService:
 
     async def finished(self, task: runway_core.Task, reattached: bool = False) -> CallToolResult:
         """A succeeded task's result, its outputs saved locally (once per task)."""
+        return self.respond(await self.outcome(task, reattached))
+
+    async def outcome(self, task: runway_core.Task, reattached: bool = False) -> TaskResult:
+        """A succeeded task's result (as data), its outputs saved locally (once per task)."""
         r = await self.result(task, reattached=reattached)
         if await self.saved_files(task.id) is None:
             prefix = (await self.recall(task.id))[2]
@@ -193,7 +203,7 @@ class RunwayService:
         saved = await self.saved_files(task.id) or []
         # The task's URLs are the fresh ones; the files are what was saved.
         r.files = [OutputFile(url=u, path=f.path, mime_type=f.mime_type, bytes=f.bytes) for u, f in zip(task.output, saved)]
-        return self.respond(r)
+        return r
 
     async def resume(self, limit: int = 200) -> None:
         """Picks up where an earlier run of the server (or another server on this key) left off:
@@ -236,19 +246,17 @@ class RunwayService:
         wait = self.settings.max_wait if requested is None else requested
         return max(0.0, min(float(wait), MAX_WAIT_LIMIT))
 
-    async def submit(self, ctx: Context, tool: str, endpoint: str, body: dict[str, Any], wait: bool,
-                     max_wait: Optional[float], params: Optional[dict[str, str]] = None,
-                     force_new: bool = False) -> CallToolResult:
-        """Checks the body locally (nothing is sent if it is wrong), creates the task, and waits.
-        `params` maps Runway field names to the tool parameters that filled them, so an error
-        about a field also names the parameter the agent used."""
+    async def create(self, tool: str, endpoint: str, body: dict[str, Any], params: Optional[dict[str, str]] = None,
+                     force_new: bool = False) -> runway_core.Task:
+        """Checks the body locally (nothing is sent if it is wrong) and creates the task (or returns
+        an identical request's running task, `reattached`). `params` maps Runway field names to
+        the tool parameters that filled them, so an error about a field also names the parameter
+        the agent used."""
         body = {k: v for k, v in body.items() if v is not None}
         try:
             task = await self.client().create_task(endpoint, body, tool=tool, force_new=force_new)
         except ValidationError as e:
-            msg = str(e)
-            named = [f"{f} is the tool parameter {p}" for f, p in (params or {}).items() if f != p and f in msg]
-            raise ToolError(msg + (f" ({'; '.join(named)})" if named else "")) from None
+            raise ToolError(name_params(str(e), params or {})) from None
         except RunwayError as e:
             raise ToolError(str(e)) from None
         if task.reattached:
@@ -259,6 +267,13 @@ class RunwayService:
             while len(self.created_here) > 10_000:
                 self.created_here.popitem(last=False)
             log.info("created task %s (%s %s, at most %s credits)", task.id, endpoint, body.get("model"), task.estimated_cost)
+        return task
+
+    async def submit(self, ctx: Context, tool: str, endpoint: str, body: dict[str, Any], wait: bool,
+                     max_wait: Optional[float], params: Optional[dict[str, str]] = None,
+                     force_new: bool = False) -> CallToolResult:
+        """Creates the task (see `create`) and waits for it."""
+        task = await self.create(tool, endpoint, body, params, force_new)
         if not wait:
             status = task.status if task.reattached else "SUBMITTED"
             return self.respond(await self.result(task, status=status, reattached=task.reattached))

@@ -15,16 +15,16 @@ from typing import Annotated, Any, Callable, Literal, Optional, cast
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 import runway_core
 from runway_core import NotFoundError, RunwayError
 
-from . import budget
+from . import batch, budget
 from . import catalog as cat
 from .results import plain
-from .service import RunwayService
+from .service import RunwayService, name_params
 
 VIDEO_EXT = (".mp4", ".mov", ".webm", ".mkv", ".m4v")
 
@@ -186,7 +186,7 @@ def avatar(body: dict[str, Any], a: dict[str, Any], m: cat.Model) -> None:
 PROMPT = P("prompt_text", ("promptText",), required=True)
 PROMPT_OPT = P("prompt_text", ("promptText",))
 RATIO = P("ratio", ("ratio",))
-DURATION = P("duration", ("duration",), "Seconds")
+DURATION = P("duration", ("duration",))
 SEED = P("seed", ("seed",), annotation=int)
 VIDEO_IN = P("input_video", ("videoUri", "promptVideo"), required=True, media=True)
 
@@ -216,7 +216,7 @@ GENERATORS: tuple[Gen, ...] = (
          P("reference_image", (), "Guide image.", media=True),
          P("target_aspect_ratio", ("targetAspectRatio",), "Reframe."), RATIO, SEED),
         tag="edit", default_model="aleph2", build=edit),
-    Gen("restyle_video", "Restyle a video after a style prompt and/or image.", ("video_to_video",),
+    Gen("restyle_video", "Restyle a video by prompt and/or image.", ("video_to_video",),
         (VIDEO_IN, P("style_prompt", ()),
          P("style_image", (), "Style reference.", media=True), SEED),
         tag="restyle", default_model="aleph2", build=restyle),
@@ -224,17 +224,17 @@ GENERATORS: tuple[Gen, ...] = (
         (VIDEO_IN, P("prompt_text", ("promptText",)),
          P("extension_duration", ("duration",), "New seconds."), SEED),
         tag="extend", default_model="seedance2_5", build=extend),
-    Gen("upscale_video_4k", "Upscale a video (4K default) or raise its frame rate.", ("video_upscale",),
+    Gen("upscale_video_4k", "Upscale a video (default 4K) or its frame rate.", ("video_upscale",),
         (VIDEO_IN, P("resolution", ("resolution",), "Default 4k.")),
         default_model="magnific_video_upscaler_creative", build=upscale),
     Gen("generate_audio", "Make speech from text, or sound effects.",
         ("text_to_speech", "sound_effect"),
         (P("prompt_text", ("promptText",), "Speech, or the sound.", required=True),
          P("kind", (), "Default speech.", annotation=Optional[cat.literal(["speech", "sound_effect"])]),
-         P("voice", (), "See list_voices."), P("duration", ("duration",), "Seconds")),
+         P("voice", (), "See list_voices."), P("duration", ("duration",))),
         selector=("kind", {"speech": "text_to_speech", "sound_effect": "sound_effect"}), build=audio,
         defaults=(("text_to_speech", "eleven_multilingual_v2"), ("sound_effect", "eleven_text_to_sound_v2"))),
-    Gen("process_audio", "Change the voice of speech, dub it, or isolate the voice.",
+    Gen("process_audio", "Change, dub or isolate a voice.",
         ("speech_to_speech", "voice_dubbing", "voice_isolation"),
         (P("input_audio", (), "Audio (or video for change_voice).", required=True, media=True),
          P("operation", (), required=True,
@@ -622,7 +622,7 @@ def _since_ms(since: Optional[str]) -> Optional[int]:
 
 async def list_tasks(
     ctx: Context,
-    status: Annotated[Optional[str], Field(description="running, finished, ambiguous, ...")] = None,
+    status: Annotated[Optional[str], Field(description="e.g. running")] = None,
     tool: Optional[str] = None,
     model: Optional[str] = None,
     since: Annotated[Optional[str], Field(description="ISO date/time")] = None,
@@ -658,18 +658,29 @@ class Estimate(BaseModel):
     pricing: str
 
 
+SHARED = ("model", "options", "wait_for_completion", "max_wait_seconds", "force_new")
+
+
+def generator(tool: str) -> Gen:
+    g = next((g for g in GENERATORS if g.name == tool), None)
+    if g is None:
+        raise ToolError(f"tool: '{tool}' is not a generation tool; one of: {', '.join(x.name for x in GENERATORS)}")
+    return g
+
+
+def checked_args(g: Gen, arguments: dict[str, Any]) -> None:
+    unknown = sorted(set(arguments) - {p.name for p in g.params} - set(SHARED))
+    if unknown:
+        raise ToolError(f"arguments: {', '.join(unknown)} not parameters of {g.name} (a model's other fields go in options)")
+
+
 async def estimate_cost(
     tool: str,
     arguments: dict[str, Any],
 ) -> Annotated[CallToolResult, Estimate]:
-    g = next((g for g in GENERATORS if g.name == tool), None)
-    if g is None:
-        raise ToolError(f"tool: '{tool}' is not a generation tool; one of: {', '.join(x.name for x in GENERATORS)}")
-    shared = ("model", "options", "wait_for_completion", "max_wait_seconds", "force_new")
-    unknown = sorted(set(arguments) - {p.name for p in g.params} - set(shared))
-    if unknown:
-        raise ToolError(f"arguments: {', '.join(unknown)} not parameters of {tool} (a model's other fields go in options)")
-    args = {k: v for k, v in arguments.items() if k not in shared[2:]}
+    g = generator(tool)
+    checked_args(g, arguments)
+    args = {k: v for k, v in arguments.items() if k not in SHARED[2:]}
     endpoint, m, body, names = assemble(g, cat.select(g.endpoints, g.tag), args)
     try:
         credits = runway_core.estimate_cost(endpoint, body)
@@ -679,6 +690,61 @@ async def estimate_cost(
     figure = (f"at most {credits:g} credits (${credits / 100:.2f})" if credits is not None
               else "not known locally (Runway's estimate comes back when the task is created)")
     return plain(r, f"{tool} with {m.name}: {figure}. Pricing: {r.pricing}. Nothing was sent.")
+
+
+def batch_item(i: int, item: Any) -> batch.Item:
+    """One item of a batch as the request it makes, checked and priced here; or why it is not sent."""
+    tool = str(item.get("tool")) if isinstance(item, dict) else "?"
+    try:
+        if not isinstance(item, dict) or set(item) - {"tool", "arguments"} or not isinstance(item.get("arguments", {}), dict):
+            raise ToolError("each item is {tool, arguments}")
+        g = generator(tool)
+        args = dict(item.get("arguments") or {})
+        checked_args(g, args)
+        if set(args) & {"wait_for_completion", "max_wait_seconds"}:
+            raise ToolError("wait_for_completion and max_wait_seconds are set for the whole batch")
+        force_new = args.pop("force_new", None) is True
+        endpoint, m, body, names = assemble(g, cat.select(g.endpoints, g.tag), args)
+        try:
+            credits = runway_core.estimate_cost(endpoint, body)  # also checks the body: nothing is sent
+        except RunwayError as e:
+            raise ToolError(name_params(str(e), names)) from None
+        return batch.Item(i, tool, endpoint, m.name, body, names, force_new, credits)
+    except ToolError as e:
+        return batch.Item(i, tool, error=str(e))
+
+
+def batch_planned(items: list[batch.Item]) -> list[budget.Planned]:
+    return [budget.Planned(f"#{it.index} {it.tool} with {it.model}", it.credits) for it in items if not it.error]
+
+
+async def batch_guard(ctx: Context, items: list[dict[str, Any]]) -> budget.Verdict:
+    if not budget.limited(_svc(ctx)):
+        return budget.WITHIN
+    return await budget.guard(ctx, batch_planned([batch_item(i, x) for i, x in enumerate(items)]))
+
+
+class Batch(BaseModel):
+    items: list[dict[str, Any]]
+
+
+async def batch_generate_videos(
+    items: Annotated[list[dict[str, Any]], Field(description="[{tool, arguments}]")],
+    ctx: Context,
+    approval: Annotated[budget.Approval, Resolve(batch_guard)],
+    wait_for_completion: Optional[bool] = None,
+    max_wait_seconds: Optional[float] = None,
+) -> Annotated[CallToolResult, Batch]:
+    if not 0 < len(items) <= batch.MAX_ITEMS:
+        raise ToolError(f"items: give 1 to {batch.MAX_ITEMS} {{tool, arguments}}, not {len(items)}")
+    prepared = [batch_item(i, x) for i, x in enumerate(items)]
+    await budget.check(ctx, approval, lambda: batch_planned(prepared))
+    svc = _svc(ctx)
+    entries = await batch.run(svc, ctx, prepared, wait_for_completion is not False, max_wait_seconds)
+    head = "[SIMULATED: no credits spent] " if svc.simulated else ""
+    failed = all(e["status"] in ("NOT_SENT", "FAILED") for e in entries)
+    return CallToolResult(content=[TextContent(type="text", text=head + batch.summary(entries))],
+                          structured_content=Batch(items=entries).model_dump(), is_error=failed)
 
 
 class Credits(BaseModel):
@@ -751,14 +817,16 @@ def register(mcp: MCPServer) -> None:
     for g in GENERATORS:
         ms = cat.select(g.endpoints, g.tag)
         mcp.add_tool(make_tool(g), description=f"{g.what} {cat.cost_summary(ms)}", annotations=PAID)
-    mcp.add_tool(get_task_status, description="Task status, cost, outputs; saves finished outputs.", annotations=FETCH)
-    mcp.add_tool(wait_for_task, description="Wait more for a task's result.", annotations=FETCH)
+    mcp.add_tool(batch_generate_videos, description="Several generations at once.",
+                 annotations=PAID)
+    mcp.add_tool(get_task_status, description="Task status, cost, outputs (saved locally).", annotations=FETCH)
+    mcp.add_tool(wait_for_task, description="Wait longer for a task.", annotations=FETCH)
     mcp.add_tool(cancel_task, description="Cancel a running task, or delete a finished one and its outputs.", annotations=CANCEL)
-    mcp.add_tool(upload_file, description="A runway:// URI (24 h) for a local media file. Tools take paths too.", annotations=UPLOAD)
-    mcp.add_tool(list_available_models, description="Models with their tools, capability tags and costs. Free.", annotations=LOCAL)
-    mcp.add_tool(describe_model, description="A model's fields, allowed values, rules, cost, example call. Free.", annotations=LOCAL)
+    mcp.add_tool(upload_file, description="runway:// URI (24 h) for a local file; tools take paths too.", annotations=UPLOAD)
+    mcp.add_tool(list_available_models, description="Models: tools, tags, costs. Free.", annotations=LOCAL)
+    mcp.add_tool(describe_model, description="A model's fields, limits, rules, cost, example. Free.", annotations=LOCAL)
     mcp.add_tool(list_voices, description="Preset and custom voices. Free.", annotations=READ)
     mcp.add_tool(list_tasks, description="Tasks started here: status, cost, files. Free.", annotations=LOCAL)
-    mcp.add_tool(estimate_cost, description="What a generation call would cost. Sends nothing.", annotations=LOCAL)
-    mcp.add_tool(get_credits, description="Credit balance; per-model limits and use today.", annotations=READ)
-    mcp.add_tool(get_api_info, description="Server version and settings. Free.", annotations=LOCAL)
+    mcp.add_tool(estimate_cost, description="Price a generation call. Sends nothing.", annotations=LOCAL)
+    mcp.add_tool(get_credits, description="Credits left; per-model limits, use today.", annotations=READ)
+    mcp.add_tool(get_api_info, description="Server version, settings. Free.", annotations=LOCAL)
