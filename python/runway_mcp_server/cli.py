@@ -1,12 +1,4 @@
-"""The `runway-mcp-server` console script.
-
-    runway-mcp-server                      MCP server over stdio (for Claude, Cursor, VS Code…)
-    runway-mcp-server --simulate           the same against the built-in simulator (no key, no credits)
-    runway-mcp-server --http [--port N]    streamable HTTP on 127.0.0.1
-    runway-mcp-server call TOOL [JSON] [--simulate]
-                                           start the server, call one tool through a real MCP client,
-                                           print progress and the result
-"""
+"""The `runway-mcp-server` console script."""
 
 from __future__ import annotations
 
@@ -30,11 +22,27 @@ def main(argv: "list[str] | None" = None) -> int:
         from .call import main as call_main
 
         _exit(call_main(args[1:]))
-    parser = argparse.ArgumentParser(prog="runway-mcp-server", description="MCP server for Runway's API (images, video).")
+    if args[:1] == ["doctor"]:
+        from .doctor import main as doctor_main
+
+        _exit(doctor_main(args[1:]))
+    from .settings import ENV_VARS
+
+    env = "\n".join(f"  {name:<29} {what}" for name, what in ENV_VARS)
+    parser = argparse.ArgumentParser(
+        prog="runway-mcp-server", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="MCP server for Runway's API: images, video and audio. Serves MCP over stdio by default.",
+        epilog=f"""subcommands:
+  doctor [--json] [--simulate]  check the key, Runway, credits, folders and the journal; the fix for each failure
+  call TOOL [JSON] [--simulate] start the server, call one tool through a real MCP client, print progress
+                                and the result
+
+environment:
+{env}""")
     parser.add_argument("--simulate", action="store_true", help="use the built-in Runway simulator: no key, no credits")
     parser.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve HTTP on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to serve HTTP on (default 8000)")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     opts = parser.parse_args(args)
     from runway_core import __version__

@@ -6,6 +6,24 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
+# Every environment variable the server reads, with its default: `--help` prints this table.
+ENV_VARS: tuple[tuple[str, str], ...] = (
+    ("RUNWAYML_API_SECRET", "the Runway API key (RUNWAY_API_KEY also works); unset: no key"),
+    ("RUNWAYML_BASE_URL", "the API base URL (default https://api.dev.runwayml.com)"),
+    ("RUNWAY_MCP_MAX_WAIT", "seconds a tool call waits for its task (default 45, at most 3600)"),
+    ("RUNWAY_MCP_OUTPUT_DIR", "absolute folder for saved outputs (default ~/runway-mcp-outputs)"),
+    ("RUNWAY_MCP_INPUT_DIRS", "the only folders local media may be read from, ':'-separated (default: any)"),
+    ("RUNWAY_MCP_JOURNAL", "the task journal file, or off (default: runway-mcp-server/journal.sqlite3 in the "
+                           "user's data folder; none with --simulate)"),
+    ("RUNWAY_MCP_MAX_CREDITS", "most credits one task may cost without the user's yes (default: no cap)"),
+    ("RUNWAY_MCP_DAILY_CREDITS", "most credits all of today's tasks may cost without the user's yes (needs the "
+                                 "journal; default: no cap)"),
+    ("RUNWAY_MCP_SIMULATE", "1: the same as --simulate"),
+    ("RUNWAY_MCP_SIM_TASK_SECONDS", "length of a simulated task (default 8)"),
+    ("RUNWAY_MCP_PROGRESS_INTERVAL", "seconds between progress notifications (default 3)"),
+    ("RUNWAY_MCP_LOG_LEVEL", "log level on stderr (default WARNING); stdout is the protocol"),
+)
+
 DEFAULT_MAX_WAIT = 45.0  # below the ~60 s after which common MCP clients give up on a call
 MAX_WAIT_LIMIT = 3600.0
 
