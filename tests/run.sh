@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: sets up .venv (maturin, pytest, the dev group), runs the lint
-# gates (cargo fmt --check, clippy -D warnings, mypy --strict on both packages), builds the
-# extension into it, then `cargo test` (pure Rust) and pytest (library, MCP, stubtest, exit stress).
+# Runs every test on a fresh machine: sets up .venv (maturin, pytest, the dev group) and the npm
+# test tools (tests/node), runs the lint gates (cargo fmt --check, clippy -D warnings, mypy
+# --strict on both packages), builds the extension into it, then `cargo test` (pure Rust) and pytest (library, MCP, stubtest, exit stress).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,10 @@ fi
 # pip >= 25.1 understands dependency groups.
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
 .venv/bin/python -m pip install -q --disable-pip-version-check --group dev
+
+# The MCP Inspector and mcpb (tests/test_clients.py), pinned by tests/node/package-lock.json.
+echo "== npm tools for the client tests"
+npm install --prefix tests/node --no-audit --no-fund --silent
 
 echo "== lint gates: rustfmt, clippy"
 cargo fmt --check
