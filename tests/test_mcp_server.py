@@ -4,6 +4,7 @@ against the simulator (run in this test process so its request log can be inspec
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -273,7 +274,10 @@ def test_call_subcommand_runs_a_tool_through_the_server():
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 0, p.stderr
     assert "SUCCEEDED" in p.stdout and "SIMULATED" in p.stdout
-    assert "Runway task" in p.stderr  # progress lines
+    # Not a terminal: plain progress lines, no bar.
+    progress = [line for line in p.stderr.splitlines() if "Runway task" in line]
+    assert progress and "\r" not in p.stderr
+    assert all(re.fullmatch(r" *[0-9.]+%  Runway task \S+: \w+.*", line) for line in progress), progress
     p = subprocess.run([sys.executable, "-m", "runway_mcp_server", "call", "generate_image_gen4", '{"prompt_text": "x", "model": "gen4_image_turbo"}', "--simulate"],
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 1 and "referenceImages" in p.stdout
@@ -313,6 +317,8 @@ def test_call_subcommand_asks_the_person_at_the_terminal_over_budget():
     assert code == 1 and "declined" in out
     code, out = _call_on_a_terminal(env, args, b"y\n")
     assert code == 0 and "SUCCEEDED" in out, out
+    # On a terminal the progress is a bar redrawn in place.
+    assert re.search(r"\r\[#*\.*\] +[0-9.]+%  Runway task", out), out
     # Not on a terminal: no question, the refusal with the figures.
     p = subprocess.run([sys.executable, "-m", "runway_mcp_server", "call", *args], capture_output=True, text=True,
                        env=env, timeout=120, stdin=subprocess.DEVNULL)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
 from typing import Any
 
@@ -38,8 +39,13 @@ async def _call(tool: str, arguments: dict[str, Any], simulate: bool) -> int:
     tty = sys.stderr.isatty()
 
     async def on_progress(progress: float, total: "float | None", message: "str | None") -> None:
-        line = f"  {progress:5.1f}%  {message or ''}"
-        sys.stderr.write(("\r" + line.ljust(78)) if tty else line + "\n")
+        if tty:  # one bar, redrawn in place
+            done = int(min(max(progress / (total or 100), 0.0), 1.0) * 24)
+            line = f"\r[{'#' * done}{'.' * (24 - done)}] {progress:5.1f}%  {message or ''}"
+            width = shutil.get_terminal_size((100, 20)).columns - 1
+            sys.stderr.write(line[:width].ljust(width))
+        else:  # a log or a pipe: one plain line per update
+            sys.stderr.write(f"{progress:5.1f}%  {message or ''}\n")
         sys.stderr.flush()
 
     ask = _ask if sys.stdin.isatty() else None
