@@ -9,7 +9,7 @@ use runway_core::simulator::{SimConfig, Simulator};
 use serde_json::{json, Value};
 
 mod common;
-use common::{api, fast, sim, VERSION};
+use common::{api, api_as, fast, sim, VERSION};
 
 async fn get(s: &Simulator, path: &str) -> (u16, Value) {
     api(s, reqwest::Method::GET, path, None).await
@@ -509,4 +509,22 @@ async fn voice_create_is_validated() {
     let (st, v) = post(&s, "/v1/voices/preview", json!({"model": "eleven_ttv_v3", "prompt": "short"})).await;
     assert_eq!(st, 400);
     assert_eq!(v["issues"][0]["path"], json!(["prompt"]));
+}
+
+#[tokio::test]
+async fn each_key_sees_only_its_own_tasks() {
+    let other = format!("key_{}", "ab".repeat(64));
+    let s = sim(SimConfig { extra_keys: vec![other.clone()], ..fast() });
+    let body = json!({"model": "gen4.5", "promptText": "a fox", "ratio": "1280:720", "duration": 5});
+    let (status, made) = api_as(&s, &other, reqwest::Method::POST, "/v1/text_to_video", Some(body)).await;
+    assert_eq!(status, 200, "{made}");
+    let path = format!("/v1/tasks/{}", made["id"].as_str().unwrap());
+    assert_eq!(api_as(&s, &other, reqwest::Method::GET, &path, None).await.0, 200);
+    // The simulator's own key is another account: Runway answers 404, for GET and DELETE alike.
+    assert_eq!(api(&s, reqwest::Method::GET, &path, None).await.0, 404);
+    assert_eq!(api(&s, reqwest::Method::DELETE, &path, None).await.0, 404);
+    assert_eq!(api_as(&s, &other, reqwest::Method::GET, &path, None).await.0, 200);
+    let unknown = format!("key_{}", "cd".repeat(64));
+    assert_eq!(api_as(&s, &unknown, reqwest::Method::GET, &path, None).await.0, 401);
+    assert_eq!(api_as(&s, &other, reqwest::Method::DELETE, &path, None).await.0, 204);
 }

@@ -151,6 +151,7 @@ class Simulator:
         api_key: Optional[str] = None,
         port: int = 0,
         output_url_ttl: float = 86400.0,
+        extra_keys: Optional[list[str]] = None,
     ) -> Simulator: ...
     @property
     def base_url(self) -> str: ...

@@ -152,7 +152,8 @@ async fn handle(st: Arc<SimState>, req: Request<Incoming>) -> Result<Resp, Abort
         return Ok(admin(&st, &method, rest, req).await);
     }
     let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let authorized = auth.as_deref() == Some(&format!("Bearer {}", st.cfg.api_key));
+    let key = auth.as_deref().and_then(|a| a.strip_prefix("Bearer ")).unwrap_or("").to_string();
+    let authorized = !key.is_empty() && (key == st.cfg.api_key || st.cfg.extra_keys.contains(&key));
     let version = req.headers().get("x-runway-version").and_then(|v| v.to_str().ok()).map(str::to_string);
     let seq = st.record(method.as_str(), &path, authorized, version.clone());
     let mut req = req;
@@ -186,7 +187,7 @@ async fn handle(st: Arc<SimState>, req: Request<Incoming>) -> Result<Resp, Abort
             Some(v) => error(400, &format!("Unsupported X-Runway-Version '{v}'. Use 2024-11-06.")),
         }
     } else {
-        api(&st, &method, &path, req).await
+        api(&st, &key, &method, &path, req).await
     };
     if lose_response {
         return Err(Abort);
@@ -216,7 +217,7 @@ async fn read_json(req: Request<Incoming>) -> Result<Value, Resp> {
     serde_json::from_slice(&bytes).map_err(|_| error(400, "The request body is not valid JSON."))
 }
 
-async fn api(st: &SimState, method: &Method, path: &str, req: Request<Incoming>) -> Resp {
+async fn api(st: &SimState, key: &str, method: &Method, path: &str, req: Request<Incoming>) -> Resp {
     let Some(rest) = path.strip_prefix("/v1/") else {
         return error(404, "Not found.");
     };
@@ -243,12 +244,12 @@ async fn api(st: &SimState, method: &Method, path: &str, req: Request<Incoming>)
     }
     if let Some(id) = rest.strip_prefix("tasks/") {
         return match *method {
-            Method::GET => match st.task_json(id) {
+            Method::GET => match st.task_json(key, id) {
                 Some(t) => json_response(200, &t),
                 None => error(404, "Task not found. It does not exist, or was deleted or canceled."),
             },
             Method::DELETE => {
-                if st.delete_task(id) {
+                if st.delete_task(key, id) {
                     empty(204)
                 } else {
                     error(404, "Task not found. It does not exist, or was deleted or canceled.")
@@ -269,12 +270,12 @@ async fn api(st: &SimState, method: &Method, path: &str, req: Request<Incoming>)
         if let Some(seq) = seq {
             st.record_body(seq, &body);
         }
-        return create(st, rest, &body);
+        return create(st, key, rest, &body);
     }
     error(404, "Not found.")
 }
 
-fn create(st: &SimState, endpoint: &str, body: &Value) -> Resp {
+fn create(st: &SimState, key: &str, endpoint: &str, body: &Value) -> Resp {
     let model = match catalogue().validate(endpoint, body) {
         Ok(m) => m,
         Err(Error::Validation { issues, message }) => {
@@ -301,7 +302,7 @@ fn create(st: &SimState, endpoint: &str, body: &Value) -> Resp {
     if st.credits_left() < estimated {
         return error(400, "You do not have enough credits to run this task.");
     }
-    let id = st.create_task(model, body, estimated);
+    let id = st.create_task(key, model, body, estimated);
     json_response(200, &json!({"id": id, "estimatedCost": {"credits": estimated}}))
 }
 

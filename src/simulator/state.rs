@@ -17,8 +17,11 @@ use crate::util::{iso8601_millis, now_unix_ms, uuid_v4};
 
 #[derive(Debug, Clone)]
 pub struct SimConfig {
-    /// The only key the simulator accepts (Runway's form: `key_` + 128 hex digits).
+    /// The key the simulator accepts (Runway's form: `key_` + 128 hex digits).
     pub api_key: String,
+    /// More accepted keys, each its own account: a task is seen (GET, DELETE) only with the key that
+    /// made it, as Runway answers 404 for another organisation's task. For multi-user tests.
+    pub extra_keys: Vec<String>,
     /// Seconds from creation to the end of a video task (PENDING + RUNNING), unless a prompt says
     /// otherwise. Image and audio tasks take a share of it ([`length_factor`]).
     pub task_seconds: f64,
@@ -37,6 +40,7 @@ impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
             api_key: default_key(),
+            extra_keys: Vec::new(),
             task_seconds: 8.0,
             pending_seconds: 0.5,
             daily_limit: None,
@@ -153,6 +157,8 @@ pub(super) enum Outcome {
 #[derive(Debug, Clone)]
 struct SimTask {
     id: String,
+    /// The key that created it: only that key sees it.
+    owner: String,
     model: String,
     format: Format,
     outputs: usize,
@@ -408,7 +414,7 @@ impl SimState {
     }
 
     /// Creates a task for an already validated body; returns its id.
-    pub fn create_task(&self, model: &Model, body: &Value, estimated: f64) -> String {
+    pub fn create_task(&self, owner: &str, model: &Model, body: &Value, estimated: f64) -> String {
         let prompt = body.get("promptText").and_then(Value::as_str).unwrap_or("");
         let d = Directives::parse(prompt);
         let total = d.seconds.unwrap_or(self.cfg.task_seconds * length_factor(model.output)).max(0.05);
@@ -429,6 +435,7 @@ impl SimState {
         let outputs = d.outputs.unwrap_or_else(|| model.output_count(body)).clamp(1, MAX_OUTPUTS);
         let task = SimTask {
             id: uuid_v4(),
+            owner: owner.to_string(),
             model: model.model.clone(),
             format: Format::for_task(model, body),
             outputs,
@@ -446,10 +453,11 @@ impl SimState {
         id
     }
 
-    /// The task as `GET /v1/tasks/{id}` shows it, or None when unknown or deleted.
-    pub fn task_json(&self, id: &str) -> Option<Value> {
+    /// The task as `GET /v1/tasks/{id}` shows it to `key`, or None when unknown, deleted or another
+    /// key's.
+    pub fn task_json(&self, key: &str, id: &str) -> Option<Value> {
         let tasks = self.tasks.lock().unwrap();
-        let t = tasks.get(id)?;
+        let t = tasks.get(id).filter(|t| t.owner == key)?;
         let now = self.now();
         let status = t.status_at(now);
         let created_at = iso8601_millis(t.created_unix_ms);
@@ -478,9 +486,16 @@ impl SimState {
         })
     }
 
-    /// DELETE: cancels or deletes; false when there was nothing to delete.
-    pub fn delete_task(&self, id: &str) -> bool {
-        let removed = self.tasks.lock().unwrap().remove(id);
+    /// DELETE by `key`: cancels or deletes; false when there was nothing of this key's to delete.
+    pub fn delete_task(&self, key: &str, id: &str) -> bool {
+        let removed = {
+            let mut tasks = self.tasks.lock().unwrap();
+            if tasks.get(id).is_some_and(|t| t.owner == key) {
+                tasks.remove(id)
+            } else {
+                None
+            }
+        };
         if let Some(t) = &removed {
             // A cancelled task frees its concurrency slot.
             if let Some(s) = self.slots.lock().unwrap().get_mut(&t.model) {
@@ -612,6 +627,7 @@ mod tests {
     fn task(_created: f64, queued_until: f64, run_start: f64, end: f64) -> SimTask {
         SimTask {
             id: "t".into(),
+            owner: default_key(),
             model: "m".into(),
             format: Format::Mp4,
             outputs: 1,

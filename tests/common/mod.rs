@@ -15,9 +15,20 @@ pub fn fast() -> SimConfig {
 }
 
 pub async fn api(s: &Simulator, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    api_as(s, s.api_key(), method, path, body).await
+}
+
+/// A request with another key (the simulator's `extra_keys`, or a wrong one).
+pub async fn api_as(
+    s: &Simulator,
+    key: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut rb = reqwest::Client::new()
         .request(method, format!("{}{path}", s.base_url()))
-        .bearer_auth(s.api_key())
+        .bearer_auth(key)
         .header("X-Runway-Version", VERSION);
     if let Some(b) = body {
         rb = rb.json(&b);
