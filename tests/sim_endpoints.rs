@@ -528,3 +528,15 @@ async fn each_key_sees_only_its_own_tasks() {
     assert_eq!(api_as(&s, &unknown, reqwest::Method::GET, &path, None).await.0, 401);
     assert_eq!(api_as(&s, &other, reqwest::Method::DELETE, &path, None).await.0, 204);
 }
+
+#[tokio::test]
+async fn open_accounts_take_any_key_each_its_own() {
+    let s = sim(SimConfig { open_accounts: true, ..fast() });
+    let (a, b) = (format!("key_{}", "01".repeat(64)), "any-key-at-all".to_string());
+    let body = json!({"model": "gen4.5", "promptText": "a fox", "ratio": "1280:720", "duration": 5});
+    let (status, made) = api_as(&s, &a, reqwest::Method::POST, "/v1/text_to_video", Some(body)).await;
+    assert_eq!(status, 200, "{made}");
+    let path = format!("/v1/tasks/{}", made["id"].as_str().unwrap());
+    assert_eq!(api_as(&s, &a, reqwest::Method::GET, &path, None).await.0, 200);
+    assert_eq!(api_as(&s, &b, reqwest::Method::GET, &path, None).await.0, 404);
+}

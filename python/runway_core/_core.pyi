@@ -152,6 +152,7 @@ class Simulator:
         port: int = 0,
         output_url_ttl: float = 86400.0,
         extra_keys: Optional[list[str]] = None,
+        open_accounts: bool = False,
     ) -> Simulator: ...
     @property
     def base_url(self) -> str: ...

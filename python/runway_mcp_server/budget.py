@@ -20,7 +20,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit
 from pydantic import BaseModel, Field
 
-from .service import RunwayService
+from .service import RunwayService, svc_of
 
 
 class Spend(BaseModel):
@@ -76,7 +76,7 @@ def can_ask(ctx: Context) -> bool:
 
 
 def _svc(ctx: Context) -> RunwayService:
-    return cast(RunwayService, ctx.request_context.lifespan_context)
+    return svc_of(ctx)
 
 
 async def guard(ctx: Context, planned: Sequence[Planned]) -> Verdict:

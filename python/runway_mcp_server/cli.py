@@ -40,9 +40,15 @@ def main(argv: "list[str] | None" = None) -> int:
 environment:
 {env}""")
     parser.add_argument("--simulate", action="store_true", help="use the built-in Runway simulator: no key, no credits")
-    parser.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
-    parser.add_argument("--host", default="127.0.0.1", help="address to serve HTTP on (default 127.0.0.1)")
+    parser.add_argument("--transport", choices=("stdio", "streamable-http"), default="stdio",
+                        help="stdio (default) or streamable-http, stateless: any replica answers any request")
+    parser.add_argument("--http", action="store_true", help="the same as --transport streamable-http")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to serve HTTP on (default 127.0.0.1; any other needs --require-key or "
+                             "RUNWAY_MCP_ACCESS_TOKEN)")
     parser.add_argument("--port", type=int, default=8000, help="port to serve HTTP on (default 8000)")
+    parser.add_argument("--require-key", action="store_true",
+                        help="HTTP: every request brings its own Runway key (Authorization: Bearer <key>)")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     opts = parser.parse_args(args)
     from runway_core import __version__
@@ -56,10 +62,14 @@ environment:
     from .server import build
     from .settings import Settings
 
-    mcp = build(Settings.from_env(simulate=opts.simulate))
+    http = opts.http or opts.transport == "streamable-http"
+    settings = Settings.from_env(simulate=opts.simulate, http=http, require_key=opts.require_key)
+    mcp = build(settings)
     try:
-        if opts.http:
-            mcp.run("streamable-http", host=opts.host, port=opts.port)
+        if http:
+            from .remote import serve
+
+            serve(mcp, settings, opts.host, opts.port)
         else:
             mcp.run("stdio")
     except KeyboardInterrupt:

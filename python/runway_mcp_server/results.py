@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import mimetypes
 import os
 from pathlib import Path
 from typing import Any, Optional
@@ -106,8 +107,20 @@ def summary(r: TaskResult) -> str:
     return f"{line}\n{r.next_step}"
 
 
-def to_call_result(r: TaskResult, is_error: bool = False, inline_image_max: int = 1_000_000) -> CallToolResult:
+def output_uri(task_id: str, index: int, url: str) -> str:
+    """The runway:// resource of a task's output; its name keeps the file's extension (for its type)."""
+    ext = os.path.splitext(url.split("?")[0])[1] or ".bin"
+    return f"runway://task/{task_id}/output/{index}{ext}"
+
+
+def to_call_result(r: TaskResult, is_error: bool = False, inline_image_max: int = 1_000_000,
+                   output_links: bool = False) -> CallToolResult:
     content: list[Any] = [TextContent(type="text", text=summary(r))]
+    if output_links:
+        for i, url in enumerate(r.outputs):
+            uri = output_uri(r.task_id, i, url)
+            content.append(ResourceLink(type="resource_link", name=uri.rsplit("/", 1)[1], uri=uri,
+                                        mime_type=mimetypes.guess_type(uri)[0]))
     for f in r.files:
         if not f.path:
             continue

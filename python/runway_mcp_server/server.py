@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import mimetypes
+import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Optional
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.types import Tool
 
 import runway_core
 
-from . import tools
-from .service import RunwayService
+from . import remote, tools
+from .service import Pool, Refused, key_id, request_key
 from .settings import Settings
 
 INSTRUCTIONS = """Make and edit images, video and audio with Runway. Generation tools spend credits
@@ -64,6 +67,24 @@ def compact(schema: Any, inputs: bool = True) -> Any:
 
 class RunwayMCP(MCPServer):
     _params: Optional[dict[str, set[str]]] = None
+    settings_: Settings = Settings()
+    pool: Optional[Pool] = None
+    # Set on SIGTERM over HTTP: no new tool calls (those in flight finish).
+    draining = False
+
+    async def ready(self) -> Optional[str]:
+        """Why this replica cannot take calls (for /readyz), or None: started, journal reachable."""
+        if self.pool is None:
+            return "starting"
+        return await self.pool.journal_problem()
+
+    async def read_resource(self, uri: Any, context: Any = None) -> Any:
+        contents = await super().read_resource(uri, context)
+        if str(uri).startswith("runway://task/") and isinstance(contents, list):
+            # One template serves every kind of output: the type comes from the name's extension.
+            mime = mimetypes.guess_type(str(uri))[0] or "application/octet-stream"
+            contents = [ReadResourceContents(content=c.content, mime_type=mime, meta=c.meta) for c in contents]
+        return contents
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         # The SDK drops arguments a tool does not declare. Refuse them instead: an agent that
@@ -72,10 +93,31 @@ class RunwayMCP(MCPServer):
             self._params = {t.name: set(t.input_schema.get("properties", {})) for t in await super().list_tools()}
         known = self._params.get(name)
         unknown = sorted(set(arguments) - known) if known is not None else []
+        if self.draining:
+            raise ToolError("this server is shutting down and takes no new calls: call again (another replica "
+                            "answers; a task already started is in the journal, see list_tasks)")
         if unknown:
             raise ToolError(f"{', '.join(unknown)}: not parameters of {name} ({', '.join(sorted(known or []))}); "
                             "a model's other fields go in options, by Runway's names (describe_model)")
-        return await super().call_tool(name, arguments, context)
+        if not self.settings_.remote:
+            return await super().call_tool(name, arguments, context)
+        started, result, error = time.monotonic(), None, None
+        try:
+            result = await super().call_tool(name, arguments, context)
+            return result
+        except Exception as e:
+            error = type(e).__name__
+            raise
+        finally:
+            headers = getattr(context, "headers", None) if context is not None else None
+            try:
+                key = key_id(request_key(headers, self.settings_))
+            except Refused:
+                key = "refused"
+            data = getattr(result, "structured_content", None) or {}
+            remote.log_line(tool=name, key=key, task_id=data.get("task_id"), status=data.get("status"),
+                            is_error=bool(getattr(result, "is_error", error is not None)), error=error,
+                            ms=round((time.monotonic() - started) * 1000, 1))
 
     async def list_tools(self) -> list[Tool]:
         tools = await super().list_tools()
@@ -88,15 +130,18 @@ class RunwayMCP(MCPServer):
 
 def build(settings: Settings) -> MCPServer:
     @asynccontextmanager
-    async def lifespan(_: MCPServer) -> AsyncIterator[RunwayService]:
-        svc = RunwayService(settings)
-        resuming = asyncio.ensure_future(svc.resume())
+    async def lifespan(_: MCPServer) -> AsyncIterator[Pool]:
+        pool = Pool(settings)
+        mcp.pool = pool
+        resuming = asyncio.ensure_future(pool.default.resume())
         try:
-            yield svc
+            yield pool
         finally:
+            mcp.pool = None
             resuming.cancel()
-            svc.close()
+            pool.close()
 
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
+    mcp.settings_ = settings
     tools.register(mcp)
     return mcp

@@ -4,11 +4,14 @@ validation, and waiting under a cap with progress notifications. The tools stay 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
+import hmac
 import logging
 import os
 import time
 from collections import OrderedDict
-from typing import Any, Optional
+from typing import Any, Mapping, Optional, cast
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -90,10 +93,14 @@ def name_params(msg: str, params: dict[str, str]) -> str:
 
 
 class RunwayService:
-    def __init__(self, settings: Settings) -> None:
+    """Everything the tools do for one API key. `sim`: a simulator shared with other keys'
+    services (else one of its own in simulate mode, closed with it)."""
+
+    def __init__(self, settings: Settings, sim: Optional[runway_core.Simulator] = None) -> None:
         self.settings = settings
-        self.sim: Optional[runway_core.Simulator] = None
-        if settings.simulate:
+        self.sim = sim
+        self._owns_sim = sim is None and settings.simulate
+        if self._owns_sim:
             self.sim = runway_core.Simulator(task_seconds=settings.sim_task_seconds)
         self._client: Optional[runway_core.Client] = None
         # task id -> (model, estimated cost, tool) for tasks made here: Runway's task JSON has none of them.
@@ -128,8 +135,9 @@ class RunwayService:
                 poll = dict(self.settings.poll) if self.settings.poll is not None else None
                 journal = self.settings.journal
                 if self.sim:
-                    self._client = runway_core.Client(self.sim.api_key, self.sim.base_url, input_dirs=dirs, poll=poll,
-                                                      journal=journal)
+                    # A request's own key is its own account on the simulator (open accounts).
+                    key = self.settings.api_key or self.sim.api_key
+                    self._client = runway_core.Client(key, self.sim.base_url, input_dirs=dirs, poll=poll, journal=journal)
                 else:
                     self._client = runway_core.Client(self.settings.api_key, self.settings.base_url, input_dirs=dirs,
                                                       poll=poll, journal=journal)
@@ -140,7 +148,7 @@ class RunwayService:
     def close(self) -> None:
         if self._client:
             self._client.close()
-        if self.sim:
+        if self.sim and self._owns_sim:
             self.sim.close()
 
     def remember(self, task_id: str, model: Optional[str], estimated: Optional[float], tool: str) -> None:
@@ -181,15 +189,19 @@ class RunwayService:
         return None
 
     def respond(self, r: TaskResult, is_error: bool = False) -> CallToolResult:
-        return to_call_result(r, is_error, self.settings.inline_image_max)
+        # Over HTTP the client is elsewhere: each output is also a runway:// resource it can read.
+        return to_call_result(r, is_error, self.settings.inline_image_max, output_links=self.settings.remote)
 
     async def finished(self, task: runway_core.Task, reattached: bool = False) -> CallToolResult:
         """A succeeded task's result, its outputs saved locally (once per task)."""
         return self.respond(await self.outcome(task, reattached))
 
     async def outcome(self, task: runway_core.Task, reattached: bool = False) -> TaskResult:
-        """A succeeded task's result (as data), its outputs saved locally (once per task)."""
+        """A succeeded task's result (as data), its outputs saved locally (once per task) unless
+        saving is off (RUNWAY_MCP_SAVE_OUTPUTS=0, the default over HTTP)."""
         r = await self.result(task, reattached=reattached)
+        if not self.settings.save_outputs:
+            return r
         if await self.saved_files(task.id) is None:
             prefix = (await self.recall(task.id))[2]
             try:
@@ -299,3 +311,103 @@ class RunwayService:
             log.info("the client cancelled the wait; task %s keeps running at Runway", task_id)
             raise
 
+
+
+class Refused(Exception):
+    """An HTTP request without the credentials this server asks for; the message says what to send."""
+
+
+def request_key(headers: Optional[Mapping[str, str]], settings: Settings) -> Optional[str]:
+    """The Runway key an HTTP request brings: `Authorization: Bearer <key>`, or `X-Runway-Key` when
+    the bearer token is the server's access token. None: the server's own key (stdio, or HTTP
+    without a key where the server allows it). Raises Refused."""
+    if headers is None:
+        return None
+    auth = headers.get("authorization", "")
+    bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+    own = (headers.get("x-runway-key") or "").strip() or None
+    if settings.access_token:
+        if bearer is None or not hmac.compare_digest(bearer.encode(), settings.access_token.encode()):
+            raise Refused("this server needs its access token: Authorization: Bearer <token>")
+        key = own
+    else:
+        key = bearer or own
+    if key is None and settings.require_key:
+        raise Refused("this server needs your Runway key: Authorization: Bearer <key>"
+                      + (" with the access token, and X-Runway-Key: <key>" if settings.access_token else ""))
+    return key
+
+
+def key_id(key: Optional[str]) -> str:
+    """A short, one-way id of a key for logs and pools (never the key)."""
+    return "server" if key is None else hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+class Pool:
+    """One RunwayService per API key, so one user's client, tasks, uploads and files never reach
+    another's: the server's own key (stdio) and, over HTTP, each key requests bring. Bounded: the
+    least recently used is dropped (its client closes when its last call ends)."""
+
+    MAX_KEYS = 256
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.sim = (runway_core.Simulator(task_seconds=settings.sim_task_seconds, open_accounts=settings.remote)
+                    if settings.simulate else None)
+        self.default = RunwayService(settings, self.sim)
+        self.keyed: OrderedDict[str, RunwayService] = OrderedDict()
+        self.resuming: set[asyncio.Task[None]] = set()
+        self._probe: Optional[runway_core.Client] = None
+
+    def service(self, key: Optional[str]) -> RunwayService:
+        if key is None:
+            if self.settings.remote and self.settings.require_key:
+                raise ToolError("this server needs your Runway key: Authorization: Bearer <key>")
+            return self.default
+        kid = key_id(key)
+        svc = self.keyed.pop(kid, None)
+        if svc is None:
+            svc = RunwayService(dataclasses.replace(self.settings, api_key=key), self.sim)
+            # This key's unfinished tasks from before a restart are followed from its first call.
+            t = asyncio.ensure_future(svc.resume())
+            self.resuming.add(t)
+            t.add_done_callback(self.resuming.discard)
+        self.keyed[kid] = svc
+        while len(self.keyed) > self.MAX_KEYS:
+            self.keyed.popitem(last=False)
+        return svc
+
+    def for_context(self, ctx: Context) -> RunwayService:
+        try:
+            return self.service(request_key(ctx.headers, self.settings))
+        except Refused as e:
+            raise ToolError(str(e)) from None
+
+    async def journal_problem(self) -> Optional[str]:
+        """None when the journal answers (or there is none); else what is wrong. For /readyz."""
+        if not self.settings.journal:
+            return None
+        try:
+            if self._probe is None:
+                # A key of its own: it reads nothing of anyone's, only that the journal answers.
+                self._probe = runway_core.Client("key_readiness_probe", self.default.base_url, journal=self.settings.journal)
+            await self._probe.list_tasks(limit=1)
+            return None
+        except RunwayError as e:
+            return f"journal: {e}"
+
+    def close(self) -> None:
+        if self._probe is not None:
+            self._probe.close()
+        for t in self.resuming:
+            t.cancel()
+        for svc in self.keyed.values():
+            svc.close()
+        self.default.close()
+        if self.sim:
+            self.sim.close()
+
+
+def svc_of(ctx: Context) -> RunwayService:
+    """The service of the request's key."""
+    return cast(Pool, ctx.request_context.lifespan_context).for_context(ctx)

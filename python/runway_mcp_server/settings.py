@@ -18,6 +18,10 @@ ENV_VARS: tuple[tuple[str, str], ...] = (
     ("RUNWAY_MCP_MAX_CREDITS", "most credits one task may cost without the user's yes (default: no cap)"),
     ("RUNWAY_MCP_DAILY_CREDITS", "most credits all of today's tasks may cost without the user's yes (needs the "
                                  "journal; default: no cap)"),
+    ("RUNWAY_MCP_SAVE_OUTPUTS", "1 or 0: download outputs to the output folder (default 1 on stdio, 0 over HTTP)"),
+    ("RUNWAY_MCP_ACCESS_TOKEN", "HTTP: a token every request must present as Authorization: Bearer <token>"),
+    ("RUNWAY_MCP_REQUIRE_KEY", "HTTP, 1: every request brings its own Runway key; the server's is never used"),
+    ("RUNWAY_MCP_GRACE_SECONDS", "HTTP: seconds calls in flight get to finish after SIGTERM (default 30)"),
     ("RUNWAY_MCP_SIMULATE", "1: the same as --simulate"),
     ("RUNWAY_MCP_SIM_TASK_SECONDS", "length of a simulated task (default 8)"),
     ("RUNWAY_MCP_PROGRESS_INTERVAL", "seconds between progress notifications (default 3)"),
@@ -69,9 +73,20 @@ class Settings:
     # journal); a call that would cross one is asked about (elicitation) or refused. None: no limit.
     max_credits: Optional[float] = None
     daily_credits: Optional[float] = None
+    # Download outputs to output_dir (default on for stdio, off over HTTP: the client is elsewhere).
+    save_outputs: bool = True
+    # Serving HTTP: results also link each output as a runway:// resource.
+    remote: bool = False
+    # HTTP: a token every request must present (Authorization: Bearer <token>).
+    access_token: Optional[str] = None
+    # HTTP: every request must bring its own Runway key; the server's own is never used.
+    require_key: bool = False
+    # HTTP: seconds calls in flight get to finish after SIGTERM.
+    grace_seconds: float = 30.0
 
     @classmethod
-    def from_env(cls, simulate: bool = False, env: Optional[Mapping[str, str]] = None) -> "Settings":
+    def from_env(cls, simulate: bool = False, env: Optional[Mapping[str, str]] = None, http: bool = False,
+                 require_key: bool = False) -> "Settings":
         e = os.environ if env is None else env
         simulate = simulate or _flag(e, "RUNWAY_MCP_SIMULATE")
         journal = _journal(e, simulate)
@@ -89,6 +104,11 @@ class Settings:
             journal=journal,
             max_credits=_credits(e, "RUNWAY_MCP_MAX_CREDITS"),
             daily_credits=daily,
+            save_outputs=_flag(e, "RUNWAY_MCP_SAVE_OUTPUTS") if e.get("RUNWAY_MCP_SAVE_OUTPUTS", "").strip() else not http,
+            remote=http,
+            access_token=e.get("RUNWAY_MCP_ACCESS_TOKEN", "").strip() or None,
+            require_key=require_key or _flag(e, "RUNWAY_MCP_REQUIRE_KEY"),
+            grace_seconds=_float(e, "RUNWAY_MCP_GRACE_SECONDS", 30.0),
         )
 
 

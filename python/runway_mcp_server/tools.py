@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import inspect
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Annotated, Any, Callable, Literal, Optional, cast
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.resolve import Resolve
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,7 +25,7 @@ from runway_core import NotFoundError, RunwayError
 from . import batch, budget
 from . import catalog as cat
 from .results import plain
-from .service import RunwayService, name_params
+from .service import RunwayService, name_params, svc_of
 
 VIDEO_EXT = (".mp4", ".mov", ".webm", ".mkv", ".m4v")
 
@@ -41,7 +42,7 @@ TaskId = str
 
 
 def _svc(ctx: Context) -> RunwayService:
-    return cast(RunwayService, ctx.request_context.lifespan_context)
+    return svc_of(ctx)
 
 
 # ---- the table ----
@@ -813,7 +814,38 @@ CANCEL = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent
 UPLOAD = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
 
+RESOURCE_MAX_BYTES = 100 << 20
+
+
+async def task_output(task_id: str, name: str, ctx: Context) -> bytes:
+    """Output N of a task (`runway://task/<id>/output/<N>.<ext>`), fetched now from Runway with a
+    fresh link, for clients on another machine. Only the key that made the task can read it."""
+    client = _svc(ctx).client()
+    try:
+        index = int(name.split(".", 1)[0])
+        task = await client.get_task(task_id)
+    except ValueError:
+        raise ResourceError(f"{name}: not an output number") from None
+    except RunwayError as e:
+        raise ResourceError(f"task {task_id}: {e}") from None
+    if task.status != "SUCCEEDED" or not 0 <= index < len(task.output):
+        raise ResourceError(f"task {task_id} has no output {index} (status {task.status})")
+    with tempfile.TemporaryDirectory(prefix="runway-mcp-resource-") as d:
+        dest = os.path.join(d, name)
+        try:
+            info = await client.download(task.output[index], dest)
+        except RunwayError as e:
+            raise ResourceError(f"task {task_id} output {index}: {e}") from None
+        if (info.get("bytes") or 0) > RESOURCE_MAX_BYTES:
+            raise ResourceError(f"task {task_id} output {index} is over {RESOURCE_MAX_BYTES >> 20} MiB: "
+                                f"fetch its URL instead: {task.output[index]}")
+        with open(dest, "rb") as f:
+            return f.read()
+
+
 def register(mcp: MCPServer) -> None:
+    mcp.resource("runway://task/{task_id}/output/{name}", name="task_output",
+                 description="A task's output file, fetched fresh from Runway.")(task_output)
     for g in GENERATORS:
         ms = cat.select(g.endpoints, g.tag)
         mcp.add_tool(make_tool(g), description=f"{g.what} {cat.cost_summary(ms)}", annotations=PAID)

@@ -452,7 +452,7 @@ pub struct PySimulator {
 #[pymethods]
 impl PySimulator {
     #[new]
-    #[pyo3(signature = (*, task_seconds=8.0, pending_seconds=0.5, daily_limit=None, max_concurrency=None, credit_balance=100000.0, api_key=None, port=0, output_url_ttl=86400.0, extra_keys=None))]
+    #[pyo3(signature = (*, task_seconds=8.0, pending_seconds=0.5, daily_limit=None, max_concurrency=None, credit_balance=100000.0, api_key=None, port=0, output_url_ttl=86400.0, extra_keys=None, open_accounts=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         task_seconds: f64,
@@ -464,10 +464,12 @@ impl PySimulator {
         port: u16,
         output_url_ttl: f64,
         extra_keys: Option<Vec<String>>,
+        open_accounts: bool,
     ) -> PyResult<Self> {
         let cfg = SimConfig {
             api_key: api_key.unwrap_or_else(crate::simulator::default_key),
             extra_keys: extra_keys.unwrap_or_default(),
+            open_accounts,
             task_seconds,
             pending_seconds,
             daily_limit,

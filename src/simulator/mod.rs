@@ -153,7 +153,8 @@ async fn handle(st: Arc<SimState>, req: Request<Incoming>) -> Result<Resp, Abort
     }
     let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     let key = auth.as_deref().and_then(|a| a.strip_prefix("Bearer ")).unwrap_or("").to_string();
-    let authorized = !key.is_empty() && (key == st.cfg.api_key || st.cfg.extra_keys.contains(&key));
+    let authorized =
+        !key.is_empty() && (st.cfg.open_accounts || key == st.cfg.api_key || st.cfg.extra_keys.contains(&key));
     let version = req.headers().get("x-runway-version").and_then(|v| v.to_str().ok()).map(str::to_string);
     let seq = st.record(method.as_str(), &path, authorized, version.clone());
     let mut req = req;

@@ -22,6 +22,8 @@ pub struct SimConfig {
     /// More accepted keys, each its own account: a task is seen (GET, DELETE) only with the key that
     /// made it, as Runway answers 404 for another organisation's task. For multi-user tests.
     pub extra_keys: Vec<String>,
+    /// Accept any key, each its own account (a multi-user server run with --simulate).
+    pub open_accounts: bool,
     /// Seconds from creation to the end of a video task (PENDING + RUNNING), unless a prompt says
     /// otherwise. Image and audio tasks take a share of it ([`length_factor`]).
     pub task_seconds: f64,
@@ -41,6 +43,7 @@ impl Default for SimConfig {
         SimConfig {
             api_key: default_key(),
             extra_keys: Vec::new(),
+            open_accounts: false,
             task_seconds: 8.0,
             pending_seconds: 0.5,
             daily_limit: None,

@@ -1,0 +1,192 @@
+"""The multi-user HTTP mode end to end: real server processes on free ports, driven by the MCP SDK's
+client over streamable HTTP, against a simulator with two accounts. Each user's key in
+`Authorization`; users see only their own tasks and outputs; the refusal to serve beyond loopback
+without credentials; the access token; /healthz and /readyz; two replicas sharing one journal;
+the JSON log lines; a graceful stop on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterator, Optional
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+import runway_core
+
+from conftest import api_requests
+
+ALICE = "key_" + "a1" * 64
+BOB = "key_" + "b2" * 64
+
+
+@pytest.fixture
+def sim():
+    s = runway_core.Simulator(task_seconds=1.0, extra_keys=[ALICE, BOB])
+    yield s
+    s.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str, headers: Optional[dict[str, str]] = None) -> tuple[int, Any]:
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+@contextmanager
+def server(sim: runway_core.Simulator, tmp: Path, *args: str, host: str = "127.0.0.1", **env: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = free_port()
+    full_env = {"PATH": os.environ["PATH"], "HOME": str(tmp), "RUNWAYML_BASE_URL": sim.base_url,
+                "RUNWAY_MCP_JOURNAL": str(tmp / "journal.sqlite3"), "RUNWAY_MCP_PROGRESS_INTERVAL": "0.5", **env}
+    p = subprocess.Popen([sys.executable, "-m", "runway_mcp_server", "--transport", "streamable-http", "--host", host,
+                          "--port", str(port), *args], env=full_env, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if get(f"{base}/readyz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert p.poll() is None, p.stderr.read() if p.stderr else ""
+            assert time.monotonic() < deadline, "the server did not get ready"
+            time.sleep(0.1)
+        yield base, p
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait(timeout=10)
+
+
+@asynccontextmanager
+async def user(base: str, key: Optional[str] = None, **headers: str) -> AsyncIterator[Client]:
+    h = dict(headers)
+    if key:
+        h["Authorization"] = f"Bearer {key}"
+    http = httpx2.AsyncClient(headers=h, timeout=60)
+    async with Client(streamable_http_client(f"{base}/mcp", http_client=http)) as c:
+        yield c
+
+
+def text(r: Any) -> str:
+    return "\n".join(getattr(b, "text", "") for b in r.content)
+
+
+async def test_each_user_sees_only_their_own_tasks_and_outputs(sim, tmp_path):
+    with server(sim, tmp_path, "--require-key") as (base, proc):
+        async with user(base, ALICE) as alice, user(base, BOB) as bob:
+            made = await alice.call_tool("generate_image_gen4", {"prompt_text": "alice's cat", "ratio": "1280:720"})
+            assert not made.is_error, text(made)
+            task_id = made.structured_content["task_id"]
+            links = [b.uri for b in made.content if b.type == "resource_link"]
+            assert links == [f"runway://task/{task_id}/output/0.png"]
+            # Saving on the server's disk is off over HTTP: the client reads the output instead.
+            assert made.structured_content["files"] == [] and not (tmp_path / "runway-mcp-outputs").exists()
+            read = await alice.read_resource(links[0])
+            blob = read.contents[0]
+            assert blob.mime_type == "image/png" and blob.blob
+            # Bob cannot see Alice's task, its output, or her journal.
+            status = await bob.call_tool("get_task_status", {"task_id": task_id})
+            assert status.is_error and "404" in text(status)
+            with pytest.raises(Exception):
+                await bob.read_resource(links[0])
+            assert (await bob.call_tool("list_tasks", {})).structured_content["tasks"] == []
+            mine = (await alice.call_tool("list_tasks", {})).structured_content["tasks"]
+            assert [t["task_id"] for t in mine] == [task_id]
+        # A request without a key is refused before MCP sees it.
+        status_code, body = get(f"{base}/mcp", {"Accept": "application/json"})
+        assert status_code == 401 and "Runway key" in body["error"]
+    # Each key spent only its own: the simulator saw Alice's create with Alice's key.
+    creates = [r for r in api_requests(sim, "POST")]
+    assert len(creates) == 1
+    log = proc.stderr.read() if proc.stderr else ""
+    lines = [json.loads(x) for x in log.splitlines() if x.startswith("{")]
+    made_line = next(x for x in lines if x.get("tool") == "generate_image_gen4")
+    assert made_line["task_id"] == task_id and made_line["key"] and made_line["ms"] > 0
+    assert ALICE not in log and BOB not in log and "alice's cat" not in log
+
+
+def test_beyond_loopback_needs_keys_or_a_token(sim, tmp_path):
+    p = subprocess.run([sys.executable, "-m", "runway_mcp_server", "--http", "--host", "0.0.0.0", "--port",
+                        str(free_port())], capture_output=True, text=True, timeout=60,
+                       env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "RUNWAYML_API_SECRET": sim.api_key})
+    assert p.returncode == 1
+    assert "refusing to serve on 0.0.0.0" in p.stderr and "--require-key" in p.stderr
+    assert "RUNWAY_MCP_ACCESS_TOKEN" in p.stderr
+    with server(sim, tmp_path, "--require-key", host="0.0.0.0") as (base, _):
+        assert get(f"{base}/healthz") == (200, {"ok": True})
+
+
+async def test_access_token_guards_the_servers_own_key(sim, tmp_path):
+    with server(sim, tmp_path, host="0.0.0.0", RUNWAY_MCP_ACCESS_TOKEN="team-secret",
+                RUNWAYML_API_SECRET=sim.api_key) as (base, _):
+        assert get(f"{base}/mcp", {"Authorization": "Bearer wrong"})[0] == 401
+        async with user(base, "team-secret") as c:
+            r = await c.call_tool("generate_image_gen4", {"prompt_text": "a team cat", "ratio": "1280:720",
+                                                          "wait_for_completion": False})
+        assert not r.is_error, text(r)
+        # With the token, a member may still bring their own key.
+        async with user(base, "team-secret", **{"X-Runway-Key": BOB}) as c:
+            mine = await c.call_tool("list_tasks", {})
+        assert mine.structured_content["tasks"] == []
+
+
+async def test_two_replicas_share_one_journal(sim, tmp_path):
+    with server(sim, tmp_path, "--require-key") as (a, _), server(sim, tmp_path, "--require-key") as (b, _):
+        async with user(a, ALICE) as on_a:
+            made = await on_a.call_tool("generate_video_text_to_video", {"prompt_text": "a fox", "model": "gen4.5",
+                                                                         "duration": 5, "wait_for_completion": False})
+        task_id = made.structured_content["task_id"]
+        async with user(b, ALICE) as on_b:
+            listed = (await on_b.call_tool("list_tasks", {})).structured_content["tasks"]
+            assert [t["task_id"] for t in listed] == [task_id]
+            assert listed[0]["tool"] == "generate_video_text_to_video"
+            done = await on_b.call_tool("wait_for_task", {"task_id": task_id})
+            again = await on_b.call_tool("generate_video_text_to_video", {"prompt_text": "a fox", "model": "gen4.5",
+                                                                          "duration": 5, "wait_for_completion": False})
+        assert done.structured_content["status"] == "SUCCEEDED"
+        # Finished, so the identical request on the other replica makes a new task (no reattach).
+        assert again.structured_content["task_id"] != task_id and not again.structured_content["reattached"]
+
+
+async def test_sigterm_lets_calls_in_flight_finish(sim, tmp_path):
+    with server(sim, tmp_path, "--require-key", RUNWAY_MCP_GRACE_SECONDS="20") as (base, proc):
+        async with user(base, ALICE) as c, user(base, BOB) as late:
+            call = asyncio.ensure_future(c.call_tool("generate_video_text_to_video", {
+                "prompt_text": "a slow fox [sim:seconds=2]", "model": "gen4.5", "duration": 5}))
+            await asyncio.sleep(0.7)
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.3)
+            # Stopping: the load balancer is told, and a new call is refused with what to do.
+            assert get(f"{base}/readyz") == (503, {"ok": False, "error": "shutting down"})
+            refused = await late.call_tool("generate_image_gen4", {"prompt_text": "too late"})
+            assert refused.is_error and "shutting down" in text(refused) and "call again" in text(refused)
+            r = await call
+        assert not r.is_error and r.structured_content["status"] == "SUCCEEDED", text(r)
+        assert proc.wait(timeout=30) == 0
+        with pytest.raises(OSError):
+            get(f"{base}/healthz")
+    assert len(api_requests(sim, "POST")) == 1  # the refused call sent nothing
