@@ -190,3 +190,40 @@ async def test_sigterm_lets_calls_in_flight_finish(sim, tmp_path):
         with pytest.raises(OSError):
             get(f"{base}/healthz")
     assert len(api_requests(sim, "POST")) == 1  # the refused call sent nothing
+
+
+def test_pool_gives_each_key_its_own_service_bounded(monkeypatch):
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from runway_mcp_server.service import Pool, Refused, request_key
+    from runway_mcp_server.settings import Settings
+
+    pool = Pool(Settings(remote=True, require_key=True, journal=None))
+    try:
+        a, b = pool.service(ALICE), pool.service(BOB)
+        assert a is not b and pool.service(ALICE) is a
+        assert a.settings.api_key == ALICE and b.settings.api_key == BOB
+        with pytest.raises(ToolError, match="needs your Runway key"):
+            pool.service(None)  # the server's own key is never used for a keyless request
+        monkeypatch.setattr(Pool, "MAX_KEYS", 2)
+        pool.service("key_c")
+        assert list(pool.keyed) == [pool_id(ALICE), pool_id("key_c")]  # Bob, least recently used, dropped
+        monkeypatch.setattr(Pool, "IDLE_SECONDS", 0.0)
+        pool.service("key_d")
+        assert list(pool.keyed) == [pool_id("key_d")]  # the idle ones went
+    finally:
+        pool.close()
+    settings = Settings(remote=True, access_token="t0ken")
+    assert request_key({"authorization": "Bearer t0ken"}, settings) is None
+    assert request_key({"authorization": "Bearer t0ken", "x-runway-key": BOB}, settings) == BOB
+    for bad in ({}, {"authorization": "Bearer t0ke"}, {"authorization": "Basic t0ken"}):
+        with pytest.raises(Refused, match="access token"):
+            request_key(bad, settings)
+    assert request_key({"authorization": f"Bearer {ALICE}"}, Settings(remote=True)) == ALICE
+    assert request_key(None, Settings(remote=True, require_key=True)) is None  # stdio: no headers
+
+
+def pool_id(key: str) -> str:
+    from runway_mcp_server.service import key_id
+
+    return key_id(key)

@@ -346,9 +346,11 @@ def key_id(key: Optional[str]) -> str:
 class Pool:
     """One RunwayService per API key, so one user's client, tasks, uploads and files never reach
     another's: the server's own key (stdio) and, over HTTP, each key requests bring. Bounded: the
-    least recently used is dropped (its client closes when its last call ends)."""
+    least recently used beyond MAX_KEYS, and any unused for IDLE_SECONDS, are dropped (a dropped
+    service's client closes when its last call ends)."""
 
     MAX_KEYS = 256
+    IDLE_SECONDS = 1800.0
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -356,6 +358,7 @@ class Pool:
                     if settings.simulate else None)
         self.default = RunwayService(settings, self.sim)
         self.keyed: OrderedDict[str, RunwayService] = OrderedDict()
+        self.last_used: dict[str, float] = {}
         self.resuming: set[asyncio.Task[None]] = set()
         self._probe: Optional[runway_core.Client] = None
 
@@ -365,6 +368,12 @@ class Pool:
                 raise ToolError("this server needs your Runway key: Authorization: Bearer <key>")
             return self.default
         kid = key_id(key)
+        now = time.monotonic()
+        while self.keyed:  # oldest first: drop the idle ones
+            oldest = next(iter(self.keyed))
+            if now - self.last_used[oldest] < self.IDLE_SECONDS:
+                break
+            del self.keyed[oldest], self.last_used[oldest]
         svc = self.keyed.pop(kid, None)
         if svc is None:
             svc = RunwayService(dataclasses.replace(self.settings, api_key=key), self.sim)
@@ -373,8 +382,9 @@ class Pool:
             self.resuming.add(t)
             t.add_done_callback(self.resuming.discard)
         self.keyed[kid] = svc
+        self.last_used[kid] = now
         while len(self.keyed) > self.MAX_KEYS:
-            self.keyed.popitem(last=False)
+            del self.last_used[self.keyed.popitem(last=False)[0]]
         return svc
 
     def for_context(self, ctx: Context) -> RunwayService:
