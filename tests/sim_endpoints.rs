@@ -540,3 +540,15 @@ async fn open_accounts_take_any_key_each_its_own() {
     assert_eq!(api_as(&s, &a, reqwest::Method::GET, &path, None).await.0, 200);
     assert_eq!(api_as(&s, &b, reqwest::Method::GET, &path, None).await.0, 404);
 }
+
+#[tokio::test]
+async fn the_request_log_keeps_the_host_each_client_used() {
+    let s = sim(fast());
+    let local = s.base_url().replace("127.0.0.1", "localhost");
+    for base in [s.base_url(), local] {
+        reqwest::Client::new().get(format!("{base}/v1/organization")).send().await.unwrap();
+    }
+    let hosts: Vec<String> = s.state().requests().into_iter().filter_map(|r| r.host).collect();
+    let port = s.base_url().rsplit(':').next().unwrap().to_string();
+    assert_eq!(hosts, vec![format!("127.0.0.1:{port}"), format!("localhost:{port}")]);
+}

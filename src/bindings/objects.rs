@@ -543,7 +543,7 @@ impl PySimulator {
         self.state.clear_faults();
     }
 
-    /// API requests received so far: dicts with method, path, authorized, version, at_ms, seq and,
+    /// API requests received so far: dicts with method, path, authorized, version, at_ms, seq, host and,
     /// for task-creating POSTs, the JSON body as received.
     fn requests<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let v = serde_json::to_value(self.state.requests()).unwrap_or_default();

@@ -90,6 +90,9 @@ pub struct RequestRecord {
     pub at_ms: u64,
     /// Numbers the requests, so a handler can attach what it read to its own record.
     pub seq: u64,
+    /// The Host header: clients given differently spelled base URLs (127.0.0.1, localhost) can be
+    /// told apart in the log (benchmarks of several replicas).
+    pub host: Option<String>,
     /// The JSON body of a task-creating POST, as received.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
@@ -349,7 +352,14 @@ impl SimState {
     }
 
     /// Logs a request; returns its sequence number.
-    pub fn record(&self, method: &str, path: &str, authorized: bool, version: Option<String>) -> u64 {
+    pub fn record(
+        &self,
+        method: &str,
+        path: &str,
+        authorized: bool,
+        version: Option<String>,
+        host: Option<String>,
+    ) -> u64 {
         let mut log = self.log.lock().unwrap();
         if log.len() >= 200_000 {
             log.drain(..100_000);
@@ -362,6 +372,7 @@ impl SimState {
             version,
             at_ms: (self.now() * 1000.0) as u64,
             seq,
+            host,
             body: None,
         });
         seq
