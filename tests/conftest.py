@@ -29,3 +29,13 @@ def video_body(prompt="a red fox in snow", **extra):
 
 def api_requests(sim, method=None, prefix="/v1/"):
     return [r for r in sim.requests() if r["path"].startswith(prefix) and (method is None or r["method"] == method)]
+
+
+def text(result):
+    """The text blocks of a tool result, joined."""
+    return "\n".join(getattr(b, "text", "") for b in result.content)
+
+
+def data(result):
+    """A tool result's structured content."""
+    return result.structured_content

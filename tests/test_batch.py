@@ -15,7 +15,7 @@ import runway_core
 from runway_mcp_server.server import build
 from runway_mcp_server.settings import Settings
 
-from conftest import FAST_POLL, api_requests
+from conftest import FAST_POLL, api_requests, text
 
 T2V = "generate_video_text_to_video"
 
@@ -31,9 +31,6 @@ async def mcp(sim: runway_core.Simulator, tmp_path: Path, asker: Any = None, **s
     async with Client(build(s), elicitation_callback=asker) as c:
         yield c
 
-
-def text(r: Any) -> str:
-    return "\n".join(getattr(b, "text", "") for b in r.content)
 
 
 def creates(sim: runway_core.Simulator) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ import runway_core
 from runway_mcp_server.server import build
 from runway_mcp_server.settings import Settings
 
-from conftest import FAST_POLL, api_requests
+from conftest import FAST_POLL, api_requests, text
 
 # veo3.1 text-to-video, 8 s with audio: 40 credits/s.
 VEO = {"prompt_text": "a lighthouse at dusk", "duration": 8, "audio": True, "wait_for_completion": False}
@@ -48,9 +48,6 @@ async def mcp(sim: runway_core.Simulator, tmp_path: Path, asker: Optional[Asker]
     async with Client(build(settings), elicitation_callback=asker, mode=mode) as c:  # type: ignore[arg-type]
         yield c
 
-
-def text(r: Any) -> str:
-    return "\n".join(getattr(b, "text", "") for b in r.content)
 
 
 def creates(sim: runway_core.Simulator) -> list[dict[str, Any]]:

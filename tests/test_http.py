@@ -27,7 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 import runway_core
 
-from conftest import api_requests
+from conftest import api_requests, text
 
 ALICE = "key_" + "a1" * 64
 BOB = "key_" + "b2" * 64
@@ -90,9 +90,6 @@ async def user(base: str, key: Optional[str] = None, **headers: str) -> AsyncIte
     async with Client(streamable_http_client(f"{base}/mcp", http_client=http)) as c:
         yield c
 
-
-def text(r: Any) -> str:
-    return "\n".join(getattr(b, "text", "") for b in r.content)
 
 
 async def test_each_user_sees_only_their_own_tasks_and_outputs(sim, tmp_path):

@@ -13,7 +13,7 @@ import sys
 import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import AsyncIterator
 
 import pytest
 from mcp import Client, StdioServerParameters
@@ -22,16 +22,9 @@ import runway_core
 from runway_mcp_server.server import build
 from runway_mcp_server.settings import Settings
 
-from conftest import FAST_POLL, api_requests
+from conftest import FAST_POLL, api_requests, data, text
 
 
-def data(r: Any) -> dict[str, Any]:
-    d: dict[str, Any] = r.structured_content
-    return d
-
-
-def text(r: Any) -> str:
-    return "\n".join(getattr(b, "text", "") for b in r.content)
 
 
 def env_for(sim: runway_core.Simulator, journal: Path, out: Path, marker: str) -> dict[str, str]:

@@ -18,7 +18,7 @@ from mcp import Client, StdioServerParameters
 
 import runway_core
 
-from conftest import api_requests
+from conftest import api_requests, data, text
 
 GENERATORS = [
     "generate_image_gen4", "generate_video_text_to_video", "generate_video_image_to_video",
@@ -61,12 +61,6 @@ def sim():
     s.close()
 
 
-def data(result):
-    return result.structured_content
-
-
-def text(result):
-    return "\n".join(getattr(b, "text", "") for b in result.content)
 
 
 async def test_tools_schemas_and_annotations(sim):

@@ -19,7 +19,7 @@ from runway_mcp_server import tools as T
 from runway_mcp_server.server import build
 from runway_mcp_server.settings import Settings
 
-from conftest import FAST_POLL, api_requests
+from conftest import FAST_POLL, api_requests, data, text
 
 IMG = "https://example.com/frame.png"
 VID = "https://example.com/clip.mp4"
@@ -41,13 +41,6 @@ async def mcp(sim: runway_core.Simulator, tmp_path: Path) -> AsyncIterator[Clien
         yield c
 
 
-def data(r: Any) -> dict[str, Any]:
-    d: dict[str, Any] = r.structured_content
-    return d
-
-
-def text(r: Any) -> str:
-    return "\n".join(getattr(b, "text", "") for b in r.content)
 
 
 def posted(sim: runway_core.Simulator) -> list[dict[str, Any]]:

@@ -378,9 +378,12 @@ class Pool:
         if svc is None:
             svc = RunwayService(dataclasses.replace(self.settings, api_key=key), self.sim)
             # This key's unfinished tasks from before a restart are followed from its first call.
-            t = asyncio.ensure_future(svc.resume())
-            self.resuming.add(t)
-            t.add_done_callback(self.resuming.discard)
+            try:
+                t = asyncio.get_running_loop().create_task(svc.resume())
+                self.resuming.add(t)
+                t.add_done_callback(self.resuming.discard)
+            except RuntimeError:
+                pass  # no event loop (a script or a test using the pool directly)
         self.keyed[kid] = svc
         self.last_used[kid] = now
         while len(self.keyed) > self.MAX_KEYS:
