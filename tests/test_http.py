@@ -224,3 +224,29 @@ def pool_id(key: str) -> str:
     from runway_mcp_server.service import key_id
 
     return key_id(key)
+
+
+async def test_budget_question_over_stateless_http(sim, tmp_path):
+    """2026-07-28 clients are asked through input_required rounds (no back-channel needed); a
+    handshake-era client over stateless HTTP cannot be asked, so it gets the refusal and figures."""
+    from mcp.types import ElicitResult
+
+    asked = []
+
+    async def yes(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"spend": True})
+
+    call = {"prompt_text": "a costly cat", "ratio": "1280:720", "wait_for_completion": False}
+    with server(sim, tmp_path, "--require-key", RUNWAY_MCP_MAX_CREDITS="1") as (base, _):
+        for mode in ("legacy", "2026-07-28"):
+            http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {ALICE}"}, timeout=60)
+            async with Client(streamable_http_client(f"{base}/mcp", http_client=http), mode=mode,
+                              elicitation_callback=yes) as c:
+                r = await c.call_tool("generate_image_gen4", call)
+            if mode == "legacy":
+                assert r.is_error and "RUNWAY_MCP_MAX_CREDITS=1" in text(r) and not asked
+            else:
+                assert not r.is_error, text(r)
+                assert len(asked) == 1 and "5 credits ($0.05)" in asked[0]
+    assert len(api_requests(sim, "POST")) == 1
