@@ -37,6 +37,29 @@ pub const MAX_LIMIT: usize = 1000;
 /// Environment variable naming the journal file.
 pub const PATH_ENV: &str = "RUNWAY_MCP_JOURNAL";
 
+/// The status of a claim row: a request whose task is being created right now, its id not back yet.
+/// Never one of Runway's; filed apart from the key's rows (`CLAIM_KEY_PREFIX`), so only `claim` sees them.
+pub const SUBMITTING: &str = "SUBMITTING";
+
+/// A claim older than this belongs to a process that died while creating (a create takes seconds).
+pub const CLAIM_STALE_MS: u64 = 120_000;
+
+/// The note on a stale claim, which becomes an ambiguous create: its process may have paid.
+pub const STALE_CLAIM_NOTE: &str = "A server process was creating this task and stopped (it may have crashed) \
+     before Runway's answer was journaled. Runway may have created the task: check the Runway dashboard's task \
+     history before submitting again.";
+
+/// What `Journal::claim` found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// The caller holds the claim (this row id): it creates the task, then `settle`s the claim.
+    Won(i64),
+    /// The newest task of this request still queued or running: look at it before reattaching.
+    InFlight(Box<Entry>),
+    /// Another caller is creating this request now: wait for its task.
+    Taken,
+}
+
 fn is_terminal_status(s: &str) -> bool {
     TERMINAL.contains(&s)
 }
@@ -153,6 +176,15 @@ pub trait Journal: Send + Sync {
     /// The newest row of this request still PENDING, THROTTLED, RUNNING or just created, with a task
     /// id. The journal may lag behind Runway: look at the task before reporting a reattach.
     fn find_in_flight(&self, key_fp: &str, request_fp: &str) -> Result<Option<Entry>>;
+    /// Before creating a task for `e` (request fingerprint set), in one transaction: the newest task of
+    /// this request still in flight (task ids in `skip` aside), else `Taken` while another caller's
+    /// claim made at or after `stale_before_ms` stands, else a new claim row, hidden from every read
+    /// but this one. Older claims become ambiguous creates (`STALE_CLAIM_NOTE`): their process died
+    /// before journaling Runway's answer and may have paid.
+    fn claim(&self, e: &Entry, stale_before_ms: u64, skip: &[String]) -> Result<Claim>;
+    /// Ends claim `id`: it becomes `outcome` (the task Runway created, or an ambiguous create), or goes
+    /// (None: no task was created).
+    fn settle(&self, key_fp: &str, id: i64, outcome: Option<&Entry>) -> Result<()>;
     /// Rows to resume, newest first: not finished and with a task id, or SUCCEEDED with outputs but
     /// no saved files yet.
     fn unfinished(&self, key_fp: &str, limit: usize) -> Result<Vec<Entry>>;
@@ -245,11 +277,12 @@ fn default_path_from(env: impl Fn(&str) -> Option<String>) -> PathBuf {
     data_dir.unwrap_or_else(std::env::temp_dir).join("runway-mcp-server").join("journal.sqlite3")
 }
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations; the one at index i takes the schema from version i to i + 1. Never edit a released
 /// one: add the next.
-const MIGRATIONS: [&str; 1] = [r#"
+const MIGRATIONS: [&str; 2] = [
+    r#"
 CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE tasks (
     id INTEGER PRIMARY KEY,
@@ -299,7 +332,14 @@ CREATE TRIGGER tasks_fts_update AFTER UPDATE OF prompt ON tasks WHEN old.prompt 
     INSERT INTO tasks_fts (tasks_fts, rowid, prompt) SELECT 'delete', old.id, old.prompt WHERE old.prompt IS NOT NULL;
     INSERT INTO tasks_fts (rowid, prompt) SELECT new.id, new.prompt WHERE new.prompt IS NOT NULL;
 END;
-"#];
+"#,
+    // 2: claims (status 'SUBMITTING', no task id, filed under 'claim:' + key). A version 1 process
+    // would ignore them and create past them, hence the new version. Only the few live claims are in
+    // this index, for the sweep at open.
+    r#"
+CREATE INDEX tasks_claims ON tasks (created_ms) WHERE status = 'SUBMITTING';
+"#,
+];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -312,6 +352,12 @@ const IN_FLIGHT_SQL: &str = "(status IS NULL OR status IN ('PENDING', 'THROTTLED
 const LIVE_SQL: &str = "(status IS NULL OR status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED'))";
 /// Succeeded, outputs not saved yet; the expression of the `tasks_unsaved` index.
 const UNSAVED_SQL: &str = "status = 'SUCCEEDED' AND files = '[]'";
+
+/// A claim is filed under this prefix and its key fingerprint, so that every read scoped to a key
+/// misses it without a word of its SQL changing (nor its query plan).
+const CLAIM_KEY_PREFIX: &str = "claim:";
+const STALE_SWEEP_SQL: &str = "UPDATE tasks SET key_fp = substr(key_fp, 7), status = NULL, note = ?1, updated_ms = ?2 \
+     WHERE status = 'SUBMITTING' AND created_ms < ?3 AND key_fp LIKE 'claim:%'";
 
 static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
     let cols = &COLUMNS["id, ".len()..];
@@ -392,6 +438,10 @@ impl SqliteJournal {
             tx.execute("DELETE FROM schema_version", []).map_err(sql)?;
             tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [SCHEMA_VERSION]).map_err(sql)?;
         }
+        // Claims of processes that died while creating: what they may have paid for becomes visible.
+        let now = now_unix_ms();
+        tx.execute(STALE_SWEEP_SQL, params![STALE_CLAIM_NOTE, ms(now), ms(now.saturating_sub(CLAIM_STALE_MS))])
+            .map_err(sql)?;
         // First opener wins; everyone else reads its salt.
         tx.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('key_salt', ?1)", [new_salt()]).map_err(sql)?;
         let salt: Vec<u8> =
@@ -666,6 +716,54 @@ fn list_query(key_fp: &str, f: &Filter) -> (String, Vec<SqlValue>) {
     (sql, args)
 }
 
+/// `record` of a checked entry with its times filled.
+fn record_tx(tx: &Transaction, new: &Entry, now: u64) -> rusqlite::Result<i64> {
+    if let Some(task_id) = &new.task_id {
+        if let Some(mut old) = get_tx(tx, &new.key_fp, task_id)? {
+            merge(&mut old, new, now);
+            return store(tx, &old, Some(old.id));
+        }
+    }
+    store(tx, new, None)
+}
+
+/// `advance` in one statement: what a GET said, applied to the row unless it would move a finished
+/// task back or changes nothing (an unchanged poll is not rewritten). Arguments: status, progress,
+/// outputs (JSON, NULL when none), estimated cost, cost, failure, failure code, now, key, task id.
+static UPDATE_TASK_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE tasks SET status = COALESCE(?1, status), progress = COALESCE(?2, progress), \
+         outputs = COALESCE(?3, outputs), estimated_cost = COALESCE(?4, estimated_cost), cost = COALESCE(?5, cost), \
+         failure = COALESCE(?6, failure), failure_code = COALESCE(?7, failure_code), updated_ms = ?8, \
+         finished_ms = CASE WHEN COALESCE(?1, status) IN {TERMINAL_SQL} THEN COALESCE(finished_ms, ?8) ELSE finished_ms END \
+         WHERE key_fp = ?9 AND task_id = ?10 \
+         AND (status IS NULL OR status NOT IN {TERMINAL_SQL} OR ?1 IN {TERMINAL_SQL}) \
+         AND (status IS NOT COALESCE(?1, status) OR progress IS NOT COALESCE(?2, progress) \
+              OR outputs IS NOT COALESCE(?3, outputs) OR estimated_cost IS NOT COALESCE(?4, estimated_cost) \
+              OR cost IS NOT COALESCE(?5, cost) OR failure IS NOT COALESCE(?6, failure) \
+              OR failure_code IS NOT COALESCE(?7, failure_code))"
+    )
+});
+
+/// In-flight tasks (key ?1) and claims (key ?3) of one request, newest first.
+static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM tasks WHERE key_fp IN (?1, ?3) AND request_fp = ?2 AND \
+         ((task_id IS NOT NULL AND {IN_FLIGHT_SQL}) OR (task_id IS NULL AND status = 'SUBMITTING')) \
+         ORDER BY created_ms DESC, id DESC"
+    )
+});
+
+/// A claim becomes what Runway's answer made of it; the request's description is already there.
+static SETTLE_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE tasks SET key_fp = ?9, task_id = ?1, status = ?2, estimated_cost = COALESCE(?3, estimated_cost), \
+         failure = ?4, failure_code = ?5, note = ?6, updated_ms = ?7, \
+         finished_ms = CASE WHEN ?2 IN {TERMINAL_SQL} THEN ?7 END \
+         WHERE id = ?8 AND key_fp IN (?9, ?10) AND task_id IS NULL"
+    )
+});
+
 static FIND_IN_FLIGHT_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {COLUMNS} FROM tasks WHERE key_fp = ?1 AND request_fp = ?2 AND task_id IS NOT NULL AND \
@@ -703,35 +801,31 @@ impl Journal for SqliteJournal {
         if new.is_terminal() && new.finished_ms.is_none() {
             new.finished_ms = Some(new.updated_ms);
         }
-        self.write(|tx| {
-            if let Some(task_id) = &new.task_id {
-                if let Some(mut old) = get_tx(tx, &new.key_fp, task_id)? {
-                    merge(&mut old, &new, now);
-                    return store(tx, &old, Some(old.id));
-                }
-            }
-            store(tx, &new, None)
-        })
+        self.write(|tx| record_tx(tx, &new, now))
     }
 
     fn update_task(&self, key_fp: &str, t: &Task) -> Result<bool> {
-        let outputs = Value::from(t.output.clone());
-        let seen = Seen {
-            status: t.status.as_deref(),
-            progress: t.progress,
-            outputs: Some(&outputs),
-            estimated_cost: t.estimated_cost,
-            cost: t.cost,
-            failure: t.failure.as_deref(),
-            failure_code: t.failure_code.as_deref(),
-        };
-        let now = now_unix_ms();
-        self.write(|tx| {
-            let Some(mut e) = get_tx(tx, key_fp, &t.id)? else { return Ok(false) };
-            if advance(&mut e, &seen, now) {
-                store(tx, &e, Some(e.id))?;
+        // One statement, no read of the row first: a poll is the journal's most frequent write.
+        let outputs = (!t.output.is_empty()).then(|| Value::from(t.output.clone()).to_string());
+        let now = ms(now_unix_ms());
+        self.with(|c| {
+            let n = c.prepare_cached(&UPDATE_TASK_SQL)?.execute(params![
+                t.status,
+                t.progress,
+                outputs,
+                t.estimated_cost,
+                t.cost,
+                t.failure,
+                t.failure_code,
+                now,
+                key_fp,
+                t.id,
+            ])?;
+            if n > 0 {
+                return Ok(true);
             }
-            Ok(true)
+            // Nothing written: no such row, or nothing new (or a stale look at a finished task).
+            c.prepare_cached("SELECT 1 FROM tasks WHERE key_fp = ?1 AND task_id = ?2")?.exists(params![key_fp, t.id])
         })
     }
 
@@ -758,6 +852,92 @@ impl Journal for SqliteJournal {
     fn find_in_flight(&self, key_fp: &str, request_fp: &str) -> Result<Option<Entry>> {
         let args = [key_fp.to_string().into(), request_fp.to_string().into()];
         Ok(self.with(|c| Self::query(c, &FIND_IN_FLIGHT_SQL, &args))?.pop())
+    }
+
+    fn claim(&self, e: &Entry, stale_before_ms: u64, skip: &[String]) -> Result<Claim> {
+        let Some(request_fp) = e.request_fp.clone().filter(|_| !e.key_fp.is_empty()) else {
+            return Err(Error::Other("task journal: a claim needs a key and a request fingerprint".into()));
+        };
+        let now = now_unix_ms();
+        let created_ms = if e.created_ms == 0 { now } else { e.created_ms };
+        let claim_key = format!("{CLAIM_KEY_PREFIX}{}", e.key_fp);
+        let claim = Entry {
+            key_fp: claim_key.clone(),
+            task_id: None,
+            status: Some(SUBMITTING.into()),
+            created_ms,
+            updated_ms: now.max(created_ms),
+            finished_ms: None,
+            ..e.clone()
+        };
+        let args = [e.key_fp.clone().into(), request_fp.into(), claim_key.into()];
+        self.write(|tx| {
+            for row in Self::query(tx, &CLAIM_SQL, &args)? {
+                match &row.task_id {
+                    Some(id) if skip.contains(id) => continue,
+                    Some(_) => return Ok(Claim::InFlight(Box::new(row))),
+                    None if row.created_ms >= stale_before_ms => return Ok(Claim::Taken),
+                    None => {
+                        tx.prepare_cached(
+                            "UPDATE tasks SET key_fp = ?1, status = NULL, note = ?2, updated_ms = ?3 WHERE id = ?4",
+                        )?
+                        .execute(params![e.key_fp, STALE_CLAIM_NOTE, ms(now), row.id])?;
+                    }
+                }
+            }
+            store(tx, &claim, None).map(Claim::Won)
+        })
+    }
+
+    fn settle(&self, key_fp: &str, id: i64, outcome: Option<&Entry>) -> Result<()> {
+        if let Some(e) = outcome {
+            check_array("outputs", &e.outputs)?;
+            check_array("files", &e.files)?;
+        }
+        let now = now_unix_ms();
+        let claim_key = format!("{CLAIM_KEY_PREFIX}{key_fp}");
+        self.write(|tx| {
+            // Its own key if a stale claim became an ambiguous create meanwhile.
+            let delete = |tx: &Transaction| {
+                tx.prepare_cached("DELETE FROM tasks WHERE id = ?1 AND key_fp IN (?2, ?3) AND task_id IS NULL")?
+                    .execute(params![id, key_fp, claim_key])
+            };
+            let Some(e) = outcome else { return delete(tx).map(drop) };
+            let full = Entry {
+                key_fp: key_fp.to_string(),
+                created_ms: if e.created_ms == 0 { now } else { e.created_ms },
+                updated_ms: now,
+                ..e.clone()
+            };
+            // Another row already holds this task (a second record of it): that row stands.
+            let known = match &e.task_id {
+                Some(t) => tx
+                    .prepare_cached("SELECT 1 FROM tasks WHERE key_fp = ?1 AND task_id = ?2")?
+                    .exists(params![key_fp, t])?,
+                None => false,
+            };
+            if known {
+                delete(tx)?;
+                return record_tx(tx, &full, now).map(drop);
+            }
+            let n = tx.prepare_cached(&SETTLE_SQL)?.execute(params![
+                e.task_id,
+                e.status,
+                e.estimated_cost,
+                e.failure,
+                e.failure_code,
+                e.note,
+                ms(now),
+                id,
+                key_fp,
+                claim_key
+            ])?;
+            if n == 0 {
+                // The claim row is gone: the outcome still gets its row.
+                record_tx(tx, &full, now)?;
+            }
+            Ok(())
+        })
     }
 
     fn unfinished(&self, key_fp: &str, limit: usize) -> Result<Vec<Entry>> {
@@ -1193,7 +1373,10 @@ mod tests {
         let dir = TempDir::new("schema");
         drop(SqliteJournal::open(dir.file()).unwrap());
         let raw = Connection::open(dir.file()).unwrap();
-        assert_eq!(raw.query_row("SELECT version FROM schema_version", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
+        assert_eq!(
+            raw.query_row("SELECT version FROM schema_version", [], |r| r.get::<_, i64>(0)).unwrap(),
+            SCHEMA_VERSION
+        );
         raw.execute("UPDATE schema_version SET version = 99", []).unwrap();
         drop(raw);
         let err = SqliteJournal::open(dir.file()).err().unwrap().to_string();
@@ -1296,6 +1479,193 @@ mod tests {
         }
         let expected: usize = THREADS * (0..ROWS).sum::<usize>();
         assert_eq!(j.spent_since("k", 0).unwrap(), expected as f64);
+    }
+
+    fn won(c: Claim) -> i64 {
+        match c {
+            Claim::Won(id) => id,
+            other => panic!("expected a won claim, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn journal_update_task_rewrites_only_what_changed() {
+        let dir = TempDir::new("unchanged");
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        j.record(&entry("k", "t1")).unwrap();
+        let updated = || j.get("k", "t1").unwrap().unwrap().updated_ms;
+        let mark = || j.with(|c| c.execute("UPDATE tasks SET updated_ms = 1", [])).unwrap();
+        let running = task(json!({"id": "t1", "status": "RUNNING", "progress": 0.4}));
+        assert!(j.update_task("k", &running).unwrap());
+        mark();
+        assert!(j.update_task("k", &running).unwrap(), "the row is there");
+        assert_eq!(updated(), 1, "an unchanged status is not rewritten");
+        assert!(j.update_task("k", &task(json!({"id": "t1"}))).unwrap());
+        assert_eq!(updated(), 1, "a look that says nothing rewrites nothing");
+        assert!(j.update_task("k", &task(json!({"id": "t1", "status": "RUNNING", "progress": 0.5}))).unwrap());
+        assert!(updated() > 1, "a changed progress is written");
+        let e = j.get("k", "t1").unwrap().unwrap();
+        assert_eq!((e.status.as_deref(), e.progress, e.finished_ms), (Some("RUNNING"), Some(0.5), None));
+        mark();
+        let done = task(json!({"id": "t1", "status": "SUCCEEDED", "output": ["https://x/1"], "cost": {"credits": 5}}));
+        assert!(j.update_task("k", &done).unwrap());
+        let e = j.get("k", "t1").unwrap().unwrap();
+        let finished = e.finished_ms.unwrap();
+        assert!(e.updated_ms > 1 && finished > 1);
+        assert_eq!((e.outputs, e.cost, e.progress), (json!(["https://x/1"]), Some(5.0), Some(0.5)));
+        // Fresh output links for a finished task are kept; the finish time stays.
+        let relinked = task(json!({"id": "t1", "status": "SUCCEEDED", "output": ["https://x/2"]}));
+        assert!(j.update_task("k", &relinked).unwrap());
+        let e = j.get("k", "t1").unwrap().unwrap();
+        assert_eq!((e.outputs, e.finished_ms), (json!(["https://x/2"]), Some(finished)));
+        mark();
+        assert!(j.update_task("k", &task(json!({"id": "t1", "status": "RUNNING", "progress": 0.9}))).unwrap());
+        assert_eq!((updated(), j.get("k", "t1").unwrap().unwrap().progress), (1, Some(0.5)), "never moved back");
+        assert!(!j.update_task("other", &running).unwrap());
+    }
+
+    #[test]
+    fn journal_claim_settles_into_the_task_row_and_is_hidden_until_then() {
+        let dir = TempDir::new("claim");
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        let req = Entry { task_id: None, estimated_cost: None, ..entry("k", "") };
+        let id = won(j.claim(&req, 0, &[]).unwrap());
+        assert_eq!(j.claim(&req, 0, &[]).unwrap(), Claim::Taken);
+        assert_eq!(j.claim(&Entry { key_fp: "other".into(), ..req.clone() }, 0, &[]).unwrap(), Claim::Won(id + 1));
+        assert_eq!(
+            j.claim(&Entry { request_fp: Some("rfp2".into()), ..req.clone() }, 0, &[]).unwrap(),
+            Claim::Won(id + 2)
+        );
+        // Invisible to every read.
+        assert!(j.list("k", &Filter::default()).unwrap().is_empty());
+        for status in ["ambiguous", "running", "SUBMITTING"] {
+            assert!(j.list("k", &Filter { status: Some(status.into()), ..Default::default() }).unwrap().is_empty());
+        }
+        assert!(j.unfinished("k", 10).unwrap().is_empty());
+        assert!(j.find_in_flight("k", "rfp").unwrap().is_none());
+        assert_eq!(j.spent_since("k", 0).unwrap(), 0.0);
+        assert!(j.claim(&Entry { request_fp: None, ..req.clone() }, 0, &[]).is_err());
+
+        // Runway's answer: the same row becomes the task.
+        let answer = Entry { task_id: Some("t1".into()), estimated_cost: Some(25.0), ..entry("k", "") };
+        j.settle("k", id, Some(&answer)).unwrap();
+        let e = j.get("k", "t1").unwrap().unwrap();
+        assert_eq!((e.id, e.status.clone(), e.estimated_cost, e.note.clone()), (id, None, Some(25.0), None));
+        assert_eq!(e.prompt.as_deref(), Some("a cat on a skateboard"));
+        assert_eq!(ids(&j.list("k", &Filter::default()).unwrap()), ["t1"]);
+        assert_eq!(j.spent_since("k", 0).unwrap(), 25.0);
+        match j.claim(&req, 0, &[]).unwrap() {
+            Claim::InFlight(e) => assert_eq!(e.task_id.as_deref(), Some("t1")),
+            other => panic!("{other:?}"),
+        }
+        // The caller found t1 finished at Runway: it may claim, and a definite failure removes it.
+        let again = won(j.claim(&req, 0, &["t1".into()]).unwrap());
+        j.settle("k", again, None).unwrap();
+        assert_eq!(count(&j), 3);
+        // An ambiguous create becomes visible as one.
+        let again = won(j.claim(&req, 0, &["t1".into()]).unwrap());
+        let amb = Entry { task_id: None, note: Some("check".into()), failure: Some("lost".into()), ..entry("k", "") };
+        j.settle("k", again, Some(&amb)).unwrap();
+        let rows = j.list("k", &Filter { status: Some("ambiguous".into()), ..Default::default() }).unwrap();
+        assert_eq!((rows.len(), rows[0].id, rows[0].note.as_deref()), (1, again, Some("check")));
+        assert_eq!(rows[0].status, None);
+        // A task already journaled by someone else keeps its row; the claim goes.
+        let c = won(j.claim(&req, 0, &["t1".into()]).unwrap());
+        j.settle("k", c, Some(&Entry { task_id: Some("t1".into()), ..entry("k", "") })).unwrap();
+        assert_eq!(j.get("k", "t1").unwrap().unwrap().id, id);
+        assert_eq!(count(&j), 4);
+    }
+
+    #[test]
+    fn journal_stale_claims_become_ambiguous() {
+        let dir = TempDir::new("stale-claim");
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        let now = now_unix_ms();
+        let req = Entry { task_id: None, estimated_cost: None, ..entry("k", "") };
+        let old = Entry { created_ms: now - CLAIM_STALE_MS - 1_000, ..req.clone() };
+        let dead = won(j.claim(&old, 0, &[]).unwrap());
+        assert_eq!(j.claim(&req, now - CLAIM_STALE_MS - 5_000, &[]).unwrap(), Claim::Taken, "not stale by this bound");
+        let mine = won(j.claim(&req, now - CLAIM_STALE_MS, &[]).unwrap());
+        assert_ne!(mine, dead);
+        let rows = j.list("k", &Filter { status: Some("ambiguous".into()), ..Default::default() }).unwrap();
+        assert_eq!(rows.iter().map(|e| e.id).collect::<Vec<_>>(), [dead]);
+        assert_eq!(rows[0].note.as_deref(), Some(STALE_CLAIM_NOTE));
+        // A process that died is found at the next open too.
+        let other = Entry { request_fp: Some("rfp2".into()), ..old.clone() };
+        let dead2 = won(j.claim(&other, 0, &[]).unwrap());
+        drop(j);
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        let rows = j.list("k", &Filter { status: Some("ambiguous".into()), ..Default::default() }).unwrap();
+        assert_eq!(rows.iter().map(|e| e.id).collect::<Vec<_>>(), [dead2, dead]);
+        assert_eq!(j.claim(&req, now - CLAIM_STALE_MS, &[]).unwrap(), Claim::Taken, "a live claim survives the open");
+        // A slow process whose claim was taken for dead still settles it with its task.
+        j.settle("k", dead, Some(&Entry { task_id: Some("late".into()), ..entry("k", "") })).unwrap();
+        let e = j.get("k", "late").unwrap().unwrap();
+        assert_eq!((e.id, e.note), (dead, None));
+    }
+
+    #[test]
+    fn journal_claim_race_has_one_winner() {
+        const THREADS: usize = 6;
+        let dir = TempDir::new("claim-race");
+        drop(SqliteJournal::open(dir.file()).unwrap());
+        for round in 0..10 {
+            let barrier = Arc::new(Barrier::new(THREADS));
+            let path = dir.file();
+            let workers: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    let (barrier, path) = (barrier.clone(), path.clone());
+                    std::thread::spawn(move || {
+                        // Each thread its own handle: as separate processes would.
+                        let j = SqliteJournal::open(&path).unwrap();
+                        let req = Entry { task_id: None, request_fp: Some(format!("r{round}")), ..entry("k", "") };
+                        barrier.wait();
+                        j.claim(&req, 0, &[]).unwrap()
+                    })
+                })
+                .collect();
+            let got: Vec<Claim> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+            assert_eq!(got.iter().filter(|c| matches!(c, Claim::Won(_))).count(), 1, "round {round}: {got:?}");
+            assert_eq!(got.iter().filter(|c| **c == Claim::Taken).count(), THREADS - 1);
+        }
+    }
+
+    #[test]
+    fn journal_migrates_a_version_1_file() {
+        let dir = TempDir::new("migrate");
+        std::fs::create_dir_all(dir.file().parent().unwrap()).unwrap();
+        {
+            // A file as version 1 left it, with a row.
+            let raw = Connection::open(dir.file()).unwrap();
+            raw.execute_batch(MIGRATIONS[0]).unwrap();
+            raw.execute_batch(
+                "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1); \
+                 INSERT INTO meta (name, value) VALUES ('key_salt', x'0102');",
+            )
+            .unwrap();
+            let tx = raw.unchecked_transaction().unwrap();
+            store(&tx, &Entry { created_ms: 5, updated_ms: 5, ..entry("k", "old") }, None).unwrap();
+            tx.commit().unwrap();
+        }
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        assert_eq!(j.salt(), [1, 2]);
+        let version: i64 = j.with(|c| c.query_row("SELECT version FROM schema_version", [], |r| r.get(0))).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let index: i64 = j
+            .with(|c| c.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'tasks_claims'", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(index, 1);
+        assert_eq!(j.get("k", "old").unwrap().unwrap().prompt.as_deref(), Some("a cat on a skateboard"));
+        assert_eq!(
+            ids(&j.list("k", &Filter { text: Some("skateboard".into()), ..Default::default() }).unwrap()),
+            ["old"]
+        );
+        assert!(matches!(
+            j.claim(&Entry { request_fp: Some("new".into()), ..entry("k", "") }, 0, &[]).unwrap(),
+            Claim::Won(_)
+        ));
+        drop(j);
+        assert!(SqliteJournal::open(dir.file()).is_ok(), "opens again at the new version");
     }
 
     const CHILD_ENV: &str = "RUNWAY_JOURNAL_TEST_CHILD";
