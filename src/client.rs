@@ -192,8 +192,8 @@ impl RunwayClient {
     }
 
     /// Files this client's tasks in `journal`, under a salted fingerprint of its key.
-    pub fn attach_journal(&mut self, journal: std::sync::Arc<dyn crate::journal::Journal>, salt: &[u8]) {
-        let key_fp = crate::journal::key_fingerprint(salt, &self.key);
+    pub fn attach_journal(&mut self, journal: std::sync::Arc<dyn crate::journal::Journal>) {
+        let key_fp = crate::journal::key_fingerprint(journal.salt(), &self.key);
         self.journal = Some(crate::journaled::Attached::new(journal, key_fp));
     }
 

@@ -12,7 +12,7 @@
 //! key's rows. Every call blocks; async callers use `tokio::task::spawn_blocking`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use rusqlite::functions::FunctionFlags;
@@ -191,6 +191,14 @@ pub trait Journal: Send + Sync {
     /// Credits of the rows created at or after `since_ms`: final cost when known, else the estimate.
     /// Ambiguous creates count too (they may have been charged).
     fn spent_since(&self, key_fp: &str, since_ms: u64) -> Result<f64>;
+    /// Takes or renews the lease of `owner` on task `task_id` for `ttl_ms`, so that of several
+    /// processes (or replicas) only one resumes the task or downloads its outputs: true if `owner`
+    /// holds it now (nobody held it, the last holder's lease ran out, or it was already `owner`'s),
+    /// false while another owner's lease runs. A ttl of 0 releases it (it runs out at once).
+    fn lease(&self, key_fp: &str, task_id: &str, owner: &str, ttl_ms: u64) -> Result<bool>;
+    /// The random salt of this journal's key fingerprints: stored in the journal, so every process
+    /// and replica that opens it files a key's rows under the same fingerprint.
+    fn salt(&self) -> &[u8];
 }
 
 /// Hex SHA-256 of salt + key, shortened: stable for one journal, and reveals nothing of the key.
@@ -250,6 +258,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Opens the journal `spec` names: a `postgresql://` (or `postgres://`) URL for a journal shared by
+/// several replicas, else the path of a SQLite file (created if missing).
+pub fn open_journal(spec: &str) -> Result<Arc<dyn Journal>> {
+    if crate::journal_pg::is_pg_url(spec) {
+        Ok(Arc::new(crate::journal_pg::PgJournal::open(spec)?))
+    } else {
+        Ok(Arc::new(SqliteJournal::open(spec)?))
+    }
+}
+
 /// `RUNWAY_MCP_JOURNAL` if set, else `runway-mcp-server/journal.sqlite3` in the user's data directory.
 pub fn default_path() -> PathBuf {
     default_path_from(|k| std::env::var(k).ok())
@@ -277,11 +295,11 @@ fn default_path_from(env: impl Fn(&str) -> Option<String>) -> PathBuf {
     data_dir.unwrap_or_else(std::env::temp_dir).join("runway-mcp-server").join("journal.sqlite3")
 }
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations; the one at index i takes the schema from version i to i + 1. Never edit a released
 /// one: add the next.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     r#"
 CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE tasks (
@@ -339,11 +357,22 @@ END;
     r#"
 CREATE INDEX tasks_claims ON tasks (created_ms) WHERE status = 'SUBMITTING';
 "#,
+    // 3: leases, so that one process resumes or downloads a task while others leave it alone.
+    r#"
+CREATE TABLE leases (
+    key_fp TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (key_fp, task_id)
+) WITHOUT ROWID;
+"#,
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-const COLUMNS: &str = "id, task_id, key_fp, tool, endpoint, model, prompt, params, request_fp, estimated_cost, \
+pub(crate) const COLUMNS: &str =
+    "id, task_id, key_fp, tool, endpoint, model, prompt, params, request_fp, estimated_cost, \
      status, progress, outputs, files, cost, failure, failure_code, note, created_ms, updated_ms, finished_ms";
 
 const TERMINAL_SQL: &str = "('SUCCEEDED', 'FAILED', 'CANCELLED')";
@@ -355,7 +384,7 @@ const UNSAVED_SQL: &str = "status = 'SUCCEEDED' AND files = '[]'";
 
 /// A claim is filed under this prefix and its key fingerprint, so that every read scoped to a key
 /// misses it without a word of its SQL changing (nor its query plan).
-const CLAIM_KEY_PREFIX: &str = "claim:";
+pub(crate) const CLAIM_KEY_PREFIX: &str = "claim:";
 const STALE_SWEEP_SQL: &str = "UPDATE tasks SET key_fp = substr(key_fp, 7), status = NULL, note = ?1, updated_ms = ?2 \
      WHERE status = 'SUBMITTING' AND created_ms < ?3 AND key_fp LIKE 'claim:%'";
 
@@ -457,11 +486,6 @@ impl SqliteJournal {
         &self.path
     }
 
-    /// This journal's random salt for key fingerprints.
-    pub fn salt(&self) -> &[u8] {
-        &self.salt
-    }
-
     /// `key_fingerprint` with this journal's salt.
     pub fn key_fingerprint(&self, key: &str) -> String {
         key_fingerprint(&self.salt, key)
@@ -491,7 +515,7 @@ impl SqliteJournal {
     }
 }
 
-fn new_salt() -> Vec<u8> {
+pub(crate) fn new_salt() -> Vec<u8> {
     // fastrand seeds from std's RandomState, which the OS seeds; the salt only has to differ between
     // journal files, it guards nothing secret by itself.
     (0..32).map(|_| fastrand::u8(..)).collect()
@@ -627,7 +651,7 @@ fn advance(e: &mut Entry, s: &Seen, now: u64) -> bool {
 }
 
 /// A second `record` of a known task: the first description stands, gaps are filled.
-fn merge(old: &mut Entry, new: &Entry, now: u64) {
+pub(crate) fn merge(old: &mut Entry, new: &Entry, now: u64) {
     for (o, n) in [(&mut old.tool, &new.tool), (&mut old.endpoint, &new.endpoint), (&mut old.model, &new.model)] {
         if o.is_empty() {
             o.clone_from(n);
@@ -664,7 +688,7 @@ fn merge(old: &mut Entry, new: &Entry, now: u64) {
     );
 }
 
-fn check_array(what: &str, v: &Value) -> Result<()> {
+pub(crate) fn check_array(what: &str, v: &Value) -> Result<()> {
     if v.is_array() {
         Ok(())
     } else {
@@ -954,7 +978,30 @@ impl Journal for SqliteJournal {
             .query_row(params![key_fp, ms(since_ms)], |r| r.get(0))
         })
     }
+
+    fn lease(&self, key_fp: &str, task_id: &str, owner: &str, ttl_ms: u64) -> Result<bool> {
+        let now = now_unix_ms();
+        self.write(|tx| {
+            // One statement: a free or expired lease (or the owner's own) is taken, another's stays.
+            let n = tx.prepare_cached(LEASE_SQL)?.execute(params![
+                key_fp,
+                task_id,
+                owner,
+                ms(now),
+                ms(now.saturating_add(ttl_ms))
+            ])?;
+            Ok(n > 0)
+        })
+    }
+
+    fn salt(&self) -> &[u8] {
+        &self.salt
+    }
 }
+
+const LEASE_SQL: &str = "INSERT INTO leases (key_fp, task_id, owner, expires_ms) VALUES (?1, ?2, ?3, ?5) \
+     ON CONFLICT (key_fp, task_id) DO UPDATE SET owner = excluded.owner, expires_ms = excluded.expires_ms \
+     WHERE leases.owner = excluded.owner OR leases.expires_ms <= ?4";
 
 #[cfg(test)]
 mod tests {
@@ -1012,14 +1059,162 @@ mod tests {
         rows.iter().map(|e| e.task_id.as_deref().unwrap_or("-")).collect()
     }
 
-    fn count(j: &SqliteJournal) -> i64 {
-        j.with(|c| c.query_row("SELECT COUNT(*) FROM tasks", [], |r| r.get(0))).unwrap()
+    /// The storage a test runs on: every test of the shared suite runs on both (`on_both!`).
+    #[derive(Clone, Copy, Debug)]
+    enum Backend {
+        Sqlite,
+        Postgres,
     }
 
-    #[test]
-    fn journal_record_get_update_and_files() {
-        let dir = TempDir::new("basic");
-        let j = SqliteJournal::open(dir.file()).unwrap();
+    /// A fresh journal of one backend, with direct SQL for the few tests that need it.
+    struct TestJournal {
+        j: Arc<dyn Journal>,
+        /// What `open_journal` takes: the file's path or the database's URL.
+        spec: String,
+        backend: Backend,
+        _dir: Option<TempDir>,
+    }
+
+    impl std::ops::Deref for TestJournal {
+        type Target = dyn Journal;
+        fn deref(&self) -> &(dyn Journal + 'static) {
+            &*self.j
+        }
+    }
+
+    impl TestJournal {
+        fn new(backend: Backend, name: &str) -> TestJournal {
+            let (spec, dir) = match backend {
+                Backend::Sqlite => {
+                    let dir = TempDir::new(name);
+                    (dir.file().display().to_string(), Some(dir))
+                }
+                Backend::Postgres => (crate::test_pg::database(name), None),
+            };
+            TestJournal { j: open_journal(&spec).unwrap(), spec, backend, _dir: dir }
+        }
+
+        /// Another handle on the same journal, as another process would open it.
+        fn reopen(&self) -> Arc<dyn Journal> {
+            open_journal(&self.spec).unwrap()
+        }
+
+        /// This journal through a new handle, the old one closed.
+        fn reopened(self) -> TestJournal {
+            let j = self.reopen();
+            TestJournal { j, ..self }
+        }
+
+        /// Runs `sql` on the storage directly (tables unqualified); the first column of the first
+        /// row as an integer, 0 if none.
+        fn sql(&self, sql: &str) -> i64 {
+            match self.backend {
+                Backend::Sqlite => {
+                    let c = Connection::open(&self.spec).unwrap();
+                    c.busy_timeout(BUSY_TIMEOUT).unwrap();
+                    let mut st = c.prepare(sql).unwrap();
+                    let mut rows = st.query([]).unwrap();
+                    rows.next().unwrap().map(|r| r.get::<_, i64>(0).unwrap_or(0)).unwrap_or(0)
+                }
+                Backend::Postgres => {
+                    crate::journal_pg::PgJournal::open(&self.spec).unwrap().exec_for_tests(sql).unwrap()
+                }
+            }
+        }
+
+        fn count(&self) -> i64 {
+            self.sql("SELECT COUNT(*) FROM tasks")
+        }
+    }
+
+    /// Each `fn name(b: Backend)` as two tests, `name::sqlite` and `name::postgres`.
+    macro_rules! on_both {
+        ($($name:ident),* $(,)?) => {$(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name(super::Backend::Sqlite)
+                }
+                #[test]
+                fn postgres() {
+                    super::$name(super::Backend::Postgres)
+                }
+            }
+        )*};
+    }
+
+    on_both!(
+        journal_record_get_update_and_files,
+        journal_list_filters,
+        journal_text_search_agrees_with_a_plain_scan,
+        journal_list_limits,
+        journal_keys_never_see_each_other,
+        journal_find_in_flight_only_running_same_key_same_request,
+        journal_unfinished_lists_what_to_resume,
+        journal_spent_since_prefers_final_cost,
+        journal_ambiguous_rows_are_listed_with_their_note,
+        journal_salt_is_stable_per_journal_and_differs_between_journals,
+        journal_refuses_a_newer_schema_any,
+        journal_two_handles_many_threads_lose_nothing,
+        journal_update_task_rewrites_only_what_changed,
+        journal_claim_settles_into_the_task_row_and_is_hidden_until_then,
+        journal_stale_claims_become_ambiguous,
+        journal_claim_race_has_one_winner,
+        journal_leases_have_one_holder_until_they_run_out,
+        journal_lease_race_has_one_winner,
+        journal_processes_share_one_journal,
+    );
+
+    fn journal_leases_have_one_holder_until_they_run_out(b: Backend) {
+        let j = TestJournal::new(b, "lease");
+        assert!(j.lease("k", "t1", "a", 60_000).unwrap(), "free: taken");
+        assert!(!j.lease("k", "t1", "b", 60_000).unwrap(), "another's: refused");
+        assert!(j.lease("k", "t1", "a", 60_000).unwrap(), "its own: renewed");
+        assert!(j.lease("k", "t2", "b", 60_000).unwrap(), "per task");
+        assert!(j.lease("other", "t1", "b", 60_000).unwrap(), "per key");
+        // Released (a ttl of 0): the next owner takes it.
+        assert!(j.lease("k", "t1", "a", 0).unwrap());
+        assert!(j.lease("k", "t1", "b", 200).unwrap());
+        assert!(!j.lease("k", "t1", "a", 60_000).unwrap());
+        // Run out: taken over.
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(j.lease("k", "t1", "a", 60_000).unwrap(), "expired: taken over");
+        assert!(!j.lease("k", "t1", "b", 60_000).unwrap());
+        // Another handle sees the same leases.
+        let other = j.reopen();
+        assert!(!other.lease("k", "t1", "b", 60_000).unwrap());
+        assert!(other.lease("k", "t1", "a", 60_000).unwrap());
+    }
+
+    fn journal_lease_race_has_one_winner(b: Backend) {
+        const THREADS: usize = 6;
+        let t = TestJournal::new(b, "lease-race");
+        for round in 0..10 {
+            let barrier = Arc::new(Barrier::new(THREADS));
+            let workers: Vec<_> = (0..THREADS)
+                .map(|n| {
+                    let (barrier, spec) = (barrier.clone(), t.spec.clone());
+                    std::thread::spawn(move || {
+                        let j = open_journal(&spec).unwrap();
+                        barrier.wait();
+                        j.lease("k", &format!("task{round}"), &format!("owner{n}"), 60_000).unwrap()
+                    })
+                })
+                .collect();
+            let got: Vec<bool> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+            assert_eq!(got.iter().filter(|w| **w).count(), 1, "round {round}: {got:?}");
+        }
+    }
+
+    fn journal_refuses_a_newer_schema_any(b: Backend) {
+        let j = TestJournal::new(b, "newer");
+        j.sql("UPDATE schema_version SET version = 99");
+        let err = open_journal(&j.spec).err().unwrap().to_string();
+        assert!(err.contains("schema version 99 is newer") && err.contains(PATH_ENV), "{err}");
+    }
+
+    fn journal_record_get_update_and_files(b: Backend) {
+        let j = TestJournal::new(b, "basic");
         let id = j.record(&entry("k", "t1")).unwrap();
         let e = j.get("k", "t1").unwrap().unwrap();
         assert_eq!(e.id, id);
@@ -1058,15 +1253,13 @@ mod tests {
         let e = j.get("k", "t1").unwrap().unwrap();
         assert_eq!((e.status.as_deref(), e.files.clone()), (Some("SUCCEEDED"), json!(["/tmp/out/1.mp4"])));
         assert_eq!(e.note.as_deref(), Some("seen again"));
-        assert_eq!(count(&j), 1);
+        assert_eq!(j.count(), 1);
 
         assert!(j.record(&Entry { key_fp: String::new(), ..entry("k", "t2") }).is_err());
     }
 
-    #[test]
-    fn journal_list_filters() {
-        let dir = TempDir::new("list");
-        let j = SqliteJournal::open(dir.file()).unwrap();
+    fn journal_list_filters(b: Backend) {
+        let j = TestJournal::new(b, "list");
         let rows = [
             ("a", "generate_video", "gen4.5", Some("SUCCEEDED"), "A Cat on a boat", 1_000),
             ("b", "generate_video", "veo3.1", Some("RUNNING"), "a dog in the snow", 2_000),
@@ -1118,10 +1311,8 @@ mod tests {
         assert_eq!(list(Filter { since_ms: Some(5_000), ..Default::default() }), "-,e2,e");
     }
 
-    #[test]
-    fn journal_text_search_agrees_with_a_plain_scan() {
-        let dir = TempDir::new("text");
-        let j = SqliteJournal::open(dir.file()).unwrap();
+    fn journal_text_search_agrees_with_a_plain_scan(b: Backend) {
+        let j = TestJournal::new(b, "text");
         let prompts = [
             Some("A Cat on a boat"),
             Some("L'ÉTÉ à Paris"),
@@ -1202,10 +1393,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn journal_list_limits() {
-        let dir = TempDir::new("limits");
-        let j = SqliteJournal::open(dir.file()).unwrap();
+    fn journal_list_limits(b: Backend) {
+        let j = TestJournal::new(b, "limits");
         for i in 0..1005 {
             j.record(&Entry { created_ms: 1 + i, ..entry("k", &format!("t{i}")) }).unwrap();
         }
@@ -1216,11 +1405,9 @@ mod tests {
         assert!(j.list("k", &Filter { limit: Some(0), ..Default::default() }).unwrap().is_empty());
     }
 
-    #[test]
-    fn journal_keys_never_see_each_other() {
-        let dir = TempDir::new("keys");
-        let j = SqliteJournal::open(dir.file()).unwrap();
-        let (a, b) = (j.key_fingerprint("key_a"), j.key_fingerprint("key_b"));
+    fn journal_keys_never_see_each_other(b: Backend) {
+        let j = TestJournal::new(b, "keys");
+        let (a, b) = (key_fingerprint(j.salt(), "key_a"), key_fingerprint(j.salt(), "key_b"));
         assert_ne!(a, b);
         j.record(&entry(&a, "t1")).unwrap();
         j.record(&Entry { task_id: None, ..entry(&a, "") }).unwrap();
@@ -1242,10 +1429,8 @@ mod tests {
         assert_eq!(j.list(&a, &Filter::default()).unwrap().len(), 2);
     }
 
-    #[test]
-    fn journal_find_in_flight_only_running_same_key_same_request() {
-        let dir = TempDir::new("inflight");
-        let j = SqliteJournal::open(dir.file()).unwrap();
+    fn journal_find_in_flight_only_running_same_key_same_request(b: Backend) {
+        let j = TestJournal::new(b, "inflight");
         let rfp = request_fingerprint("/v1/text_to_video", &json!({"promptText": "x"}), &[]);
         let with = |id: &str, status: Option<&str>, at: u64| Entry {
             request_fp: Some(rfp.clone()),
@@ -1276,10 +1461,8 @@ mod tests {
         assert!(j.find_in_flight("k", &rfp).unwrap().is_none());
     }
 
-    #[test]
-    fn journal_unfinished_lists_what_to_resume() {
-        let dir = TempDir::new("unfinished");
-        let j = SqliteJournal::open(dir.file()).unwrap();
+    fn journal_unfinished_lists_what_to_resume(b: Backend) {
+        let j = TestJournal::new(b, "unfinished");
         let add = |id: &str, status: Option<&str>, outputs: Value, files: Value, at: u64| {
             j.record(&Entry { status: status.map(str::to_string), outputs, files, created_ms: at, ..entry("k", id) })
                 .unwrap()
@@ -1302,10 +1485,8 @@ mod tests {
         assert_eq!(ids(&j.unfinished("k", 100).unwrap()), ["throttled", "running", "new"]);
     }
 
-    #[test]
-    fn journal_spent_since_prefers_final_cost() {
-        let dir = TempDir::new("spent");
-        let j = SqliteJournal::open(dir.file()).unwrap();
+    fn journal_spent_since_prefers_final_cost(b: Backend) {
+        let j = TestJournal::new(b, "spent");
         j.record(&Entry { estimated_cost: Some(40.0), created_ms: 500, ..entry("k", "old") }).unwrap();
         j.record(&Entry { estimated_cost: Some(25.0), created_ms: 1_000, ..entry("k", "a") }).unwrap();
         j.record(&Entry { estimated_cost: Some(10.0), created_ms: 2_000, ..entry("k", "b") }).unwrap();
@@ -1322,10 +1503,8 @@ mod tests {
         assert_eq!(j.spent_since("k", 10_000).unwrap(), 0.0);
     }
 
-    #[test]
-    fn journal_ambiguous_rows_are_listed_with_their_note() {
-        let dir = TempDir::new("ambiguous");
-        let j = SqliteJournal::open(dir.file()).unwrap();
+    fn journal_ambiguous_rows_are_listed_with_their_note(b: Backend) {
+        let j = TestJournal::new(b, "ambiguous");
         let note = "Runway may have created a task: check the dashboard before retrying";
         let amb = Entry { task_id: None, note: Some(note.into()), ..entry("k", "") };
         let (r1, r2) = (j.record(&amb).unwrap(), j.record(&amb).unwrap());
@@ -1336,19 +1515,17 @@ mod tests {
         assert_eq!(rows[0].params["promptText"], "a cat on a skateboard");
     }
 
-    #[test]
-    fn journal_salt_is_stable_per_file_and_differs_between_files() {
-        let (d1, d2) = (TempDir::new("salt1"), TempDir::new("salt2"));
-        let s1 = SqliteJournal::open(d1.file()).unwrap().salt().to_vec();
-        let reopened = SqliteJournal::open(d1.file()).unwrap();
+    fn journal_salt_is_stable_per_journal_and_differs_between_journals(b: Backend) {
+        let (j1, j2) = (TestJournal::new(b, "salt1"), TestJournal::new(b, "salt2"));
+        let s1 = j1.salt().to_vec();
+        let reopened = j1.reopen();
         assert_eq!(reopened.salt(), s1.as_slice());
         assert_eq!(s1.len(), 32);
-        let other = SqliteJournal::open(d2.file()).unwrap();
-        assert_ne!(other.salt(), s1.as_slice());
+        assert_ne!(j2.salt(), s1.as_slice());
         let key = "key_0123456789abcdef";
-        let fp = reopened.key_fingerprint(key);
+        let fp = key_fingerprint(reopened.salt(), key);
         assert_eq!(fp, key_fingerprint(&s1, key));
-        assert_ne!(fp, other.key_fingerprint(key));
+        assert_ne!(fp, key_fingerprint(j2.salt(), key));
         assert_eq!(fp.len(), 32);
         assert!(fp.chars().all(|c| c.is_ascii_hexdigit()) && !fp.contains("0123456789abcdef"));
     }
@@ -1437,7 +1614,7 @@ mod tests {
         }
     }
 
-    fn check_rows(j: &SqliteJournal, key: &str, tag: &str, n: usize) {
+    fn check_rows(j: &dyn Journal, key: &str, tag: &str, n: usize) {
         for i in 0..n {
             let id = format!("{tag}-{i}");
             let e = j.get(key, &id).unwrap().unwrap_or_else(|| panic!("row {id} lost"));
@@ -1448,13 +1625,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn journal_two_handles_many_threads_lose_nothing() {
+    fn journal_two_handles_many_threads_lose_nothing(b: Backend) {
         const THREADS: usize = 8;
         const ROWS: usize = 300;
-        let dir = TempDir::new("threads");
-        let handles =
-            [Arc::new(SqliteJournal::open(dir.file()).unwrap()), Arc::new(SqliteJournal::open(dir.file()).unwrap())];
+        let tj = TestJournal::new(b, "threads");
+        let handles = [tj.reopen(), tj.reopen()];
         let barrier = Arc::new(Barrier::new(THREADS));
         let workers: Vec<_> = (0..THREADS)
             .map(|t| {
@@ -1472,8 +1647,8 @@ mod tests {
         for w in workers {
             w.join().unwrap();
         }
-        let j = &handles[0];
-        assert_eq!(count(j), (THREADS * ROWS) as i64);
+        let j = &*handles[0];
+        assert_eq!(tj.count(), (THREADS * ROWS) as i64);
         for t in 0..THREADS {
             check_rows(j, "k", &format!("t{t}"), ROWS);
         }
@@ -1488,13 +1663,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn journal_update_task_rewrites_only_what_changed() {
-        let dir = TempDir::new("unchanged");
-        let j = SqliteJournal::open(dir.file()).unwrap();
+    fn journal_update_task_rewrites_only_what_changed(b: Backend) {
+        let j = TestJournal::new(b, "unchanged");
         j.record(&entry("k", "t1")).unwrap();
         let updated = || j.get("k", "t1").unwrap().unwrap().updated_ms;
-        let mark = || j.with(|c| c.execute("UPDATE tasks SET updated_ms = 1", [])).unwrap();
+        let mark = || j.sql("UPDATE tasks SET updated_ms = 1");
         let running = task(json!({"id": "t1", "status": "RUNNING", "progress": 0.4}));
         assert!(j.update_task("k", &running).unwrap());
         mark();
@@ -1524,10 +1697,8 @@ mod tests {
         assert!(!j.update_task("other", &running).unwrap());
     }
 
-    #[test]
-    fn journal_claim_settles_into_the_task_row_and_is_hidden_until_then() {
-        let dir = TempDir::new("claim");
-        let j = SqliteJournal::open(dir.file()).unwrap();
+    fn journal_claim_settles_into_the_task_row_and_is_hidden_until_then(b: Backend) {
+        let j = TestJournal::new(b, "claim");
         let req = Entry { task_id: None, estimated_cost: None, ..entry("k", "") };
         let id = won(j.claim(&req, 0, &[]).unwrap());
         assert_eq!(j.claim(&req, 0, &[]).unwrap(), Claim::Taken);
@@ -1561,7 +1732,7 @@ mod tests {
         // The caller found t1 finished at Runway: it may claim, and a definite failure removes it.
         let again = won(j.claim(&req, 0, &["t1".into()]).unwrap());
         j.settle("k", again, None).unwrap();
-        assert_eq!(count(&j), 3);
+        assert_eq!(j.count(), 3);
         // An ambiguous create becomes visible as one.
         let again = won(j.claim(&req, 0, &["t1".into()]).unwrap());
         let amb = Entry { task_id: None, note: Some("check".into()), failure: Some("lost".into()), ..entry("k", "") };
@@ -1573,13 +1744,11 @@ mod tests {
         let c = won(j.claim(&req, 0, &["t1".into()]).unwrap());
         j.settle("k", c, Some(&Entry { task_id: Some("t1".into()), ..entry("k", "") })).unwrap();
         assert_eq!(j.get("k", "t1").unwrap().unwrap().id, id);
-        assert_eq!(count(&j), 4);
+        assert_eq!(j.count(), 4);
     }
 
-    #[test]
-    fn journal_stale_claims_become_ambiguous() {
-        let dir = TempDir::new("stale-claim");
-        let j = SqliteJournal::open(dir.file()).unwrap();
+    fn journal_stale_claims_become_ambiguous(b: Backend) {
+        let j = TestJournal::new(b, "stale-claim");
         let now = now_unix_ms();
         let req = Entry { task_id: None, estimated_cost: None, ..entry("k", "") };
         let old = Entry { created_ms: now - CLAIM_STALE_MS - 1_000, ..req.clone() };
@@ -1593,8 +1762,7 @@ mod tests {
         // A process that died is found at the next open too.
         let other = Entry { request_fp: Some("rfp2".into()), ..old.clone() };
         let dead2 = won(j.claim(&other, 0, &[]).unwrap());
-        drop(j);
-        let j = SqliteJournal::open(dir.file()).unwrap();
+        let j = j.reopened();
         let rows = j.list("k", &Filter { status: Some("ambiguous".into()), ..Default::default() }).unwrap();
         assert_eq!(rows.iter().map(|e| e.id).collect::<Vec<_>>(), [dead2, dead]);
         assert_eq!(j.claim(&req, now - CLAIM_STALE_MS, &[]).unwrap(), Claim::Taken, "a live claim survives the open");
@@ -1604,20 +1772,17 @@ mod tests {
         assert_eq!((e.id, e.note), (dead, None));
     }
 
-    #[test]
-    fn journal_claim_race_has_one_winner() {
+    fn journal_claim_race_has_one_winner(b: Backend) {
         const THREADS: usize = 6;
-        let dir = TempDir::new("claim-race");
-        drop(SqliteJournal::open(dir.file()).unwrap());
+        let t = TestJournal::new(b, "claim-race");
         for round in 0..10 {
             let barrier = Arc::new(Barrier::new(THREADS));
-            let path = dir.file();
             let workers: Vec<_> = (0..THREADS)
                 .map(|_| {
-                    let (barrier, path) = (barrier.clone(), path.clone());
+                    let (barrier, spec) = (barrier.clone(), t.spec.clone());
                     std::thread::spawn(move || {
                         // Each thread its own handle: as separate processes would.
-                        let j = SqliteJournal::open(&path).unwrap();
+                        let j = open_journal(&spec).unwrap();
                         let req = Entry { task_id: None, request_fp: Some(format!("r{round}")), ..entry("k", "") };
                         barrier.wait();
                         j.claim(&req, 0, &[]).unwrap()
@@ -1670,48 +1835,53 @@ mod tests {
 
     const CHILD_ENV: &str = "RUNWAY_JOURNAL_TEST_CHILD";
 
-    /// Run by `journal_processes_share_one_file` in child processes; does nothing on its own.
+    /// Run by `journal_processes_share_one_journal` in child processes; does nothing on its own.
     #[test]
-    #[ignore = "helper of journal_processes_share_one_file"]
+    #[ignore = "helper of journal_processes_share_one_journal"]
     fn journal_child_writer() {
         let Ok(spec) = std::env::var(CHILD_ENV) else { return };
-        let (path, tag) = spec.split_once('|').unwrap();
-        let j = SqliteJournal::open(path).unwrap();
-        let key = j.key_fingerprint("shared key");
-        write_rows(&j, &key, tag, 300);
-        finish_rows(&j, &key, tag, 300);
-        save_files(&j, &key, tag, 300);
+        let (spec, tag) = spec.split_once('|').unwrap();
+        let j = open_journal(spec).unwrap();
+        let key = key_fingerprint(j.salt(), "shared key");
+        write_rows(&*j, &key, tag, 300);
+        finish_rows(&*j, &key, tag, 300);
+        save_files(&*j, &key, tag, 300);
     }
 
-    #[test]
-    fn journal_processes_share_one_file() {
-        let dir = TempDir::new("processes");
-        let path = dir.file();
-        // The children open the fresh file while this process does, so creation races too.
+    fn journal_processes_share_one_journal(b: Backend) {
+        let (spec, _dir) = match b {
+            // A file nobody opened yet: the children create it while this process does.
+            Backend::Sqlite => {
+                let dir = TempDir::new("processes");
+                (dir.file().display().to_string(), Some(dir))
+            }
+            Backend::Postgres => (crate::test_pg::database("processes"), None),
+        };
         let children: Vec<_> = ["p0", "p1", "p2"]
             .iter()
             .map(|tag| {
                 std::process::Command::new(std::env::current_exe().unwrap())
                     .args(["--exact", "journal::tests::journal_child_writer", "--ignored", "--test-threads=1"])
-                    .env(CHILD_ENV, format!("{}|{tag}", path.display()))
+                    .env(CHILD_ENV, format!("{spec}|{tag}"))
                     .stdout(std::process::Stdio::null())
                     .spawn()
                     .unwrap()
             })
             .collect();
-        let j = SqliteJournal::open(&path).unwrap();
+        let j = open_journal(&spec).unwrap();
         // Every process fingerprints the key with the salt it found: only if all found the same
         // salt are the children's rows visible here.
-        let key = j.key_fingerprint("shared key");
-        write_rows(&j, &key, "parent", 300);
-        finish_rows(&j, &key, "parent", 300);
-        save_files(&j, &key, "parent", 300);
+        let key = key_fingerprint(j.salt(), "shared key");
+        write_rows(&*j, &key, "parent", 300);
+        finish_rows(&*j, &key, "parent", 300);
+        save_files(&*j, &key, "parent", 300);
         for mut c in children {
             assert!(c.wait().unwrap().success(), "a child writer failed");
         }
-        assert_eq!(count(&j), 4 * 300);
+        assert_eq!(j.list(&key, &Filter { limit: Some(MAX_LIMIT), ..Default::default() }).unwrap().len(), MAX_LIMIT);
+        assert_eq!(j.spent_since(&key, 0).unwrap(), 4.0 * (0..300).sum::<usize>() as f64);
         for tag in ["parent", "p0", "p1", "p2"] {
-            check_rows(&j, &key, tag, 300);
+            check_rows(&*j, &key, tag, 300);
         }
     }
 }

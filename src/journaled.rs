@@ -37,6 +37,8 @@ pub struct Attached {
     pub key_fp: String,
     /// What this client last wrote per task, so that a poll that saw nothing new writes nothing.
     written: Arc<Mutex<HashMap<String, u64>>>,
+    /// Whose leases this client takes (`Journal::lease`): random, one per client.
+    pub owner: String,
 }
 
 /// Tasks remembered in `Attached::written`; past this the memory starts over (it only saves writes).
@@ -44,7 +46,7 @@ const WRITTEN_CAP: usize = 4096;
 
 impl Attached {
     pub fn new(journal: Arc<dyn Journal>, key_fp: String) -> Attached {
-        Attached { journal, key_fp, written: Default::default() }
+        Attached { journal, key_fp, written: Default::default(), owner: crate::util::uuid_v4() }
     }
 
     /// True if this client already wrote exactly what `t` shows.
@@ -358,6 +360,15 @@ impl RunwayClient {
     pub async fn journal_unfinished(&self, limit: usize) -> Result<Vec<Entry>> {
         let a = self.journal().cloned().ok_or_else(no_journal)?;
         blocking(move || a.journal.unfinished(&a.key_fp, limit)).await
+    }
+
+    /// Takes or renews this client's lease on a task for `ttl` (zero releases it): true if this
+    /// client holds it now. Before resuming a task or saving its outputs, so that of several
+    /// processes or replicas sharing the journal only one does.
+    pub async fn journal_lease(&self, task_id: &str, ttl: Duration) -> Result<bool> {
+        let a = self.journal().cloned().ok_or_else(no_journal)?;
+        let (id, ms) = (task_id.to_string(), ttl.as_millis().min(u64::MAX as u128) as u64);
+        blocking(move || a.journal.lease(&a.key_fp, &id, &a.owner, ms)).await
     }
 
     /// Credits of this key's tasks created since `since_ms` (final cost, else the estimate).
