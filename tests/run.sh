@@ -2,6 +2,7 @@
 # Runs every test on a fresh machine: sets up .venv (maturin, pytest, the dev group), runs the lint
 # gates (cargo fmt --check, clippy -D warnings, mypy --strict on both packages), builds the
 # extension into it, then `cargo test` (pure Rust) and pytest (library, MCP, stubtest, exit stress).
+# The journal suites run on SQLite and on PostgreSQL: installed here when missing (Debian's package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,19 @@ fi
 # pip >= 25.1 understands dependency groups.
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
 .venv/bin/python -m pip install -q --disable-pip-version-check --group dev
+
+# The journal tests start a throwaway PostgreSQL server (tests/pg_server.sh) and fail without one:
+# install Debian's package where there is none (as root, as CI runs; a normal user is told what to do).
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "== install PostgreSQL (apt-get install postgresql) for the journal tests"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+        echo "the journal tests need PostgreSQL's server binaries (initdb): apt-get install postgresql" >&2
+        exit 1
+    fi
+fi
 
 echo "== lint gates: rustfmt, clippy"
 cargo fmt --check
