@@ -145,6 +145,8 @@ async def main() -> None:
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--journal-only", action="store_true",
                     help="only the generations run, with the task journal on and then off (its overhead)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="with --journal-only: on/off pairs to run, alternating which goes first; medians are printed")
     args = ap.parse_args()
     import runway_core
 
@@ -153,11 +155,19 @@ async def main() -> None:
     sim_proc, sim = start_simulator(args.task_seconds)
     if args.journal_only:
         try:
-            for label, env in (("journal on ", {}), ("journal off", {"RUNWAY_MCP_JOURNAL": "off"})):
-                g = await generations(sim, args.generations, args.task_seconds, **env)
-                print(f"{label}: {g['returned']} returned, {g['succeeded']} succeeded, server CPU {g['server_cpu_s']:.2f} s, "
-                      f"polls per task {g['polls_per_task']:.2f}, lag p50 {g['lag_p50_s']:.2f} s, "
-                      f"peak RSS {g['peak_rss_mb']:.0f} MB")
+            modes = [("journal on ", {}), ("journal off", {"RUNWAY_MCP_JOURNAL": "off"})]
+            cpu: dict[str, list[float]] = {"journal on ": [], "journal off": []}
+            for r in range(args.rounds):
+                # Alternate which goes first, so that drift on a shared machine hits both alike.
+                for label, env in (modes if r % 2 == 0 else modes[::-1]):
+                    g = await generations(sim, args.generations, args.task_seconds, **env)
+                    cpu[label].append(g["server_cpu_s"])
+                    print(f"{label}: {g['returned']} returned, {g['succeeded']} succeeded, server CPU {g['server_cpu_s']:.2f} s, "
+                          f"polls per task {g['polls_per_task']:.2f}, lag p50 {g['lag_p50_s']:.2f} s, "
+                          f"peak RSS {g['peak_rss_mb']:.0f} MB", flush=True)
+            on, off = statistics.median(cpu["journal on "]), statistics.median(cpu["journal off"])
+            print(f"median server CPU over {args.rounds} round(s): journal on {on:.2f} s, off {off:.2f} s, "
+                  f"difference {100 * (on - off) / off:+.0f} %")
         finally:
             sim_proc.stdin.close()
             sim_proc.wait(timeout=10)

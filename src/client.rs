@@ -192,9 +192,9 @@ impl RunwayClient {
     }
 
     /// Files this client's tasks in `journal`, under a salted fingerprint of its key.
-    pub fn attach_journal(&mut self, journal: std::sync::Arc<dyn crate::journal::Journal>, salt: &[u8]) {
-        let key_fp = crate::journal::key_fingerprint(salt, &self.key);
-        self.journal = Some(crate::journaled::Attached { journal, key_fp });
+    pub fn attach_journal(&mut self, journal: std::sync::Arc<dyn crate::journal::Journal>) {
+        let key_fp = crate::journal::key_fingerprint(journal.salt(), &self.key);
+        self.journal = Some(crate::journaled::Attached::new(journal, key_fp));
     }
 
     pub fn journal(&self) -> Option<&crate::journaled::Attached> {
@@ -280,23 +280,30 @@ impl RunwayClient {
             Some(fp) => Some(CreateGate::enter(&self.creating, fp).await),
             None => None,
         };
-        if let (Some(fp), false) = (&request_fp, meta.force_new) {
-            if let Some(task) = self.reattach(fp).await? {
-                return Ok(task);
-            }
-        }
+        let mut claim = match self.admit(ep, &original, &request_fp, meta).await? {
+            crate::journaled::Admit::Reattach(task) => return Ok(task),
+            crate::journaled::Admit::Create(claim) => claim,
+        };
         if validate {
-            if let Some(model) = body.get("model").and_then(Value::as_str).and_then(|m| catalogue().model(ep, m)) {
-                body = self.resolve_media(&model.fields, body).await?;
+            match self.resolve_body(ep, body).await {
+                Ok(b) => body = b,
+                Err(e) => {
+                    self.journal_no_task(claim).await;
+                    return Err(e);
+                }
             }
-            catalogue().validate(ep, &body)?;
         }
         let path = format!("/v1/{ep}");
+        if let Some(c) = claim.as_mut() {
+            c.mark_sent();
+        }
         let json = match self.send(Method::POST, &path, Some(&body), Kind::Create).await {
             Ok(j) => j,
             Err(e) => {
                 if e.may_have_created() {
-                    self.journal_ambiguous(ep, &original, request_fp, meta, &e).await;
+                    self.journal_ambiguous(ep, &original, request_fp, meta, &e, claim).await;
+                } else {
+                    self.journal_no_task(claim).await;
                 }
                 return Err(e);
             }
@@ -305,10 +312,10 @@ impl RunwayClient {
             let e = Error::Other(format!(
                 "Runway accepted POST {path} but the answer has no task id: {json}. A task may exist; check the Runway dashboard before resubmitting"
             ));
-            self.journal_ambiguous(ep, &original, request_fp, meta, &e).await;
+            self.journal_ambiguous(ep, &original, request_fp, meta, &e, claim).await;
             return Err(e);
         };
-        self.journal_created(ep, &original, request_fp, meta, &task).await;
+        self.journal_created(ep, &original, request_fp, meta, &task, claim).await;
         let now = self.now();
         let mut created = self.created.lock().unwrap();
         if created.len() > 10_000 {
@@ -317,6 +324,15 @@ impl RunwayClient {
         }
         created.insert(task.id.clone(), now);
         Ok(task)
+    }
+
+    /// Local files and earlier tasks' outputs made URIs Runway can take, then the final body checked.
+    async fn resolve_body(&self, ep: &str, mut body: Value) -> Result<Value> {
+        if let Some(model) = body.get("model").and_then(Value::as_str).and_then(|m| catalogue().model(ep, m)) {
+            body = self.resolve_media(&model.fields, body).await?;
+        }
+        catalogue().validate(ep, &body)?;
+        Ok(body)
     }
 
     pub async fn get_task(&self, id: &str) -> Result<Task> {

@@ -4,8 +4,11 @@
 //! identical request (endpoint, body, input media content) whose task is still queued or running
 //! returns that task instead of paying again. Storage is `journal::Journal`; this file is policy.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -14,7 +17,7 @@ use tokio::io::AsyncReadExt;
 use crate::catalogue::Field;
 use crate::client::RunwayClient;
 use crate::errors::{Error, Result};
-use crate::journal::{request_fingerprint, Entry, Filter, Journal};
+use crate::journal::{request_fingerprint, Claim, Entry, Filter, Journal, CLAIM_STALE_MS};
 use crate::media::{classify, media_slots, open_local, InputRef};
 use crate::tasks::Task;
 
@@ -32,6 +35,97 @@ pub struct CreateMeta {
 pub struct Attached {
     pub journal: Arc<dyn Journal>,
     pub key_fp: String,
+    /// What this client last wrote per task, so that a poll that saw nothing new writes nothing.
+    written: Arc<Mutex<HashMap<String, u64>>>,
+    /// Whose leases this client takes (`Journal::lease`): random, one per client.
+    pub owner: String,
+}
+
+/// Tasks remembered in `Attached::written`; past this the memory starts over (it only saves writes).
+const WRITTEN_CAP: usize = 4096;
+
+impl Attached {
+    pub fn new(journal: Arc<dyn Journal>, key_fp: String) -> Attached {
+        Attached { journal, key_fp, written: Default::default(), owner: crate::util::uuid_v4() }
+    }
+
+    /// True if this client already wrote exactly what `t` shows.
+    fn already_written(&self, t: &Task) -> bool {
+        self.written.lock().unwrap().get(&t.id) == Some(&observation(t))
+    }
+
+    fn remember_written(&self, t: &Task) {
+        let mut w = self.written.lock().unwrap();
+        if w.len() >= WRITTEN_CAP {
+            w.clear();
+        }
+        w.insert(t.id.clone(), observation(t));
+    }
+}
+
+/// A digest of what `Journal::update_task` takes from a task.
+fn observation(t: &Task) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&t.status, t.progress.map(f64::to_bits), &t.output).hash(&mut h);
+    (t.estimated_cost.map(f64::to_bits), t.cost.map(f64::to_bits), &t.failure, &t.failure_code).hash(&mut h);
+    h.finish()
+}
+
+/// How long a create waits for another process's claim on the same request to get its task id.
+const CLAIM_WAIT: Duration = Duration::from_secs(60);
+/// How often the journal is looked at meanwhile (a create takes a fraction of a second to seconds).
+const CLAIM_POLL: Duration = Duration::from_millis(100);
+
+const AMBIGUOUS_NOTE: &str = "Runway may have created this task, but its id never came back. Check the Runway \
+     dashboard's task history (or GET /v1/organization usage) before submitting again.";
+
+/// What to do before a create.
+pub(crate) enum Admit {
+    /// An identical request's task, still queued or running.
+    Reattach(Task),
+    /// Create the task, holding this claim on the request (None: no journal, or `force_new`).
+    Create(Option<ClaimHold>),
+}
+
+/// A claim this client holds while it creates a task. Settled by `journal_created`,
+/// `journal_ambiguous` or `journal_no_task`; dropped unsettled (the call was abandoned) it is settled
+/// in the background: removed if the request was never sent, else left as an ambiguous create.
+pub(crate) struct ClaimHold {
+    a: Attached,
+    id: i64,
+    sent: bool,
+    settled: bool,
+}
+
+impl ClaimHold {
+    /// From here on Runway may create the task.
+    pub(crate) fn mark_sent(&mut self) {
+        self.sent = true;
+    }
+}
+
+impl Drop for ClaimHold {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let (a, id) = (self.a.clone(), self.id);
+        let outcome = self.sent.then(|| Entry {
+            key_fp: a.key_fp.clone(),
+            failure: Some("the call was abandoned while Runway was creating the task".into()),
+            note: Some(AMBIGUOUS_NOTE.into()),
+            ..Default::default()
+        });
+        let settle = move || {
+            if let Err(e) = a.journal.settle(&a.key_fp, id, outcome.as_ref()) {
+                eprintln!("runway-core: could not settle a journal claim ({e})");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => drop(h.spawn_blocking(settle)),
+            Err(_) => settle(),
+        }
+    }
 }
 
 /// Journal calls in flight on blocking threads at once. The SQLite connection serialises them
@@ -114,14 +208,49 @@ impl RunwayClient {
         Ok(Some(request_fingerprint(endpoint, body, &digests)))
     }
 
-    /// An identical request's task that is still queued or running, looked at now. A row whose task
-    /// has since finished (or is gone) is brought up to date and not reused.
-    pub(crate) async fn reattach(&self, request_fp: &str) -> Result<Option<Task>> {
-        let Some(a) = self.journal().cloned() else { return Ok(None) };
-        let fp = request_fp.to_string();
-        let key = a.key_fp.clone();
-        let j = a.journal.clone();
-        let Some(entry) = blocking(move || j.find_in_flight(&key, &fp)).await? else { return Ok(None) };
+    /// Before a create: an identical request's task still queued or running (to reattach to), or a
+    /// claim on the request, so that no other process creates it at the same time. A claim another
+    /// process holds is waited for (up to `CLAIM_WAIT`) until its task is known or its create failed.
+    /// Nothing without a journal or with `force_new`.
+    pub(crate) async fn admit(
+        &self,
+        endpoint: &str,
+        original: &Value,
+        request_fp: &Option<String>,
+        meta: &CreateMeta,
+    ) -> Result<Admit> {
+        let (Some(a), Some(fp), false) = (self.journal().cloned(), request_fp, meta.force_new) else {
+            return Ok(Admit::Create(None));
+        };
+        let entry = request_entry(&a, endpoint, original, Some(fp.clone()), meta);
+        let deadline = tokio::time::Instant::now() + CLAIM_WAIT;
+        // Tasks of this request looked at and found finished or gone.
+        let mut skip: Vec<String> = Vec::new();
+        loop {
+            let (j, e, s) = (a.clone(), entry.clone(), skip.clone());
+            let stale_before = crate::util::now_unix_ms().saturating_sub(CLAIM_STALE_MS);
+            match blocking(move || j.journal.claim(&e, stale_before, &s)).await? {
+                Claim::Won(id) => return Ok(Admit::Create(Some(ClaimHold { a, id, sent: false, settled: false }))),
+                Claim::InFlight(row) => match self.reattach(&row).await? {
+                    Some(t) => return Ok(Admit::Reattach(t)),
+                    None => skip.push(row.task_id.unwrap_or_default()),
+                },
+                Claim::Taken if tokio::time::Instant::now() >= deadline => {
+                    return Err(Error::Other(format!(
+                        "another server process has been creating an identical task for {} s and its id has not \
+                         come back; call again to reattach to it once it has one, or ask for a new task explicitly \
+                         (force_new) to pay for another",
+                        CLAIM_WAIT.as_secs()
+                    )))
+                }
+                Claim::Taken => tokio::time::sleep(CLAIM_POLL).await,
+            }
+        }
+    }
+
+    /// The journaled in-flight task of an identical request, looked at now: it if still queued or
+    /// running; None if it has since finished or is gone (the row is brought up to date).
+    async fn reattach(&self, entry: &Entry) -> Result<Option<Task>> {
         let Some(id) = entry.task_id.clone() else { return Ok(None) };
         match self.get_task(&id).await {
             Ok(mut t) if !t.is_terminal() => {
@@ -138,7 +267,7 @@ impl RunwayClient {
         }
     }
 
-    /// Journals a task Runway just created (before any waiting).
+    /// Journals a task Runway just created (before any waiting): the claim becomes its row.
     pub(crate) async fn journal_created(
         &self,
         endpoint: &str,
@@ -146,6 +275,7 @@ impl RunwayClient {
         request_fp: Option<String>,
         meta: &CreateMeta,
         task: &Task,
+        claim: Option<ClaimHold>,
     ) {
         let Some(a) = self.journal().cloned() else { return };
         let e = Entry {
@@ -153,7 +283,7 @@ impl RunwayClient {
             estimated_cost: task.estimated_cost,
             ..request_entry(&a, endpoint, original, request_fp, meta)
         };
-        if let Err(err) = blocking(move || a.journal.record(&e)).await {
+        if let Err(err) = write_outcome(a, claim, e).await {
             eprintln!("runway-core: could not journal task {} ({err}); it exists at Runway", task.id);
         }
     }
@@ -166,28 +296,42 @@ impl RunwayClient {
         request_fp: Option<String>,
         meta: &CreateMeta,
         err: &Error,
+        claim: Option<ClaimHold>,
     ) {
         let Some(a) = self.journal().cloned() else { return };
         let e = Entry {
             failure: Some(err.to_string()),
-            note: Some(
-                "Runway may have created this task, but its id never came back. Check the Runway dashboard's task \
-                 history (or GET /v1/organization usage) before submitting again."
-                    .into(),
-            ),
+            note: Some(AMBIGUOUS_NOTE.into()),
             ..request_entry(&a, endpoint, original, request_fp, meta)
         };
-        if let Err(e) = blocking(move || a.journal.record(&e)).await {
+        if let Err(e) = write_outcome(a, claim, e).await {
             eprintln!("runway-core: could not journal an ambiguous create ({e})");
+        }
+    }
+
+    /// A create that made no task: its claim goes.
+    pub(crate) async fn journal_no_task(&self, claim: Option<ClaimHold>) {
+        let Some(mut c) = claim else { return };
+        c.settled = true;
+        let (a, id) = (c.a.clone(), c.id);
+        if let Err(e) = blocking(move || a.journal.settle(&a.key_fp, id, None)).await {
+            eprintln!("runway-core: could not remove a journal claim ({e})");
         }
     }
 
     /// Journals what a GET of a task showed (a no-op for tasks the journal does not hold).
     pub(crate) async fn journal_seen(&self, task: &Task) {
         let Some(a) = self.journal().cloned() else { return };
+        if a.already_written(task) {
+            return;
+        }
         let t = task.clone();
-        if let Err(e) = blocking(move || a.journal.update_task(&a.key_fp, &t)).await {
-            eprintln!("runway-core: could not journal the status of task {} ({e})", task.id);
+        let j = a.clone();
+        match blocking(move || j.journal.update_task(&j.key_fp, &t)).await {
+            // Only a row that exists: a task journaled later must still get its statuses.
+            Ok(true) => a.remember_written(task),
+            Ok(false) => {}
+            Err(e) => eprintln!("runway-core: could not journal the status of task {} ({e})", task.id),
         }
     }
 
@@ -218,10 +362,31 @@ impl RunwayClient {
         blocking(move || a.journal.unfinished(&a.key_fp, limit)).await
     }
 
+    /// Takes or renews this client's lease on a task for `ttl` (zero releases it): true if this
+    /// client holds it now. Before resuming a task or saving its outputs, so that of several
+    /// processes or replicas sharing the journal only one does.
+    pub async fn journal_lease(&self, task_id: &str, ttl: Duration) -> Result<bool> {
+        let a = self.journal().cloned().ok_or_else(no_journal)?;
+        let (id, ms) = (task_id.to_string(), ttl.as_millis().min(u64::MAX as u128) as u64);
+        blocking(move || a.journal.lease(&a.key_fp, &id, &a.owner, ms)).await
+    }
+
     /// Credits of this key's tasks created since `since_ms` (final cost, else the estimate).
     pub async fn journal_spent_since(&self, since_ms: u64) -> Result<f64> {
         let a = self.journal().cloned().ok_or_else(no_journal)?;
         blocking(move || a.journal.spent_since(&a.key_fp, since_ms)).await
+    }
+}
+
+/// `e` as the row of a settled claim, or as a new row.
+async fn write_outcome(a: Attached, claim: Option<ClaimHold>, e: Entry) -> Result<()> {
+    match claim {
+        Some(mut c) => {
+            c.settled = true;
+            let id = c.id;
+            blocking(move || a.journal.settle(&a.key_fp, id, Some(&e))).await
+        }
+        None => blocking(move || a.journal.record(&e)).await.map(drop),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod client;
 pub mod errors;
 pub mod journal;
+pub mod journal_pg;
 pub mod journaled;
 pub mod media;
 pub mod simulator;
@@ -14,3 +15,8 @@ pub mod tasks;
 pub mod util;
 
 mod bindings;
+
+/// The throwaway PostgreSQL server of the tests (shared with tests/client_journal.rs).
+#[cfg(test)]
+#[path = "../tests/pg/mod.rs"]
+mod test_pg;

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use runway_core::client::{ClientOptions, RunwayClient};
-use runway_core::journal::{Filter, Journal, SqliteJournal};
+use runway_core::journal::{
+    key_fingerprint, open_journal, request_fingerprint, Claim, Entry, Filter, Journal, CLAIM_STALE_MS, STALE_CLAIM_NOTE,
+};
 use runway_core::journaled::CreateMeta;
 use runway_core::simulator::{Fault, FaultKind, SimConfig, Simulator};
 use runway_core::tasks::PollConfig;
@@ -25,7 +27,55 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
-fn client(s: &Simulator, journal: &Arc<SqliteJournal>, key: Option<&str>) -> RunwayClient {
+mod pg;
+
+/// The storage a test runs on: every test runs on both (`on_both!`).
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where a test's journal lives: a file in `dir`, or a fresh PostgreSQL database.
+fn journal_spec(b: Backend, dir: &std::path::Path, name: &str) -> String {
+    match b {
+        Backend::Sqlite => dir.join("j.sqlite3").display().to_string(),
+        Backend::Postgres => pg::database(name),
+    }
+}
+
+/// Each `async fn name(b: Backend)` as two tests, `name::sqlite` and `name::postgres`.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(super::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+on_both!(
+    tasks_are_journaled_from_create_to_saved_files,
+    identical_in_flight_request_reattaches_once_and_never_after_the_finish,
+    a_journaled_task_that_finished_unseen_is_not_reused,
+    local_media_content_is_part_of_the_request,
+    an_ambiguous_create_is_journaled_with_advice,
+    one_key_never_sees_another_keys_tasks,
+    identical_requests_made_at_once_make_one_task,
+    two_clients_with_their_own_journal_handles_make_one_task,
+    a_claim_is_waited_for_and_a_stale_one_ignored,
+    a_create_that_made_no_task_leaves_no_claim,
+    a_poll_that_saw_nothing_new_writes_nothing,
+    replicas_share_tasks_and_one_of_them_holds_a_lease,
+);
+
+fn client(s: &Simulator, journal: &Arc<dyn Journal>, key: Option<&str>) -> RunwayClient {
     let o = ClientOptions {
         api_key: Some(key.unwrap_or(s.api_key()).to_string()),
         base_url: Some(s.base_url()),
@@ -43,8 +93,7 @@ fn client(s: &Simulator, journal: &Arc<SqliteJournal>, key: Option<&str>) -> Run
         ..Default::default()
     };
     let mut c = RunwayClient::new(o).unwrap();
-    let j: Arc<dyn Journal> = journal.clone();
-    c.attach_journal(j, journal.salt());
+    c.attach_journal(journal.clone());
     c
 }
 
@@ -60,11 +109,10 @@ fn meta(tool: &str) -> CreateMeta {
     CreateMeta { tool: Some(tool.into()), force_new: false }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tasks_are_journaled_from_create_to_saved_files() {
+async fn tasks_are_journaled_from_create_to_saved_files(b: Backend) {
     let s = sim(0.6);
     let dir = temp_dir("lifecycle");
-    let j = Arc::new(SqliteJournal::open(dir.join("j.sqlite3")).unwrap());
+    let j = open_journal(&journal_spec(b, &dir, "lifecycle")).unwrap();
     let c = client(&s, &j, None);
     let t =
         c.create_task_with("text_to_video", body("a fox"), true, &meta("generate_video_text_to_video")).await.unwrap();
@@ -93,11 +141,10 @@ async fn tasks_are_journaled_from_create_to_saved_files() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn identical_in_flight_request_reattaches_once_and_never_after_the_finish() {
+async fn identical_in_flight_request_reattaches_once_and_never_after_the_finish(b: Backend) {
     let s = sim(1.5);
     let dir = temp_dir("reattach");
-    let j = Arc::new(SqliteJournal::open(dir.join("j.sqlite3")).unwrap());
+    let j = open_journal(&journal_spec(b, &dir, "reattach")).unwrap();
     let c = client(&s, &j, None);
     let first = c.create_task_with("text_to_video", body("waves"), true, &meta("t2v")).await.unwrap();
     assert!(!first.reattached);
@@ -125,12 +172,11 @@ async fn identical_in_flight_request_reattaches_once_and_never_after_the_finish(
     std::fs::remove_dir_all(dir).ok();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_journaled_task_that_finished_unseen_is_not_reused() {
+async fn a_journaled_task_that_finished_unseen_is_not_reused(b: Backend) {
     // The journal says RUNNING (last seen), Runway says SUCCEEDED: look before reattaching.
     let s = sim(0.3);
     let dir = temp_dir("stale");
-    let j = Arc::new(SqliteJournal::open(dir.join("j.sqlite3")).unwrap());
+    let j = open_journal(&journal_spec(b, &dir, "stale")).unwrap();
     let c = client(&s, &j, None);
     let first = c.create_task_with("text_to_video", body("stale"), true, &meta("t2v")).await.unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -140,11 +186,10 @@ async fn a_journaled_task_that_finished_unseen_is_not_reused() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn local_media_content_is_part_of_the_request() {
+async fn local_media_content_is_part_of_the_request(b: Backend) {
     let s = sim(3.0);
     let dir = temp_dir("media");
-    let j = Arc::new(SqliteJournal::open(dir.join("j.sqlite3")).unwrap());
+    let j = open_journal(&journal_spec(b, &dir, "media")).unwrap();
     let c = client(&s, &j, None);
     let frame = dir.join("frame.png");
     let png = runway_core::simulator::placeholders::for_kind(runway_core::catalogue::MediaKind::Image).bytes;
@@ -164,11 +209,10 @@ async fn local_media_content_is_part_of_the_request() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_ambiguous_create_is_journaled_with_advice() {
+async fn an_ambiguous_create_is_journaled_with_advice(b: Backend) {
     let s = sim(0.5);
     let dir = temp_dir("ambiguous");
-    let j = Arc::new(SqliteJournal::open(dir.join("j.sqlite3")).unwrap());
+    let j = open_journal(&journal_spec(b, &dir, "ambiguous")).unwrap();
     let c = client(&s, &j, None);
     s.state().add_fault(Fault {
         kind: FaultKind::LostResponse,
@@ -185,11 +229,10 @@ async fn an_ambiguous_create_is_journaled_with_advice() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_key_never_sees_another_keys_tasks() {
+async fn one_key_never_sees_another_keys_tasks(b: Backend) {
     let s = sim(0.5);
     let dir = temp_dir("keys");
-    let j = Arc::new(SqliteJournal::open(dir.join("j.sqlite3")).unwrap());
+    let j = open_journal(&journal_spec(b, &dir, "keys")).unwrap();
     let mine = client(&s, &j, None);
     let t = mine.create_task_with("text_to_video", body("mine"), true, &meta("t2v")).await.unwrap();
     let other_key = format!("key_{}", "b".repeat(128));
@@ -204,14 +247,14 @@ async fn one_key_never_sees_another_keys_tasks() {
         let raw = std::fs::read(f.unwrap().path()).unwrap();
         assert!(!raw.windows(key.len()).any(|w| w == key));
     }
+    // (In PostgreSQL the key fingerprint is all the rows hold: the same code writes both.)
     std::fs::remove_dir_all(dir).ok();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn identical_requests_made_at_once_make_one_task() {
+async fn identical_requests_made_at_once_make_one_task(b: Backend) {
     let s = sim(2.0);
     let dir = temp_dir("concurrent");
-    let j = Arc::new(SqliteJournal::open(dir.join("j.sqlite3")).unwrap());
+    let j = open_journal(&journal_spec(b, &dir, "concurrent")).unwrap();
     let c = Arc::new(client(&s, &j, None));
     let calls = (0..8).map(|_| {
         let c = c.clone();
@@ -223,6 +266,221 @@ async fn identical_requests_made_at_once_make_one_task() {
     assert!(tasks.iter().all(|t| t.id == tasks[0].id));
     assert_eq!(tasks.iter().filter(|t| !t.reattached).count(), 1);
     assert_eq!(posts(&s), 1);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+async fn two_clients_with_their_own_journal_handles_make_one_task(b: Backend) {
+    // As two server processes on one journal file: separate handles, separate clients, so the
+    // in-process gate does not apply; only the journal's claim stands between them and a second POST.
+    let s = sim(3.0);
+    let dir = temp_dir("two-clients");
+    let spec = journal_spec(b, &dir, "two-clients");
+    for round in 0..3 {
+        let prompt = format!("one task for two processes {round}");
+        let clients: Vec<_> = (0..2).map(|_| Arc::new(client(&s, &open_journal(&spec).unwrap(), None))).collect();
+        let before = posts(&s);
+        let calls: Vec<_> = clients
+            .iter()
+            .map(|c| {
+                let (c, b) = (c.clone(), body(&prompt));
+                tokio::spawn(async move { c.create_task_with("text_to_video", b, true, &meta("t2v")).await.unwrap() })
+            })
+            .collect();
+        let tasks = futures_join(calls.into_iter()).await;
+        assert_eq!(posts(&s) - before, 1, "round {round}: one create POST");
+        assert_eq!(tasks[0].id, tasks[1].id);
+        assert_eq!(tasks.iter().filter(|t| t.reattached).count(), 1);
+        let rows = clients[0].journal_list(Filter { text: Some(prompt.clone()), ..Default::default() }).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].task_id.as_deref(), Some(tasks[0].id.as_str()));
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+async fn a_claim_is_waited_for_and_a_stale_one_ignored(b: Backend) {
+    let s = sim(2.0);
+    let dir = temp_dir("claims");
+    let j = open_journal(&journal_spec(b, &dir, "claims")).unwrap();
+    let c = Arc::new(client(&s, &j, None));
+    let key_fp = key_fingerprint(j.salt(), s.api_key());
+    let claim_of = |prompt: &str, created_ms: u64| Entry {
+        key_fp: key_fp.clone(),
+        tool: "t2v".into(),
+        endpoint: "text_to_video".into(),
+        model: "gen4.5".into(),
+        params: body(prompt),
+        request_fp: Some(request_fingerprint("text_to_video", &body(prompt), &[])),
+        created_ms,
+        ..Default::default()
+    };
+    let won = |c: Claim| match c {
+        Claim::Won(id) => id,
+        other => panic!("{other:?}"),
+    };
+
+    // A process that died while creating, long ago: its claim does not block; it becomes ambiguous.
+    let old = runway_core::util::now_unix_ms() - CLAIM_STALE_MS - 1_000;
+    won(j.claim(&claim_of("crashed", old), 0, &[]).unwrap());
+    let t = c.create_task_with("text_to_video", body("crashed"), true, &meta("t2v")).await.unwrap();
+    assert!(!t.reattached);
+    assert_eq!(posts(&s), 1);
+    let amb = c.journal_list(Filter { status: Some("ambiguous".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(amb.len(), 1);
+    assert_eq!(amb[0].note.as_deref(), Some(STALE_CLAIM_NOTE));
+
+    // Another process is creating this request: wait; its create fails (the claim goes): create.
+    let id = won(j.claim(&claim_of("failed elsewhere", 0), 0, &[]).unwrap());
+    let waiting = {
+        let c = c.clone();
+        tokio::spawn(
+            async move { c.create_task_with("text_to_video", body("failed elsewhere"), true, &meta("t2v")).await },
+        )
+    };
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(posts(&s), 1, "nothing sent while the other process holds the claim");
+    j.settle(&key_fp, id, None).unwrap();
+    let t = waiting.await.unwrap().unwrap();
+    assert!(!t.reattached);
+    assert_eq!(posts(&s), 2);
+
+    // Its create succeeds: reattach to that task.
+    let id = won(j.claim(&claim_of("made elsewhere", 0), 0, &[]).unwrap());
+    let waiting = {
+        let c = c.clone();
+        tokio::spawn(
+            async move { c.create_task_with("text_to_video", body("made elsewhere"), true, &meta("t2v")).await },
+        )
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // (Another client: this one's in-process gate is held by the waiting call.)
+    let elsewhere = client(&s, &j, None);
+    let forced = CreateMeta { tool: None, force_new: true };
+    let made = elsewhere.create_task_with("text_to_video", body("made elsewhere"), true, &forced).await.unwrap();
+    assert_eq!(posts(&s), 3);
+    j.settle(&key_fp, id, Some(&Entry { task_id: Some(made.id.clone()), ..claim_of("made elsewhere", 0) })).unwrap();
+    let t = waiting.await.unwrap().unwrap();
+    assert!(t.reattached && t.id == made.id);
+    assert_eq!(posts(&s), 3);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+async fn a_create_that_made_no_task_leaves_no_claim(b: Backend) {
+    let s = sim(0.5);
+    let dir = temp_dir("no-task");
+    let j = open_journal(&journal_spec(b, &dir, "no-task")).unwrap();
+    let c = client(&s, &j, None);
+    // Refused by Runway (not by the local checks, which run before the claim).
+    let bad = json!({"model": "gen4.5", "promptText": "refused", "ratio": "1280:720", "duration": 5, "seed": -1});
+    let err = c.create_task_with("text_to_video", bad.clone(), false, &meta("t2v")).await.unwrap_err();
+    assert!(!err.may_have_created(), "{err}");
+    assert!(c.journal_list(Filter::default()).await.unwrap().is_empty());
+    let key_fp = key_fingerprint(j.salt(), s.api_key());
+    let req = Entry { key_fp, request_fp: Some(request_fingerprint("text_to_video", &bad, &[])), ..Default::default() };
+    assert!(matches!(j.claim(&req, 0, &[]).unwrap(), Claim::Won(_)), "the claim was removed");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Counts the status writes the client asks of the journal.
+struct Counting(Arc<dyn Journal>, std::sync::atomic::AtomicUsize);
+
+impl Journal for Counting {
+    fn record(&self, e: &Entry) -> runway_core::errors::Result<i64> {
+        self.0.record(e)
+    }
+    fn update_task(&self, key_fp: &str, t: &runway_core::tasks::Task) -> runway_core::errors::Result<bool> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.update_task(key_fp, t)
+    }
+    fn set_files(&self, key_fp: &str, task_id: &str, files: &Value) -> runway_core::errors::Result<bool> {
+        self.0.set_files(key_fp, task_id, files)
+    }
+    fn get(&self, key_fp: &str, task_id: &str) -> runway_core::errors::Result<Option<Entry>> {
+        self.0.get(key_fp, task_id)
+    }
+    fn list(&self, key_fp: &str, f: &Filter) -> runway_core::errors::Result<Vec<Entry>> {
+        self.0.list(key_fp, f)
+    }
+    fn find_in_flight(&self, key_fp: &str, request_fp: &str) -> runway_core::errors::Result<Option<Entry>> {
+        self.0.find_in_flight(key_fp, request_fp)
+    }
+    fn claim(&self, e: &Entry, stale_before_ms: u64, skip: &[String]) -> runway_core::errors::Result<Claim> {
+        self.0.claim(e, stale_before_ms, skip)
+    }
+    fn settle(&self, key_fp: &str, id: i64, outcome: Option<&Entry>) -> runway_core::errors::Result<()> {
+        self.0.settle(key_fp, id, outcome)
+    }
+    fn unfinished(&self, key_fp: &str, limit: usize) -> runway_core::errors::Result<Vec<Entry>> {
+        self.0.unfinished(key_fp, limit)
+    }
+    fn spent_since(&self, key_fp: &str, since_ms: u64) -> runway_core::errors::Result<f64> {
+        self.0.spent_since(key_fp, since_ms)
+    }
+    fn lease(&self, key_fp: &str, task_id: &str, owner: &str, ttl_ms: u64) -> runway_core::errors::Result<bool> {
+        self.0.lease(key_fp, task_id, owner, ttl_ms)
+    }
+    fn salt(&self) -> &[u8] {
+        self.0.salt()
+    }
+}
+
+async fn a_poll_that_saw_nothing_new_writes_nothing(b: Backend) {
+    // Tasks stay PENDING (no progress) for a while: every look is the same.
+    let cfg = SimConfig { task_seconds: 30.0, pending_seconds: 1.5, ..Default::default() };
+    let s = Simulator::start(&tokio::runtime::Handle::current(), cfg, 0).unwrap();
+    let dir = temp_dir("unchanged");
+    let inner = open_journal(&journal_spec(b, &dir, "unchanged")).unwrap();
+    let counting = Arc::new(Counting(inner, Default::default()));
+    let mut c = RunwayClient::new(ClientOptions {
+        api_key: Some(s.api_key().into()),
+        base_url: Some(s.base_url()),
+        ..Default::default()
+    })
+    .unwrap();
+    let j: Arc<dyn Journal> = counting.clone();
+    c.attach_journal(j);
+    let t = c.create_task_with("text_to_video", body("patience"), true, &meta("t2v")).await.unwrap();
+    let writes = || counting.1.load(std::sync::atomic::Ordering::SeqCst);
+    for _ in 0..3 {
+        assert_eq!(c.get_task(&t.id).await.unwrap().status.as_deref(), Some("PENDING"));
+    }
+    assert_eq!(writes(), 1, "the first look is written, the same look again is not");
+    assert_eq!(c.journal_get(&t.id).await.unwrap().unwrap().status.as_deref(), Some("PENDING"));
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert_eq!(c.get_task(&t.id).await.unwrap().status.as_deref(), Some("RUNNING"));
+    assert_eq!(writes(), 2);
+    assert_eq!(c.journal_get(&t.id).await.unwrap().unwrap().status.as_deref(), Some("RUNNING"), "a change is written");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+async fn replicas_share_tasks_and_one_of_them_holds_a_lease(b: Backend) {
+    // Two replicas: each its own journal handle on one journal, each its own client.
+    let s = sim(1.0);
+    let dir = temp_dir("replicas");
+    let spec = journal_spec(b, &dir, "replicas");
+    let (one, two) = (client(&s, &open_journal(&spec).unwrap(), None), client(&s, &open_journal(&spec).unwrap(), None));
+    let t = one.create_task_with("text_to_video", body("a shared fox"), true, &meta("t2v")).await.unwrap();
+    // Listed through the other replica the moment it was created.
+    let rows = two.journal_list(Filter { text: Some("shared fox".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(rows.iter().map(|e| e.task_id.as_deref()).collect::<Vec<_>>(), [Some(t.id.as_str())]);
+    assert_eq!(two.journal_unfinished(10).await.unwrap().len(), 1);
+    // Reattached through the other replica: no second create.
+    let again = two.create_task_with("text_to_video", body("a shared fox"), true, &meta("t2v")).await.unwrap();
+    assert!(again.reattached && again.id == t.id);
+    assert_eq!(posts(&s), 1);
+    // One replica resumes it: the lease says which.
+    let ttl = Duration::from_secs(60);
+    assert!(two.journal_lease(&t.id, ttl).await.unwrap());
+    assert!(!one.journal_lease(&t.id, ttl).await.unwrap(), "the other replica holds it");
+    assert!(two.journal_lease(&t.id, ttl).await.unwrap(), "renewed by its holder");
+    let done = two.wait_for_task(&t.id, Some(Duration::from_secs(20)), |_| async { Ok(()) }).await.unwrap();
+    let saved = two.save_outputs(&done, &dir, "replica").await.unwrap();
+    assert!(two.journal_lease(&t.id, Duration::ZERO).await.unwrap(), "released");
+    // The first replica sees the finish and the saved files, and nothing left to resume.
+    let e = one.journal_get(&t.id).await.unwrap().unwrap();
+    assert_eq!(e.status.as_deref(), Some("SUCCEEDED"));
+    assert_eq!(e.files[0]["path"], json!(saved[0].path));
+    assert!(one.journal_unfinished(10).await.unwrap().is_empty());
+    assert!(one.journal_lease(&t.id, ttl).await.unwrap(), "free again");
     std::fs::remove_dir_all(dir).ok();
 }
 

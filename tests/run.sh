@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: sets up .venv (maturin, pytest, the dev group) and the npm
 # test tools (tests/node), runs the lint gates (cargo fmt --check, clippy -D warnings, mypy
-# --strict on both packages), builds the extension into it, then `cargo test` (pure Rust) and pytest (library, MCP, stubtest, exit stress).
+# --strict on both packages), builds the extension into it, then `cargo test` (pure Rust) and
+# pytest (library, MCP, stubtest, exit stress). The journal suites run on SQLite and on
+# PostgreSQL: installed here when missing (Debian's package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +18,19 @@ fi
 # The MCP Inspector and mcpb (tests/test_clients.py), pinned by tests/node/package-lock.json.
 echo "== npm tools for the client tests"
 npm install --prefix tests/node --no-audit --no-fund --silent
+
+# The journal tests start a throwaway PostgreSQL server (tests/pg_server.sh) and fail without one:
+# install Debian's package where there is none (as root, as CI runs; a normal user is told what to do).
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "== install PostgreSQL (apt-get install postgresql) for the journal tests"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+        echo "the journal tests need PostgreSQL's server binaries (initdb): apt-get install postgresql" >&2
+        exit 1
+    fi
+fi
 
 echo "== lint gates: rustfmt, clippy"
 cargo fmt --check

@@ -28,6 +28,7 @@ from mcp.client.streamable_http import streamable_http_client
 import runway_core
 
 from conftest import api_requests, text
+from pg_fixture import pg_server, pg_url  # noqa: F401  (fixtures)
 
 ALICE = "key_" + "a1" * 64
 BOB = "key_" + "b2" * 64
@@ -151,8 +152,11 @@ async def test_access_token_guards_the_servers_own_key(sim, tmp_path):
         assert mine.structured_content["tasks"] == []
 
 
-async def test_two_replicas_share_one_journal(sim, tmp_path):
-    with server(sim, tmp_path, "--require-key") as (a, _), server(sim, tmp_path, "--require-key") as (b, _):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_two_replicas_share_one_journal(sim, tmp_path, backend, request):
+    journal = request.getfixturevalue("pg_url") if backend == "postgresql" else str(tmp_path / "journal.sqlite3")
+    with server(sim, tmp_path, "--require-key", RUNWAY_MCP_JOURNAL=journal) as (a, _), \
+            server(sim, tmp_path, "--require-key", RUNWAY_MCP_JOURNAL=journal) as (b, _):
         async with user(a, ALICE) as on_a:
             made = await on_a.call_tool("generate_video_text_to_video", {"prompt_text": "a fox", "model": "gen4.5",
                                                                          "duration": 5, "wait_for_completion": False})
@@ -250,3 +254,31 @@ async def test_budget_question_over_stateless_http(sim, tmp_path):
                 assert not r.is_error, text(r)
                 assert len(asked) == 1 and "5 credits ($0.05)" in asked[0]
     assert len(api_requests(sim, "POST")) == 1
+
+
+async def test_only_one_replica_resumes_and_saves_a_task(sim, tmp_path, pg_url):
+    """A task journaled but not awaited (its server died); two replicas start on the same key and
+    journal: the lease lets exactly one follow it and save its outputs."""
+    c = runway_core.Client(ALICE, sim.base_url, journal=pg_url)
+    try:
+        task = await c.create_task("text_to_video", {"model": "gen4.5", "promptText": "orphan [sim:seconds=3]",
+                                                     "ratio": "1280:720", "duration": 5}, tool="generate_video_text_to_video")
+    finally:
+        c.close()
+    sim.clear_requests()
+    outs = [tmp_path / "out-a", tmp_path / "out-b"]
+    local = sim.base_url.replace("127.0.0.1", "localhost")  # tells the replicas apart in the simulator's log
+    with server(sim, tmp_path, RUNWAY_MCP_JOURNAL=pg_url, RUNWAYML_API_SECRET=ALICE, RUNWAY_MCP_SAVE_OUTPUTS="1",
+                RUNWAY_MCP_OUTPUT_DIR=str(outs[0])), \
+            server(sim, tmp_path, RUNWAY_MCP_JOURNAL=pg_url, RUNWAYML_API_SECRET=ALICE, RUNWAY_MCP_SAVE_OUTPUTS="1",
+                   RUNWAY_MCP_OUTPUT_DIR=str(outs[1]), RUNWAYML_BASE_URL=local):
+        deadline = time.monotonic() + 30
+        while not any(o.exists() and any(o.iterdir()) for o in outs):
+            assert time.monotonic() < deadline, "no replica saved the orphaned task's output"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)  # a second saver, if there were one, would show by now
+    saved = [sorted(p.name for p in o.iterdir()) if o.exists() else [] for o in outs]
+    assert sorted(map(len, saved)) == [0, 1], saved
+    assert task.id in (saved[0] + saved[1])[0]
+    polled_by = {r["host"].split(":")[0] for r in api_requests(sim, "GET") if r["path"] == f"/v1/tasks/{task.id}"}
+    assert len(polled_by) == 1, polled_by

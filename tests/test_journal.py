@@ -65,8 +65,9 @@ async def test_two_clients_write_one_journal_at_once(tmp_path):
     path = str(tmp_path / "journal.sqlite3")
     with runway_core.Simulator(task_seconds=0.3) as sim:
         async with journaled(sim, path) as a, journaled(sim, path) as b:
-            made = await asyncio.gather(*(c.create_task("text_to_video", video_body(f"clip {i}"))
-                                          for i in range(40) for c in (a, b)))
+            # Distinct requests per client: identical ones would rightly make one task (claims).
+            made = await asyncio.gather(*(c.create_task("text_to_video", video_body(f"clip {i} by {n}"))
+                                          for i in range(40) for n, c in (("a", a), ("b", b))))
             await asyncio.gather(*(c.wait_for_task(t.id, timeout=30) for t, c in zip(made, [a, b] * 40)))
             rows = await a.list_tasks(limit=1000)
     assert len(rows) == 80 == len({t.id for t in made})

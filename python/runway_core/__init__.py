@@ -104,7 +104,9 @@ class Client:
     assumed_queue.
     input_dirs: when given, local media files are read only from under these folders (symlinks
     resolved).
-    journal: a task journal file (SQLite; `default_journal_path()` gives the usual one). With it,
+    journal: a task journal: a SQLite file (`default_journal_path()` gives the usual one), or a
+    `postgresql://user[:password]@host[:port]/database` URL for one journal shared by several
+    processes or machines (no TLS yet: a private network or a Unix socket). With it,
     every task is recorded the moment Runway answers the create, kept current as it is polled,
     and listed by `list_tasks`; an identical request (endpoint, body, input media content) whose
     task is still queued or running returns that task (`Task.reattached`) instead of paying
@@ -188,6 +190,17 @@ class Client:
     async def spent_since(self, since_ms: int) -> float:
         """Credits of this key's tasks created since `since_ms` (Unix ms): final, else estimated."""
         return await self._core.spent_since(since_ms)
+
+    async def lease_task(self, task_id: TaskRef, seconds: float) -> bool:
+        """Takes or renews this client's lease on a journaled task for `seconds` (0 releases it).
+
+        True if this client holds the lease now (nobody held it, the last holder's ran out, or it
+        was already this client's); False while another client's lease runs, in this process or
+        in another process or replica sharing the journal. Take it before resuming a task or
+        saving its outputs, renew it while working (well within `seconds`), so that only one does.
+        Each Client is one owner (a random id).
+        """
+        return await self._core.lease_task(_task_id(task_id), seconds)
 
     async def get_task(self, task_id: TaskRef) -> Task:
         return await self._core.get_task(_task_id(task_id))

@@ -11,7 +11,8 @@ import logging
 import os
 import time
 from collections import OrderedDict
-from typing import Any, Mapping, Optional, cast
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Mapping, Optional, cast
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -109,6 +110,8 @@ class RunwayService:
         self.created_here: OrderedDict[str, None] = OrderedDict()
         # task id -> files saved for it, so a task is downloaded once.
         self.saved: OrderedDict[str, list[OutputFile]] = OrderedDict()
+        # Tasks whose journal lease this service holds now.
+        self.holding: set[str] = set()
 
     @property
     def simulated(self) -> bool:
@@ -203,19 +206,69 @@ class RunwayService:
         if not self.settings.save_outputs:
             return r
         if await self.saved_files(task.id) is None:
-            prefix = (await self.recall(task.id))[2]
-            try:
-                files = await self.client().save_outputs(task, self.settings.output_dir, prefix)
-                self.saved[task.id] = [OutputFile(**f) for f in files]
-                while len(self.saved) > 10_000:
-                    self.saved.popitem(last=False)
-            except RunwayError as e:
-                r.download_error = str(e)
-                log.warning("could not save the outputs of task %s: %s", task.id, e)
+            async with self.held(task.id) as mine:
+                if mine:
+                    await self._save(task, r)
+                else:  # another process or replica is saving them: wait for its files
+                    for _ in range(60):
+                        await asyncio.sleep(0.5)
+                        if await self.saved_files(task.id) is not None:
+                            break
+                    else:
+                        r.download_error = ("another server process is saving these outputs; call get_task_status "
+                                            "again shortly for their paths")
         saved = await self.saved_files(task.id) or []
         # The task's URLs are the fresh ones; the files are what was saved.
         r.files = [OutputFile(url=u, path=f.path, mime_type=f.mime_type, bytes=f.bytes) for u, f in zip(task.output, saved)]
         return r
+
+    LEASE_SECONDS = 120.0
+
+    @asynccontextmanager
+    async def held(self, task_id: str) -> AsyncIterator[bool]:
+        """This process's lease on a journaled task while inside (renewed in the background), so
+        that of several processes or replicas sharing the journal only one follows the task or
+        saves its outputs. Yields False when another holds it. Without a journal: always True."""
+        client = self.client()
+        if not client.has_journal or task_id in self.holding:
+            yield True
+            return
+        try:
+            got = await client.lease_task(task_id, self.LEASE_SECONDS)
+        except RunwayError as e:
+            log.warning("could not take the lease on task %s (%s); going on without it", task_id, e)
+            got = True
+        if not got:
+            yield False
+            return
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.LEASE_SECONDS / 3)
+                await client.lease_task(task_id, self.LEASE_SECONDS)
+
+        self.holding.add(task_id)
+        renewing = asyncio.ensure_future(renew())
+        try:
+            yield True
+        finally:
+            renewing.cancel()
+            self.holding.discard(task_id)
+            try:
+                await client.lease_task(task_id, 0)
+            except RunwayError:
+                pass  # it runs out by itself
+
+    async def _save(self, task: runway_core.Task, r: TaskResult) -> None:
+        prefix = (await self.recall(task.id))[2]
+        try:
+            files = await self.client().save_outputs(task, self.settings.output_dir, prefix)
+            self.saved[task.id] = [OutputFile(**f) for f in files]
+            while len(self.saved) > 10_000:
+                self.saved.popitem(last=False)
+        except RunwayError as e:
+            r.download_error = str(e)
+            log.warning("could not save the outputs of task %s: %s", task.id, e)
 
     async def resume(self, limit: int = 200) -> None:
         """Picks up where an earlier run of the server (or another server on this key) left off:
@@ -241,12 +294,15 @@ class RunwayService:
             task_id = row["task_id"]
             self.remember(task_id, row["model"], row["estimated_cost"], row["tool"])
             try:
-                async with looks:
-                    task = await client.get_task(task_id)
-                if not task.is_terminal:
-                    task = await client.wait_for_task(task_id)
-                if task.status == "SUCCEEDED":
-                    await self.finished(task)
+                async with self.held(task_id) as mine:
+                    if not mine:
+                        return  # another process or replica follows it
+                    async with looks:
+                        task = await client.get_task(task_id)
+                    if not task.is_terminal:
+                        task = await client.wait_for_task(task_id)
+                    if task.status == "SUCCEEDED":
+                        await self.finished(task)
             except TaskFailedError:
                 pass  # the journal has the failure: get_task recorded it
             except RunwayError as e:

@@ -13,8 +13,8 @@ ENV_VARS: tuple[tuple[str, str], ...] = (
     ("RUNWAY_MCP_MAX_WAIT", "seconds a tool call waits for its task (default 45, at most 3600)"),
     ("RUNWAY_MCP_OUTPUT_DIR", "absolute folder for saved outputs (default ~/runway-mcp-outputs)"),
     ("RUNWAY_MCP_INPUT_DIRS", "the only folders local media may be read from, ':'-separated (default: any)"),
-    ("RUNWAY_MCP_JOURNAL", "the task journal file, or off (default: runway-mcp-server/journal.sqlite3 in the "
-                           "user's data folder; none with --simulate)"),
+    ("RUNWAY_MCP_JOURNAL", "the task journal: a SQLite file, a postgresql:// URL shared by replicas, or off "
+                           "(default: runway-mcp-server/journal.sqlite3 in the user's data folder; none with --simulate)"),
     ("RUNWAY_MCP_MAX_CREDITS", "most credits one task may cost without the user's yes (default: no cap)"),
     ("RUNWAY_MCP_DAILY_CREDITS", "most credits all of today's tasks may cost without the user's yes (needs the "
                                  "journal; default: no cap)"),
@@ -126,7 +126,7 @@ def _credits(env: Mapping[str, str], name: str) -> Optional[float]:
 
 
 def _journal(env: Mapping[str, str], simulate: bool) -> Optional[str]:
-    """RUNWAY_MCP_JOURNAL: a file, or off. Unset: the user's data folder, except in simulate mode,
+    """RUNWAY_MCP_JOURNAL: a file, a postgresql:// URL, or off. Unset: the user's data folder, except in simulate mode,
     whose tasks die with the process (a journal of them would only hold dead rows)."""
     raw = env.get("RUNWAY_MCP_JOURNAL", "").strip()
     if raw.lower() in ("off", "none", "0", "false", "no"):
@@ -137,9 +137,12 @@ def _journal(env: Mapping[str, str], simulate: bool) -> Optional[str]:
         import runway_core
 
         return runway_core.default_journal_path()
+    if raw.startswith(("postgresql://", "postgres://")):
+        return raw  # a database shared by replicas; the core opens it (and never prints its password)
     path = os.path.expanduser(raw)
     if not os.path.isabs(path):
-        raise SystemExit(f"runway-mcp-server: RUNWAY_MCP_JOURNAL must be an absolute path or 'off', got {raw!r}")
+        raise SystemExit(f"runway-mcp-server: RUNWAY_MCP_JOURNAL must be an absolute path, a postgresql:// URL "
+                         f"or 'off', got {raw!r}")
     return path
 
 

@@ -163,7 +163,7 @@ impl PyClient {
         max_retries: u32,
         poll: Option<&Bound<'_, PyDict>>,
         input_dirs: Option<Vec<std::path::PathBuf>>,
-        journal: Option<std::path::PathBuf>,
+        journal: Option<String>,
     ) -> PyResult<Self> {
         if !(timeout.is_finite() && timeout > 0.0) {
             return Err(to_pyerr(
@@ -186,10 +186,10 @@ impl PyClient {
         // Building reqwest's client needs no runtime, but its connections live on the shared one.
         let _guard = pyo3_async_runtimes::tokio::get_runtime().enter();
         let mut client = RunwayClient::new(opts).map_err(|e| to_pyerr(py, e))?;
-        if let Some(path) = journal {
-            let j = crate::journal::SqliteJournal::open(&path).map_err(|e| to_pyerr(py, e))?;
-            let salt = j.salt().to_vec();
-            client.attach_journal(Arc::new(j), &salt);
+        if let Some(spec) = journal {
+            // A SQLite file's path, or a postgresql:// URL for a journal shared by several replicas.
+            let j = py.detach(|| crate::journal::open_journal(&spec)).map_err(|e| to_pyerr(py, e))?;
+            client.attach_journal(j);
         }
         Ok(PyClient { base_url: client.base_url().to_string(), inner: Mutex::new(Some(Arc::new(client))) })
     }
@@ -264,6 +264,19 @@ impl PyClient {
     fn unfinished_tasks<'py>(&self, py: Python<'py>, limit: usize) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
         spawn(py, async move { Ok(c.journal_unfinished(limit).await?) }, |py, rows| entries_to_py(py, &rows))
+    }
+
+    /// Takes or renews this client's lease on a task for `seconds` (0 releases it): True if this
+    /// client holds it now, False while another client's (another process's or replica's) runs.
+    fn lease_task<'py>(&self, py: Python<'py>, task_id: String, seconds: f64) -> PyResult<Bound<'py, PyAny>> {
+        if !(seconds.is_finite() && seconds >= 0.0) {
+            return Err(to_pyerr(py, Error::Other(format!("seconds must be 0 or more, got {seconds}"))));
+        }
+        let c = self.client()?;
+        let ttl = Duration::from_secs_f64(seconds.min(1e9));
+        spawn(py, async move { Ok(c.journal_lease(&task_id, ttl).await?) }, |py, v| {
+            Ok(v.into_pyobject(py)?.to_owned().into_any())
+        })
     }
 
     /// Credits of this key's journaled tasks created since `since_ms` (final cost, else the estimate).
