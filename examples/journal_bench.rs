@@ -58,9 +58,18 @@ fn main() {
     println!("record: {rows} rows in {secs:.2} s ({:.0} rows/s, one transaction each)", rows as f64 / secs);
 
     let id = format!("00000000-0000-4000-8000-{:012}", rows / 2 / 10 * 10);
-    let update = Task::from_json(json!({"id": id, "status": "RUNNING", "progress": 0.5})).unwrap();
-    time("update_task (one row)", 200, || {
-        j.update_task(&me, &update).unwrap();
+    // Alternating progress: every call writes.
+    let looks: Vec<Task> = [0.5, 0.6]
+        .iter()
+        .map(|p| Task::from_json(json!({"id": id, "status": "RUNNING", "progress": p})).unwrap())
+        .collect();
+    let mut n = 0;
+    time("update_task (one row, a change)", 200, || {
+        n += 1;
+        j.update_task(&me, &looks[n % 2]).unwrap();
+    });
+    time("update_task (one row, nothing new)", 200, || {
+        j.update_task(&me, &looks[0]).unwrap();
     });
 
     let since = t0_ms + (rows as u64 * 1000) * 9 / 10;

@@ -65,12 +65,15 @@ async def test_two_clients_write_one_journal_at_once(tmp_path):
     path = str(tmp_path / "journal.sqlite3")
     with runway_core.Simulator(task_seconds=0.3) as sim:
         async with journaled(sim, path) as a, journaled(sim, path) as b:
-            # Distinct requests per client: identical ones would rightly make one task (claims).
             made = await asyncio.gather(*(c.create_task("text_to_video", video_body(f"clip {i} by {n}"))
                                           for i in range(40) for n, c in (("a", a), ("b", b))))
-            await asyncio.gather(*(c.wait_for_task(t.id, timeout=30) for t, c in zip(made, [a, b] * 40)))
+            # The same request from both at once: one task (the journal's claim), the other reattaches.
+            twins = await asyncio.gather(*(c.create_task("text_to_video", video_body("twins")) for c in (a, b)))
+            assert twins[0].id == twins[1].id and sorted(t.reattached for t in twins) == [False, True]
+            made.append(twins[0])
+            await asyncio.gather(*(c.wait_for_task(t.id, timeout=30) for t, c in zip(made, [a, b] * 41)))
             rows = await a.list_tasks(limit=1000)
-    assert len(rows) == 80 == len({t.id for t in made})
+    assert len(rows) == 81 == len({t.id for t in made})
     assert {r["task_id"] for r in rows} == {t.id for t in made}
     assert all(r["status"] == "SUCCEEDED" for r in rows)
     # The file is a plain SQLite database in WAL mode, readable by other tools.
