@@ -282,3 +282,33 @@ async def test_only_one_replica_resumes_and_saves_a_task(sim, tmp_path, pg_url):
     assert task.id in (saved[0] + saved[1])[0]
     polled_by = {r["host"].split(":")[0] for r in api_requests(sim, "GET") if r["path"] == f"/v1/tasks/{task.id}"}
     assert len(polled_by) == 1, polled_by
+
+
+def test_the_deploy_guides_unit_starts_a_ready_replica(sim, tmp_path, pg_url):
+    """docs/deploy.md's systemd unit, run as written (its journal, port and binary swapped for the
+    test's): the replica becomes ready on PostgreSQL and refuses a keyless call."""
+    import re as _re
+
+    doc = (Path(__file__).resolve().parent.parent / "docs/deploy.md").read_text()
+    unit = _re.search(r"```ini\n(.*?)```", doc, _re.S).group(1)  # type: ignore[union-attr]
+    env = dict(_re.findall(r"^Environment=(\w+)=(.*)$", unit, _re.M))
+    assert env["RUNWAY_MCP_JOURNAL"].startswith("postgresql://") and env["RUNWAY_MCP_REQUIRE_KEY"] == "1"
+    args = _re.search(r"^ExecStart=\S+ (.*)$", unit, _re.M).group(1).split()  # type: ignore[union-attr]
+    port = free_port()
+    args = [a.replace("%i", str(port)) for a in args]
+    env.update(RUNWAY_MCP_JOURNAL=pg_url, RUNWAYML_BASE_URL=sim.base_url, PATH=os.environ["PATH"], HOME=str(tmp_path))
+    p = subprocess.Popen([sys.executable, "-m", "runway_mcp_server", *args], env=env, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if get(f"http://127.0.0.1:{port}/readyz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert p.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        assert get(f"http://127.0.0.1:{port}/mcp")[0] == 401
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=30) == 0
