@@ -312,3 +312,22 @@ def test_the_deploy_guides_unit_starts_a_ready_replica(sim, tmp_path, pg_url):
     finally:
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=30) == 0
+
+
+async def test_a_replica_killed_mid_wait_loses_nothing(sim, tmp_path, pg_url):
+    with server(sim, tmp_path, "--require-key", RUNWAY_MCP_JOURNAL=pg_url) as (a, proc_a), \
+            server(sim, tmp_path, "--require-key", RUNWAY_MCP_JOURNAL=pg_url) as (b, _):
+        with pytest.raises(BaseException):  # the call dies with its replica
+            async with user(a, ALICE) as on_a:
+                waiting = asyncio.ensure_future(on_a.call_tool("generate_video_text_to_video", {
+                    "prompt_text": "a fox [sim:seconds=3]", "model": "gen4.5", "duration": 5}))
+                await asyncio.sleep(1.0)
+                proc_a.kill()  # SIGKILL mid-wait: no goodbye
+                await waiting
+        async with user(b, ALICE) as on_b:
+            rows = (await on_b.call_tool("list_tasks", {})).structured_content["tasks"]
+            assert len(rows) == 1 and rows[0]["tool"] == "generate_video_text_to_video"
+            done = await on_b.call_tool("wait_for_task", {"task_id": rows[0]["task_id"]})
+        assert done.structured_content["status"] == "SUCCEEDED", text(done)
+        assert done.structured_content["model"] == "gen4.5"  # from the journal: Runway's task has no model
+    assert len(api_requests(sim, "POST")) == 1
