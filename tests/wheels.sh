@@ -6,7 +6,8 @@
 #     dependencies, and the whole pytest suite run from a copy of tests/ against the INSTALLED
 #     wheel (conftest refuses to run if runway_core comes from anywhere but that venv).
 #     A version pyenv lacks is an error, not a skip.
-#  3. The wheel on a machine without Rust: PATH without cargo/rustc, HOME without ~/.cargo;
+#  3. The wheel on a machine without Rust: PATH holding only the venv (no cargo, rustc or C
+#     compiler), HOME without ~/.cargo;
 #     `runway-mcp-server --version` and one simulated generation through the console script.
 #  4. The sdist: `maturin sdist`, then `pip install` of it in a fresh venv (compiles the crate from
 #     the sdist's sources, reusing the dependencies compiled in this run's target dir), then the
@@ -44,11 +45,11 @@ find_python() {  # newest pyenv CPython X.Y.N; fails loudly when there is none
     echo "$pythons"
 }
 
-smoke() {  # $1 = venv: the console script with no Rust on PATH and no ~/.cargo
+smoke() {  # $1 = venv: the console script with nothing on PATH but the venv, and no ~/.cargo
     local venv=$1 home out
     home=$(mktemp -d "$WORK/home.XXXXXX")
-    local clean=(env -i "PATH=$venv/bin:/usr/bin:/bin" "HOME=$home" "LANG=C.UTF-8")
-    if "${clean[@]}" sh -c 'command -v cargo || command -v rustc || test -d "$HOME/.cargo"' >/dev/null; then
+    local clean=(env -i "PATH=$venv/bin" "HOME=$home" "LANG=C.UTF-8")
+    if "${clean[@]}" /bin/sh -c 'command -v cargo || command -v rustc || command -v cc || test -d "$HOME/.cargo"' >/dev/null; then
         fail "the no-Rust environment still sees a Rust toolchain"
     fi
     out=$("${clean[@]}" runway-mcp-server --version)
@@ -58,7 +59,7 @@ smoke() {  # $1 = venv: the console script with no Rust on PATH and no ~/.cargo
         || { cat "$home/stderr" >&2; fail "simulated call failed in $venv"; }
     grep -q '"status": "SUCCEEDED"' <<<"$out" || fail "simulated call did not succeed: $out"
     ls "$home"/runway-mcp-outputs/*.png >/dev/null || fail "simulated call saved no PNG under \$HOME/runway-mcp-outputs"
-    echo "   no Rust on PATH: $("${clean[@]}" runway-mcp-server --version); one simulated call SUCCEEDED, output saved"
+    echo "   only the venv on PATH, no ~/.cargo: $("${clean[@]}" runway-mcp-server --version); one simulated call SUCCEEDED, output saved"
 }
 
 step "build one release abi3 wheel"
