@@ -1,6 +1,10 @@
+import os
+import sys
+
 import pytest
 
 import runway_core
+import runway_mcp_server
 
 # Polling tuned for sub-second simulated tasks; production defaults are tested in Rust and benched.
 FAST_POLL = {"first_delay": 0.2, "idle_interval": 0.15, "max_idle_interval": 0.3, "min_interval": 0.05,
@@ -19,6 +23,23 @@ def client(sim):
     c = runway_core.Client(sim.api_key, sim.base_url, max_retries=3, poll=FAST_POLL)
     yield c
     c.close()
+
+
+def pytest_sessionstart(session):
+    """tests/wheels.sh runs this suite against an installed wheel: then both packages must come
+    from that venv's site-packages, never from the source tree's python/."""
+    venv = os.environ.get("RUNWAY_TEST_INSTALLED_IN")
+    if venv is None:
+        return
+    import sysconfig
+
+    site = os.path.realpath(sysconfig.get_paths()["platlib"])
+    if os.path.realpath(sys.prefix) != os.path.realpath(venv):
+        raise pytest.UsageError(f"running in {sys.prefix}, not in {venv}")
+    for mod in (runway_core, runway_core._core, runway_mcp_server):
+        where = os.path.realpath(mod.__file__ or "")
+        if not where.startswith(site + os.sep):
+            raise pytest.UsageError(f"{mod.__name__} imported from {where}, not from the wheel in {site}")
 
 
 def video_body(prompt="a red fox in snow", **extra):

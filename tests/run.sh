@@ -2,8 +2,9 @@
 # Runs every test on a fresh machine: sets up .venv (maturin, pytest, the dev group) and the npm
 # test tools (tests/node), runs the lint gates (cargo fmt --check, clippy -D warnings, mypy
 # --strict on both packages), builds the extension into it, then `cargo test` (pure Rust) and
-# pytest (library, MCP, stubtest, exit stress). The journal suites run on SQLite and on
-# PostgreSQL: installed here when missing (Debian's package).
+# pytest (library, MCP, stubtest, exit stress), then tests/wheels.sh (the release wheel on CPython
+# 3.10-3.13, without Rust, and the sdist). The journal suites run on SQLite and on PostgreSQL:
+# installed here when missing (Debian's package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,8 +44,17 @@ echo "== build the extension (maturin develop)"
 VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop --quiet
 
 # After the build: it installs the runtime dependencies (mcp) that the type check reads.
-echo "== lint gate: mypy --strict on both packages"
-.venv/bin/python -m mypy --strict python/runway_core python/runway_mcp_server
+echo "== lint gate: mypy --strict on both packages and the examples"
+.venv/bin/python -m mypy --strict python/runway_core python/runway_mcp_server examples/make_video.py
 
 echo "== pytest"
 .venv/bin/python -m pytest -q "$@"
+
+# The shipped artefacts: one release abi3 wheel under CPython 3.10-3.13 (the whole suite against
+# the installed wheel), the wheel without Rust, and the sdist built from scratch.
+# A run narrowed by pytest arguments (`bash tests/run.sh -k cancel`) leaves them out, and says so.
+if [ "${RUNWAY_SKIP_WHEELS:-}" = 1 ] || [ $# -gt 0 ]; then
+    echo "== wheels: SKIPPED (pytest arguments given, or RUNWAY_SKIP_WHEELS=1); CI runs them"
+else
+    bash tests/wheels.sh
+fi

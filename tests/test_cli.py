@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import runway_core
+import runway_mcp_server
 from runway_mcp_server import doctor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +97,7 @@ def test_help_lists_every_subcommand_option_and_environment_variable():
                  "default 8000"):
         assert word in p.stdout, word
     read = set()
-    for f in (ROOT / "python/runway_mcp_server").glob("*.py"):
+    for f in Path(runway_mcp_server.__file__).parent.glob("*.py"):  # the installed package (or the tree)
         read |= set(re.findall(r"\b(RUNWAY_MCP_[A-Z_]+|RUNWAYML_[A-Z_]+)\b", f.read_text()))
     assert {"RUNWAY_MCP_MAX_CREDITS", "RUNWAY_MCP_JOURNAL", "RUNWAYML_API_SECRET"} <= read
     readme = (ROOT / "README.md").read_text()

@@ -49,6 +49,9 @@ async def test_create_wait_and_read_task(sim, client):
     assert done.cost == 60 and done.failure is None and done.failure_code is None
     assert len(done.output) == 1 and urlsplit(done.output[0]).path.endswith(".mp4")
     assert done.raw["output"] == done.output and done.raw["cost"] == {"credits": 60}
+    # Output URLs carry their expiry in ms: two GETs within one ms (a release build on an idle
+    # core) would rightly sign the same URL.
+    await asyncio.sleep(0.005)
     again = await client.get_task(task.id)
     assert (again.id, again.status, again.cost) == (done.id, done.status, done.cost)
     assert again.output != done.output, "each GET signs fresh output URLs"

@@ -62,6 +62,8 @@ async def test_reattach_instead_of_paying_twice(tmp_path):
 
 async def test_two_clients_write_one_journal_at_once(tmp_path):
     # Two clients each open the file (as two server processes would) and create at the same time.
+    # Each client's prompts are its own: an identical request whose task is still running would be
+    # reattached (one task, one row) when the other client's row is already there.
     path = str(tmp_path / "journal.sqlite3")
     with runway_core.Simulator(task_seconds=0.3) as sim:
         async with journaled(sim, path) as a, journaled(sim, path) as b:
