@@ -254,10 +254,8 @@ class RunwayService:
         finally:
             renewing.cancel()
             self.holding.discard(task_id)
-            try:
-                await client.lease_task(task_id, 0)
-            except RunwayError:
-                pass  # it runs out by itself
+            # Not released: it runs out by itself, and by then the journal shows the task finished
+            # and its files saved, which is what another process checks first (one write saved).
 
     async def _save(self, task: runway_core.Task, r: TaskResult) -> None:
         prefix = (await self.recall(task.id))[2]
