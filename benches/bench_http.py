@@ -149,9 +149,10 @@ async def generations(ports: list[int], key: str, sim_base: str, n: int, task_se
         wall = time.monotonic() - started
     log = sim_get(sim_base, "/_sim/requests")
     ok = [d for _, d in returned.values() if d.get("status") == "SUCCEEDED"]
-    lags = []
+    lags, created_at = [], []
     for t, d in returned.values():
         created = datetime.fromisoformat(d["created_at"].replace("Z", "+00:00")).timestamp()
+        created_at.append(created)
         lags.append(t - (created + task_seconds))
     polls: dict[str, list[tuple[int, str]]] = {}
     for r in log:
@@ -163,7 +164,9 @@ async def generations(ports: list[int], key: str, sim_base: str, n: int, task_se
     return {"generations": n, "returned": len(returned), "succeeded": len(ok), "wall_s": wall,
             "requests_per_task_mean": statistics.mean(per_task), "requests_per_task_max": max(per_task),
             "lag_p50_s": statistics.median(lags), "lag_p95_s": sorted(lags)[int(len(lags) * 0.95) - 1],
-            "tasks_polled_by_both_replicas": len(both)}
+            "tasks_polled_by_both_replicas": len(both),
+            # How long the 300 creates took to reach Runway: the client and replicas' CPU at the start.
+            "create_spread_s": max(created_at) - min(created_at)}
 
 
 async def main() -> None:
@@ -195,7 +198,8 @@ async def main() -> None:
         print(f"  returned {g['returned']}/{g['generations']}, succeeded {g['succeeded']}, wall {g['wall_s']:.1f} s; "
               f"requests per task mean {g['requests_per_task_mean']:.2f} max {g['requests_per_task_max']}; "
               f"lag p50 {g['lag_p50_s']:.2f} s p95 {g['lag_p95_s']:.2f} s; "
-              f"tasks polled by both replicas: {g['tasks_polled_by_both_replicas']}", flush=True)
+              f"tasks polled by both replicas: {g['tasks_polled_by_both_replicas']}; "
+              f"creates spread over {g['create_spread_s']:.1f} s", flush=True)
         print(json.dumps(result))
     finally:
         for r in replicas:

@@ -132,8 +132,10 @@ async def run(svc: RunwayService, ctx: Context, items: list[Item], wait: bool, m
                 await progress.set(it.index, t.progress or 0.0)
 
             try:
-                done = await client.wait_for_task(task.id, timeout=max(0.0, deadline - loop.time()), on_progress=seen)
-                r = await svc.outcome(done, task.reattached)
+                async with svc.held(task.id):
+                    done = await client.wait_for_task(task.id, timeout=max(0.0, deadline - loop.time()),
+                                                      on_progress=seen)
+                    r = await svc.outcome(done, task.reattached)
             except TaskTimeoutError as e:
                 r = await svc.result(e.task or task, waited=e.waited, reattached=task.reattached)
                 return _entry(it, r)

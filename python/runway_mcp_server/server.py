@@ -139,6 +139,7 @@ def build(settings: Settings) -> MCPServer:
         finally:
             mcp.pool = None
             resuming.cancel()
+            await pool.release_leases()
             pool.close()
 
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan)

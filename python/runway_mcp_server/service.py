@@ -110,8 +110,9 @@ class RunwayService:
         self.created_here: OrderedDict[str, None] = OrderedDict()
         # task id -> files saved for it, so a task is downloaded once.
         self.saved: OrderedDict[str, list[OutputFile]] = OrderedDict()
-        # Tasks whose journal lease this service holds now.
+        # Tasks whose journal lease this service holds now, and when leases were taken at create.
         self.holding: set[str] = set()
+        self.leased: OrderedDict[str, float] = OrderedDict()
 
     @property
     def simulated(self) -> bool:
@@ -209,20 +210,15 @@ class RunwayService:
             async with self.held(task.id) as mine:
                 if mine:
                     await self._save(task, r)
-                else:  # another process or replica is saving them: wait for its files
-                    for _ in range(60):
-                        await asyncio.sleep(0.5)
-                        if await self.saved_files(task.id) is not None:
-                            break
-                    else:
-                        r.download_error = ("another server process is saving these outputs; call get_task_status "
-                                            "again shortly for their paths")
+                else:  # another process or replica has it: wait for its files, or for its lease to lapse
+                    await self._save_when_free(task, r)
         saved = await self.saved_files(task.id) or []
         # The task's URLs are the fresh ones; the files are what was saved.
         r.files = [OutputFile(url=u, path=f.path, mime_type=f.mime_type, bytes=f.bytes) for u, f in zip(task.output, saved)]
         return r
 
-    LEASE_SECONDS = 120.0
+    # Short, renewed while working: a process that dies holds a task for at most this long.
+    LEASE_SECONDS = 30.0
 
     @asynccontextmanager
     async def held(self, task_id: str) -> AsyncIterator[bool]:
@@ -233,8 +229,11 @@ class RunwayService:
         if not client.has_journal or task_id in self.holding:
             yield True
             return
+        taken = self.leased.pop(task_id, None)
         try:
-            got = await client.lease_task(task_id, self.LEASE_SECONDS)
+            # Taken at create moments ago: still ours, no write needed.
+            fresh = taken is not None and time.monotonic() - taken < self.LEASE_SECONDS / 3
+            got = fresh or await client.lease_task(task_id, self.LEASE_SECONDS)
         except RunwayError as e:
             log.warning("could not take the lease on task %s (%s); going on without it", task_id, e)
             got = True
@@ -256,6 +255,29 @@ class RunwayService:
             self.holding.discard(task_id)
             # Not released: it runs out by itself, and by then the journal shows the task finished
             # and its files saved, which is what another process checks first (one write saved).
+
+    async def release_leases(self) -> None:
+        """On a clean stop: another process may take this one's tasks at once, not after the lease."""
+        if self._client is None or not self._client.has_journal:
+            return
+        for task_id in list(self.holding) + list(self.leased):
+            try:
+                await self._client.lease_task(task_id, 0)
+            except RunwayError:
+                pass  # it lapses by itself
+        self.leased.clear()
+
+    async def _save_when_free(self, task: runway_core.Task, r: TaskResult) -> None:
+        deadline = time.monotonic() + self.LEASE_SECONDS + 10
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            if await self.saved_files(task.id) is not None:
+                return
+            if await self.client().lease_task(task.id, self.LEASE_SECONDS):  # the holder is gone
+                await self._save(task, r)
+                return
+        r.download_error = ("another server process is saving these outputs; call get_task_status again shortly "
+                            "for their paths")
 
     async def _save(self, task: runway_core.Task, r: TaskResult) -> None:
         prefix = (await self.recall(task.id))[2]
@@ -292,9 +314,19 @@ class RunwayService:
             task_id = row["task_id"]
             self.remember(task_id, row["model"], row["estimated_cost"], row["tool"])
             try:
-                async with self.held(task_id) as mine:
-                    if not mine:
-                        return  # another process or replica follows it
+                deadline = time.monotonic() + self.LEASE_SECONDS + 10
+                while True:  # another process or replica follows it, unless its lease lapses
+                    async with self.held(task_id) as mine:
+                        if mine:
+                            break
+                    if time.monotonic() > deadline:
+                        return
+                    await asyncio.sleep(self.LEASE_SECONDS / 3)
+                    now = await client.journal_entry(task_id)
+                    if now is None or (now["status"] in ("SUCCEEDED", "FAILED", "CANCELLED") and
+                                       (now["files"] or not self.settings.save_outputs or now["status"] != "SUCCEEDED")):
+                        return  # the other one finished it
+                async with self.held(task_id):
                     async with looks:
                         task = await client.get_task(task_id)
                     if not task.is_terminal:
@@ -330,6 +362,16 @@ class RunwayService:
         else:
             self.remember(task.id, body.get("model"), task.estimated_cost, tool)
             self.created_here[task.id] = None
+            if self.client().has_journal:
+                # Ours from the start: another process or replica resuming this key's tasks
+                # leaves it to us (its wait renews the lease).
+                try:
+                    if await self.client().lease_task(task.id, self.LEASE_SECONDS):
+                        self.leased[task.id] = time.monotonic()
+                        while len(self.leased) > 10_000:
+                            self.leased.popitem(last=False)
+                except RunwayError as e:
+                    log.warning("could not take the lease on new task %s: %s", task.id, e)
             while len(self.created_here) > 10_000:
                 self.created_here.popitem(last=False)
             log.info("created task %s (%s %s, at most %s credits)", task.id, endpoint, body.get("model"), task.estimated_cost)
@@ -350,9 +392,10 @@ class RunwayService:
         carries the task id and says how to keep waiting."""
         limit = self.max_wait(max_wait)
         try:
-            async with Progress(ctx, task_id, self.settings.progress_interval) as progress:
+            # The lease tells other processes sharing the journal that this task is followed here.
+            async with self.held(task_id), Progress(ctx, task_id, self.settings.progress_interval) as progress:
                 done = await self.client().wait_for_task(task_id, timeout=limit, on_progress=progress.update)
-            return await self.finished(done, reattached)
+                return await self.finished(done, reattached)
         except TaskTimeoutError as e:
             if e.task is not None:
                 return self.respond(await self.result(e.task, waited=e.waited, reattached=reattached))
@@ -462,6 +505,10 @@ class Pool:
             return None
         except RunwayError as e:
             return f"journal: {e}"
+
+    async def release_leases(self) -> None:
+        for svc in [self.default, *self.keyed.values()]:
+            await svc.release_leases()
 
     def close(self) -> None:
         if self._probe is not None:
