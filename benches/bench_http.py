@@ -79,7 +79,9 @@ def start_replica(sim_base: str, journal: str, port: int) -> subprocess.Popen[by
 
 
 def client(port: int, key: str) -> Client:
-    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=httpx2.Timeout(900))
+    # Every call holds its connection while it waits: the default pool (100) would queue the rest.
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=httpx2.Timeout(900),
+                              limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=1000))
     return Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http))
 
 
