@@ -817,24 +817,51 @@ static UNFINISHED_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// An entry as `record` stores it: checked, with its times filled in; and the time now.
+/// Shared by the backends so that both store the same row.
+pub(crate) fn entry_to_record(e: &Entry) -> Result<(Entry, u64)> {
+    if e.key_fp.is_empty() {
+        return Err(Error::Other("task journal: an entry needs a key fingerprint".into()));
+    }
+    check_array("outputs", &e.outputs)?;
+    check_array("files", &e.files)?;
+    let now = now_unix_ms();
+    let mut new = e.clone();
+    if new.created_ms == 0 {
+        new.created_ms = now;
+    }
+    if new.updated_ms == 0 {
+        new.updated_ms = now.max(new.created_ms);
+    }
+    if new.is_terminal() && new.finished_ms.is_none() {
+        new.finished_ms = Some(new.updated_ms);
+    }
+    Ok((new, now))
+}
+
+/// The claim row for a request (filed under the claim key, no task id yet), its request
+/// fingerprint, and the time now. Shared by the backends.
+pub(crate) fn claim_row(e: &Entry) -> Result<(Entry, String, u64)> {
+    let Some(request_fp) = e.request_fp.clone().filter(|_| !e.key_fp.is_empty()) else {
+        return Err(Error::Other("task journal: a claim needs a key and a request fingerprint".into()));
+    };
+    let now = now_unix_ms();
+    let created_ms = if e.created_ms == 0 { now } else { e.created_ms };
+    let claim = Entry {
+        key_fp: format!("{CLAIM_KEY_PREFIX}{}", e.key_fp),
+        task_id: None,
+        status: Some(SUBMITTING.into()),
+        created_ms,
+        updated_ms: now.max(created_ms),
+        finished_ms: None,
+        ..e.clone()
+    };
+    Ok((claim, request_fp, now))
+}
+
 impl Journal for SqliteJournal {
     fn record(&self, e: &Entry) -> Result<i64> {
-        if e.key_fp.is_empty() {
-            return Err(Error::Other("task journal: an entry needs a key fingerprint".into()));
-        }
-        check_array("outputs", &e.outputs)?;
-        check_array("files", &e.files)?;
-        let now = now_unix_ms();
-        let mut new = e.clone();
-        if new.created_ms == 0 {
-            new.created_ms = now;
-        }
-        if new.updated_ms == 0 {
-            new.updated_ms = now.max(new.created_ms);
-        }
-        if new.is_terminal() && new.finished_ms.is_none() {
-            new.finished_ms = Some(new.updated_ms);
-        }
+        let (new, now) = entry_to_record(e)?;
         self.write(|tx| record_tx(tx, &new, now))
     }
 
@@ -889,21 +916,8 @@ impl Journal for SqliteJournal {
     }
 
     fn claim(&self, e: &Entry, stale_before_ms: u64, skip: &[String]) -> Result<Claim> {
-        let Some(request_fp) = e.request_fp.clone().filter(|_| !e.key_fp.is_empty()) else {
-            return Err(Error::Other("task journal: a claim needs a key and a request fingerprint".into()));
-        };
-        let now = now_unix_ms();
-        let created_ms = if e.created_ms == 0 { now } else { e.created_ms };
-        let claim_key = format!("{CLAIM_KEY_PREFIX}{}", e.key_fp);
-        let claim = Entry {
-            key_fp: claim_key.clone(),
-            task_id: None,
-            status: Some(SUBMITTING.into()),
-            created_ms,
-            updated_ms: now.max(created_ms),
-            finished_ms: None,
-            ..e.clone()
-        };
+        let (claim, request_fp, now) = claim_row(e)?;
+        let claim_key = claim.key_fp.clone();
         let args = [e.key_fp.clone().into(), request_fp.into(), claim_key.into()];
         self.write(|tx| {
             for row in Self::query(tx, &CLAIM_SQL, &args)? {

@@ -31,8 +31,8 @@ use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
 use crate::errors::{Error, Result};
 use crate::journal::{
-    check_array, merge, Claim, Entry, Filter, Journal, CLAIM_KEY_PREFIX, COLUMNS, DEFAULT_LIMIT, MAX_LIMIT,
-    STALE_CLAIM_NOTE, SUBMITTING,
+    check_array, claim_row, entry_to_record, merge, Claim, Entry, Filter, Journal, CLAIM_KEY_PREFIX, COLUMNS,
+    DEFAULT_LIMIT, MAX_LIMIT, STALE_CLAIM_NOTE,
 };
 use crate::tasks::Task;
 use crate::util::now_unix_ms;
@@ -616,22 +616,7 @@ fn list_query(key_fp: &str, f: &Filter) -> (String, Vec<Arg>) {
 
 impl Journal for PgJournal {
     fn record(&self, e: &Entry) -> Result<i64> {
-        if e.key_fp.is_empty() {
-            return Err(Error::Other("task journal: an entry needs a key fingerprint".into()));
-        }
-        check_array("outputs", &e.outputs)?;
-        check_array("files", &e.files)?;
-        let now = now_unix_ms();
-        let mut new = e.clone();
-        if new.created_ms == 0 {
-            new.created_ms = now;
-        }
-        if new.updated_ms == 0 {
-            new.updated_ms = now.max(new.created_ms);
-        }
-        if new.is_terminal() && new.finished_ms.is_none() {
-            new.finished_ms = Some(new.updated_ms);
-        }
+        let (new, now) = entry_to_record(e)?;
         self.run(move |c| async move { c.in_tx(record_tx(&c, &new, now)).await })
     }
 
@@ -705,21 +690,8 @@ impl Journal for PgJournal {
     }
 
     fn claim(&self, e: &Entry, stale_before_ms: u64, skip: &[String]) -> Result<Claim> {
-        let Some(request_fp) = e.request_fp.clone().filter(|_| !e.key_fp.is_empty()) else {
-            return Err(Error::Other("task journal: a claim needs a key and a request fingerprint".into()));
-        };
-        let now = now_unix_ms();
-        let created_ms = if e.created_ms == 0 { now } else { e.created_ms };
-        let claim_key = format!("{CLAIM_KEY_PREFIX}{}", e.key_fp);
-        let claim = Entry {
-            key_fp: claim_key.clone(),
-            task_id: None,
-            status: Some(SUBMITTING.into()),
-            created_ms,
-            updated_ms: now.max(created_ms),
-            finished_ms: None,
-            ..e.clone()
-        };
+        let (claim, request_fp, now) = claim_row(e)?;
+        let claim_key = claim.key_fp.clone();
         let (key_fp, skip) = (e.key_fp.clone(), skip.to_vec());
         self.run(move |c| async move {
             c.in_tx(async {
