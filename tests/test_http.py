@@ -56,6 +56,19 @@ def get(url: str, headers: Optional[dict[str, str]] = None) -> tuple[int, Any]:
         return e.code, json.loads(e.read())
 
 
+def wait_ready(base: str, p: subprocess.Popen[Any]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if get(f"{base}/readyz")[0] == 200:
+                return
+        except OSError:
+            pass
+        assert p.poll() is None, p.stderr.read() if p.stderr else ""
+        assert time.monotonic() < deadline, "the server did not get ready"
+        time.sleep(0.1)
+
+
 @contextmanager
 def server(sim: runway_core.Simulator, tmp: Path, *args: str, host: str = "127.0.0.1", **env: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = free_port()
@@ -65,16 +78,7 @@ def server(sim: runway_core.Simulator, tmp: Path, *args: str, host: str = "127.0
                           "--port", str(port), *args], env=full_env, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if get(f"{base}/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert p.poll() is None, p.stderr.read() if p.stderr else ""
-            assert time.monotonic() < deadline, "the server did not get ready"
-            time.sleep(0.1)
+        wait_ready(base, p)
         yield base, p
     finally:
         if p.poll() is None:
@@ -299,15 +303,7 @@ def test_the_deploy_guides_unit_starts_a_ready_replica(sim, tmp_path, pg_url):
     env.update(RUNWAY_MCP_JOURNAL=pg_url, RUNWAYML_BASE_URL=sim.base_url, PATH=os.environ["PATH"], HOME=str(tmp_path))
     p = subprocess.Popen([sys.executable, "-m", "runway_mcp_server", *args], env=env, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if get(f"http://127.0.0.1:{port}/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert p.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_ready(f"http://127.0.0.1:{port}", p)
         assert get(f"http://127.0.0.1:{port}/mcp")[0] == 401
     finally:
         p.send_signal(signal.SIGTERM)
