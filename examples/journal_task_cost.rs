@@ -30,7 +30,7 @@ fn one_task(j: &dyn Journal, key: &str, i: usize) {
     };
     let Claim::Won(id) = j.claim(&e, 0, &[]).unwrap() else { panic!("claim") };
     let task_id = format!("00000000-0000-4000-8000-{i:012}");
-    j.settle(key, id, Some(&Entry { task_id: Some(task_id.clone()), estimated_cost: Some(60.0), ..e })).unwrap();
+    j.settle(key, id, Some(&Entry { task_id: Some(task_id.clone()), estimated_cost: Some(60.0), ..e }), None).unwrap();
     let t = |v| Task::from_json(v).unwrap();
     j.update_task(key, &t(json!({"id": task_id, "status": "RUNNING", "progress": 0.6}))).unwrap();
     let done = json!({"id": task_id, "status": "SUCCEEDED", "output": [format!("http://x/{i}.mp4")]});

@@ -159,6 +159,13 @@ pub struct Filter {
     pub limit: Option<usize>,
 }
 
+/// A lease to take along with a write (see `Journal::lease`).
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseTo<'a> {
+    pub owner: &'a str,
+    pub ttl_ms: u64,
+}
+
 /// Storage of the journal. Every method is scoped to one key fingerprint.
 pub trait Journal: Send + Sync {
     /// Writes a new row and returns its id. A row with the same key and task id already there
@@ -183,19 +190,21 @@ pub trait Journal: Send + Sync {
     /// before journaling Runway's answer and may have paid.
     fn claim(&self, e: &Entry, stale_before_ms: u64, skip: &[String]) -> Result<Claim>;
     /// Ends claim `id`: it becomes `outcome` (the task Runway created, or an ambiguous create), or goes
-    /// (None: no task was created).
-    fn settle(&self, key_fp: &str, id: i64, outcome: Option<&Entry>) -> Result<()>;
+    /// (None: no task was created). With `lease`, its owner also takes the new task's lease in the
+    /// same transaction (the creator follows its task; one commit, not two).
+    fn settle(&self, key_fp: &str, id: i64, outcome: Option<&Entry>, lease: Option<LeaseTo>) -> Result<()>;
     /// Rows to resume, newest first: not finished and with a task id, or SUCCEEDED with outputs but
     /// no saved files yet.
     fn unfinished(&self, key_fp: &str, limit: usize) -> Result<Vec<Entry>>;
     /// Credits of the rows created at or after `since_ms`: final cost when known, else the estimate.
     /// Ambiguous creates count too (they may have been charged).
     fn spent_since(&self, key_fp: &str, since_ms: u64) -> Result<f64>;
-    /// Takes or renews the lease of `owner` on task `task_id` for `ttl_ms`, so that of several
-    /// processes (or replicas) only one resumes the task or downloads its outputs: true if `owner`
-    /// holds it now (nobody held it, the last holder's lease ran out, or it was already `owner`'s),
-    /// false while another owner's lease runs. A ttl of 0 releases it (it runs out at once).
-    fn lease(&self, key_fp: &str, task_id: &str, owner: &str, ttl_ms: u64) -> Result<bool>;
+    /// Takes or renews the lease of `owner` on each of `task_ids` for `ttl_ms`, in one transaction, so
+    /// that of several processes (or replicas) only one resumes a task or downloads its outputs: the
+    /// ids `owner` holds now (nobody held it, the last holder's lease ran out, or it was already
+    /// `owner`'s); another owner's lease that still runs is left. A ttl of 0 releases (it runs out at
+    /// once). One call renews every task a process follows: one commit, however many tasks.
+    fn lease(&self, key_fp: &str, task_ids: &[String], owner: &str, ttl_ms: u64) -> Result<Vec<String>>;
     /// The random salt of this journal's key fingerprints: stored in the journal, so every process
     /// and replica that opens it files a key's rows under the same fingerprint.
     fn salt(&self) -> &[u8];
@@ -859,6 +868,83 @@ pub(crate) fn claim_row(e: &Entry) -> Result<(Entry, String, u64)> {
     Ok((claim, request_fp, now))
 }
 
+/// `settle`'s writes, in the caller's transaction.
+fn settle_tx(
+    tx: &Connection,
+    key_fp: &str,
+    claim_key: &str,
+    id: i64,
+    outcome: Option<&Entry>,
+    now: u64,
+) -> rusqlite::Result<()> {
+    // Its own key if a stale claim became an ambiguous create meanwhile.
+    let delete = |tx: &Connection| {
+        tx.prepare_cached("DELETE FROM tasks WHERE id = ?1 AND key_fp IN (?2, ?3) AND task_id IS NULL")?
+            .execute(params![id, key_fp, claim_key])
+    };
+    let Some(e) = outcome else { return delete(tx).map(drop) };
+    let full = Entry {
+        key_fp: key_fp.to_string(),
+        created_ms: if e.created_ms == 0 { now } else { e.created_ms },
+        updated_ms: now,
+        ..e.clone()
+    };
+    // Another row already holds this task (a second record of it): that row stands.
+    let known = match &e.task_id {
+        Some(t) => {
+            tx.prepare_cached("SELECT 1 FROM tasks WHERE key_fp = ?1 AND task_id = ?2")?.exists(params![key_fp, t])?
+        }
+        None => false,
+    };
+    if known {
+        delete(tx)?;
+        return record_tx(tx, &full, now).map(drop);
+    }
+    let n = tx.prepare_cached(&SETTLE_SQL)?.execute(params![
+        e.task_id,
+        e.status,
+        e.estimated_cost,
+        e.failure,
+        e.failure_code,
+        e.note,
+        ms(now),
+        id,
+        key_fp,
+        claim_key
+    ])?;
+    if n == 0 {
+        // The claim row is gone: the outcome still gets its row.
+        record_tx(tx, &full, now)?;
+    }
+    Ok(())
+}
+
+/// Each id once, in the order given (what `lease` answers in).
+pub(crate) fn distinct(ids: &[String]) -> Vec<&String> {
+    let mut seen = std::collections::HashSet::new();
+    ids.iter().filter(|id| seen.insert(id.as_str())).collect()
+}
+
+/// `lease`'s writes, in the caller's transaction: the ids `owner` holds now.
+fn lease_tx(
+    tx: &Connection,
+    key_fp: &str,
+    task_ids: &[String],
+    owner: &str,
+    now: u64,
+    ttl_ms: u64,
+) -> rusqlite::Result<Vec<String>> {
+    // One statement each: a free or expired lease (or the owner's own) is taken, another's stays.
+    let mut stmt = tx.prepare_cached(LEASE_SQL)?;
+    let mut held = Vec::new();
+    for task_id in distinct(task_ids) {
+        if stmt.execute(params![key_fp, task_id, owner, ms(now), ms(now.saturating_add(ttl_ms))])? > 0 {
+            held.push(task_id.clone());
+        }
+    }
+    Ok(held)
+}
+
 impl Journal for SqliteJournal {
     fn record(&self, e: &Entry) -> Result<i64> {
         let (new, now) = entry_to_record(e)?;
@@ -937,52 +1023,18 @@ impl Journal for SqliteJournal {
         })
     }
 
-    fn settle(&self, key_fp: &str, id: i64, outcome: Option<&Entry>) -> Result<()> {
+    fn settle(&self, key_fp: &str, id: i64, outcome: Option<&Entry>, lease: Option<LeaseTo>) -> Result<()> {
         if let Some(e) = outcome {
             check_array("outputs", &e.outputs)?;
             check_array("files", &e.files)?;
         }
         let now = now_unix_ms();
         let claim_key = format!("{CLAIM_KEY_PREFIX}{key_fp}");
+        let leased = outcome.and_then(|e| e.task_id.clone()).zip(lease);
         self.write(|tx| {
-            // Its own key if a stale claim became an ambiguous create meanwhile.
-            let delete = |tx: &Connection| {
-                tx.prepare_cached("DELETE FROM tasks WHERE id = ?1 AND key_fp IN (?2, ?3) AND task_id IS NULL")?
-                    .execute(params![id, key_fp, claim_key])
-            };
-            let Some(e) = outcome else { return delete(tx).map(drop) };
-            let full = Entry {
-                key_fp: key_fp.to_string(),
-                created_ms: if e.created_ms == 0 { now } else { e.created_ms },
-                updated_ms: now,
-                ..e.clone()
-            };
-            // Another row already holds this task (a second record of it): that row stands.
-            let known = match &e.task_id {
-                Some(t) => tx
-                    .prepare_cached("SELECT 1 FROM tasks WHERE key_fp = ?1 AND task_id = ?2")?
-                    .exists(params![key_fp, t])?,
-                None => false,
-            };
-            if known {
-                delete(tx)?;
-                return record_tx(tx, &full, now).map(drop);
-            }
-            let n = tx.prepare_cached(&SETTLE_SQL)?.execute(params![
-                e.task_id,
-                e.status,
-                e.estimated_cost,
-                e.failure,
-                e.failure_code,
-                e.note,
-                ms(now),
-                id,
-                key_fp,
-                claim_key
-            ])?;
-            if n == 0 {
-                // The claim row is gone: the outcome still gets its row.
-                record_tx(tx, &full, now)?;
+            settle_tx(tx, key_fp, &claim_key, id, outcome, now)?;
+            if let Some((task_id, l)) = &leased {
+                lease_tx(tx, key_fp, std::slice::from_ref(task_id), l.owner, now, l.ttl_ms)?;
             }
             Ok(())
         })
@@ -1003,19 +1055,9 @@ impl Journal for SqliteJournal {
         })
     }
 
-    fn lease(&self, key_fp: &str, task_id: &str, owner: &str, ttl_ms: u64) -> Result<bool> {
+    fn lease(&self, key_fp: &str, task_ids: &[String], owner: &str, ttl_ms: u64) -> Result<Vec<String>> {
         let now = now_unix_ms();
-        self.write(|tx| {
-            // One statement: a free or expired lease (or the owner's own) is taken, another's stays.
-            let n = tx.prepare_cached(LEASE_SQL)?.execute(params![
-                key_fp,
-                task_id,
-                owner,
-                ms(now),
-                ms(now.saturating_add(ttl_ms))
-            ])?;
-            Ok(n > 0)
-        })
+        self.write(|tx| lease_tx(tx, key_fp, task_ids, owner, now, ttl_ms))
     }
 
     fn salt(&self) -> &[u8] {
@@ -1191,23 +1233,33 @@ mod tests {
 
     fn journal_leases_have_one_holder_until_they_run_out(b: Backend) {
         let j = TestJournal::new(b, "lease");
-        assert!(j.lease("k", "t1", "a", 60_000).unwrap(), "free: taken");
-        assert!(!j.lease("k", "t1", "b", 60_000).unwrap(), "another's: refused");
-        assert!(j.lease("k", "t1", "a", 60_000).unwrap(), "its own: renewed");
-        assert!(j.lease("k", "t2", "b", 60_000).unwrap(), "per task");
-        assert!(j.lease("other", "t1", "b", 60_000).unwrap(), "per key");
+        assert!(leased(&*j, "k", "t1", "a", 60_000), "free: taken");
+        assert!(!leased(&*j, "k", "t1", "b", 60_000), "another's: refused");
+        assert!(leased(&*j, "k", "t1", "a", 60_000), "its own: renewed");
+        assert!(leased(&*j, "k", "t2", "b", 60_000), "per task");
+        assert!(leased(&*j, "other", "t1", "b", 60_000), "per key");
         // Released (a ttl of 0): the next owner takes it.
-        assert!(j.lease("k", "t1", "a", 0).unwrap());
-        assert!(j.lease("k", "t1", "b", 200).unwrap());
-        assert!(!j.lease("k", "t1", "a", 60_000).unwrap());
+        assert!(leased(&*j, "k", "t1", "a", 0));
+        assert!(leased(&*j, "k", "t1", "b", 200));
+        assert!(!leased(&*j, "k", "t1", "a", 60_000));
         // Run out: taken over.
         std::thread::sleep(Duration::from_millis(300));
-        assert!(j.lease("k", "t1", "a", 60_000).unwrap(), "expired: taken over");
-        assert!(!j.lease("k", "t1", "b", 60_000).unwrap());
+        assert!(leased(&*j, "k", "t1", "a", 60_000), "expired: taken over");
+        assert!(!leased(&*j, "k", "t1", "b", 60_000));
         // Another handle sees the same leases.
         let other = j.reopen();
-        assert!(!other.lease("k", "t1", "b", 60_000).unwrap());
-        assert!(other.lease("k", "t1", "a", 60_000).unwrap());
+        assert!(!leased(&*other, "k", "t1", "b", 60_000));
+        assert!(leased(&*other, "k", "t1", "a", 60_000));
+        // Several in one call: the ids held now, another's left.
+        let ids: Vec<String> = ["t1", "t2", "t3", "t1"].map(String::from).to_vec();
+        assert_eq!(j.lease("k", &ids, "a", 60_000).unwrap(), ["t1", "t3"]);
+        assert_eq!(j.lease("k", &ids, "b", 0).unwrap(), ["t2"], "released, the others left alone");
+        assert!(leased(&*j, "k", "t2", "a", 60_000));
+    }
+
+    /// `lease` of one task: true if `owner` holds it now.
+    fn leased(j: &dyn Journal, key_fp: &str, task_id: &str, owner: &str, ttl_ms: u64) -> bool {
+        !j.lease(key_fp, &[task_id.to_string()], owner, ttl_ms).unwrap().is_empty()
     }
 
     fn journal_lease_race_has_one_winner(b: Backend) {
@@ -1221,7 +1273,7 @@ mod tests {
                     std::thread::spawn(move || {
                         let j = open_journal(&spec).unwrap();
                         barrier.wait();
-                        j.lease("k", &format!("task{round}"), &format!("owner{n}"), 60_000).unwrap()
+                        leased(&*j, "k", &format!("task{round}"), &format!("owner{n}"), 60_000)
                     })
                 })
                 .collect();
@@ -1759,7 +1811,9 @@ mod tests {
 
         // Runway's answer: the same row becomes the task.
         let answer = Entry { task_id: Some("t1".into()), estimated_cost: Some(25.0), ..entry("k", "") };
-        j.settle("k", id, Some(&answer)).unwrap();
+        j.settle("k", id, Some(&answer), Some(LeaseTo { owner: "creator", ttl_ms: 60_000 })).unwrap();
+        assert!(!leased(&*j, "k", "t1", "other", 60_000), "leased to its creator with its row");
+        assert!(leased(&*j, "k", "t1", "creator", 60_000));
         let e = j.get("k", "t1").unwrap().unwrap();
         assert_eq!((e.id, e.status.clone(), e.estimated_cost, e.note.clone()), (id, None, Some(25.0), None));
         assert_eq!(e.prompt.as_deref(), Some("a cat on a skateboard"));
@@ -1771,18 +1825,19 @@ mod tests {
         }
         // The caller found t1 finished at Runway: it may claim, and a definite failure removes it.
         let again = won(j.claim(&req, 0, &["t1".into()]).unwrap());
-        j.settle("k", again, None).unwrap();
+        j.settle("k", again, None, None).unwrap();
         assert_eq!(j.count(), 3);
         // An ambiguous create becomes visible as one.
         let again = won(j.claim(&req, 0, &["t1".into()]).unwrap());
         let amb = Entry { task_id: None, note: Some("check".into()), failure: Some("lost".into()), ..entry("k", "") };
-        j.settle("k", again, Some(&amb)).unwrap();
+        j.settle("k", again, Some(&amb), Some(LeaseTo { owner: "creator", ttl_ms: 60_000 })).unwrap();
         let rows = j.list("k", &Filter { status: Some("ambiguous".into()), ..Default::default() }).unwrap();
         assert_eq!((rows.len(), rows[0].id, rows[0].note.as_deref()), (1, again, Some("check")));
         assert_eq!(rows[0].status, None);
+        assert_eq!(j.sql("SELECT COUNT(*) FROM leases"), 1, "no task id, no lease");
         // A task already journaled by someone else keeps its row; the claim goes.
         let c = won(j.claim(&req, 0, &["t1".into()]).unwrap());
-        j.settle("k", c, Some(&Entry { task_id: Some("t1".into()), ..entry("k", "") })).unwrap();
+        j.settle("k", c, Some(&Entry { task_id: Some("t1".into()), ..entry("k", "") }), None).unwrap();
         assert_eq!(j.get("k", "t1").unwrap().unwrap().id, id);
         assert_eq!(j.count(), 4);
     }
@@ -1807,7 +1862,7 @@ mod tests {
         assert_eq!(rows.iter().map(|e| e.id).collect::<Vec<_>>(), [dead2, dead]);
         assert_eq!(j.claim(&req, now - CLAIM_STALE_MS, &[]).unwrap(), Claim::Taken, "a live claim survives the open");
         // A slow process whose claim was taken for dead still settles it with its task.
-        j.settle("k", dead, Some(&Entry { task_id: Some("late".into()), ..entry("k", "") })).unwrap();
+        j.settle("k", dead, Some(&Entry { task_id: Some("late".into()), ..entry("k", "") }), None).unwrap();
         let e = j.get("k", "late").unwrap().unwrap();
         assert_eq!((e.id, e.note), (dead, None));
     }

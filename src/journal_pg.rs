@@ -31,8 +31,8 @@ use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
 use crate::errors::{Error, Result};
 use crate::journal::{
-    check_array, claim_row, entry_to_record, merge, Claim, Entry, Filter, Journal, CLAIM_KEY_PREFIX, COLUMNS,
-    DEFAULT_LIMIT, MAX_LIMIT, STALE_CLAIM_NOTE,
+    check_array, claim_row, distinct, entry_to_record, merge, Claim, Entry, Filter, Journal, LeaseTo, CLAIM_KEY_PREFIX,
+    COLUMNS, DEFAULT_LIMIT, MAX_LIMIT, STALE_CLAIM_NOTE,
 };
 use crate::tasks::Task;
 use crate::util::now_unix_ms;
@@ -481,6 +481,68 @@ async fn get_row(c: &Conn, key_fp: &str, task_id: &str) -> Result<Option<Entry>>
 
 const EXISTS_SQL: &str = "SELECT 1 FROM runway_journal.tasks WHERE key_fp = $1 AND task_id = $2";
 
+/// `settle`'s writes, in the caller's transaction.
+async fn settle_tx(c: &Conn, key_fp: &str, claim_key: &str, id: i64, outcome: Option<Entry>, now: u64) -> Result<()> {
+    let delete = || async {
+        c.execute(
+            "DELETE FROM runway_journal.tasks WHERE id = $1 AND key_fp IN ($2, $3) AND task_id IS NULL",
+            &[&id, &key_fp, &claim_key],
+        )
+        .await
+        .map_err(pg_err)
+    };
+    let Some(e) = outcome else { return delete().await.map(drop) };
+    let full = Entry {
+        key_fp: key_fp.to_string(),
+        created_ms: if e.created_ms == 0 { now } else { e.created_ms },
+        updated_ms: now,
+        ..e.clone()
+    };
+    let known = match &e.task_id {
+        Some(t) => {
+            c.lock(&["task", key_fp, t]).await?;
+            c.exists(EXISTS_SQL, &[&key_fp, t]).await.map_err(pg_err)?
+        }
+        None => false,
+    };
+    if known {
+        delete().await?;
+        return record_tx(c, &full, now).await.map(drop);
+    }
+    let n = c
+        .execute(
+            &SETTLE_SQL,
+            &[
+                &e.task_id,
+                &e.status,
+                &e.estimated_cost,
+                &e.failure,
+                &e.failure_code,
+                &e.note,
+                &ms(now),
+                &id,
+                &key_fp,
+                &claim_key,
+            ],
+        )
+        .await
+        .map_err(pg_err)?;
+    if n == 0 {
+        record_tx(c, &full, now).await?;
+    }
+    Ok(())
+}
+
+/// `lease`'s writes, in the caller's transaction (or on their own): the ids `owner` holds now.
+async fn lease_tx(c: &Conn, key_fp: &str, task_ids: &[String], owner: &str, ttl_ms: u64) -> Result<Vec<String>> {
+    // One statement for all; an upsert may not touch a row twice, hence distinct ids.
+    let ids = distinct(task_ids);
+    let rows = c.query(&LEASE_SQL, &[&key_fp, &ids, &owner, &ms(ttl_ms)]).await.map_err(pg_err)?;
+    let held: std::collections::HashSet<String> =
+        rows.iter().map(|r| r.try_get(0)).collect::<PgResult<_>>().map_err(pg_err)?;
+    Ok(ids.into_iter().filter(|id| held.contains(*id)).cloned().collect())
+}
+
 /// `record` of a checked entry with its times filled, in a transaction.
 async fn record_tx(c: &Conn, new: &Entry, now: u64) -> Result<i64> {
     if let Some(task_id) = &new.task_id {
@@ -554,9 +616,10 @@ static UNFINISHED_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
 static LEASE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "INSERT INTO runway_journal.leases AS l (key_fp, task_id, owner, expires_ms) \
-         VALUES ($1, $2, $3, {NOW_MS_SQL} + $4::bigint) \
+         SELECT $1, t, $3, {NOW_MS_SQL} + $4::bigint FROM unnest($2::text[]) AS t \
          ON CONFLICT (key_fp, task_id) DO UPDATE SET owner = EXCLUDED.owner, expires_ms = EXCLUDED.expires_ms \
-         WHERE l.owner = EXCLUDED.owner OR l.expires_ms <= {NOW_MS_SQL}"
+         WHERE l.owner = EXCLUDED.owner OR l.expires_ms <= {NOW_MS_SQL} \
+         RETURNING l.task_id"
     )
 });
 
@@ -719,7 +782,7 @@ impl Journal for PgJournal {
         })
     }
 
-    fn settle(&self, key_fp: &str, id: i64, outcome: Option<&Entry>) -> Result<()> {
+    fn settle(&self, key_fp: &str, id: i64, outcome: Option<&Entry>, lease: Option<LeaseTo>) -> Result<()> {
         if let Some(e) = outcome {
             check_array("outputs", &e.outputs)?;
             check_array("files", &e.files)?;
@@ -727,54 +790,13 @@ impl Journal for PgJournal {
         let now = now_unix_ms();
         let claim_key = format!("{CLAIM_KEY_PREFIX}{key_fp}");
         let (key_fp, outcome) = (key_fp.to_string(), outcome.cloned());
+        let leased =
+            outcome.as_ref().and_then(|e| e.task_id.clone()).zip(lease.map(|l| (l.owner.to_string(), l.ttl_ms)));
         self.run(move |c| async move {
             c.in_tx(async {
-                let delete = || async {
-                    c.execute(
-                        "DELETE FROM runway_journal.tasks WHERE id = $1 AND key_fp IN ($2, $3) AND task_id IS NULL",
-                        &[&id, &key_fp, &claim_key],
-                    )
-                    .await
-                    .map_err(pg_err)
-                };
-                let Some(e) = outcome else { return delete().await.map(drop) };
-                let full = Entry {
-                    key_fp: key_fp.clone(),
-                    created_ms: if e.created_ms == 0 { now } else { e.created_ms },
-                    updated_ms: now,
-                    ..e.clone()
-                };
-                let known = match &e.task_id {
-                    Some(t) => {
-                        c.lock(&["task", &key_fp, t]).await?;
-                        c.exists(EXISTS_SQL, &[&key_fp, t]).await.map_err(pg_err)?
-                    }
-                    None => false,
-                };
-                if known {
-                    delete().await?;
-                    return record_tx(&c, &full, now).await.map(drop);
-                }
-                let n = c
-                    .execute(
-                        &SETTLE_SQL,
-                        &[
-                            &e.task_id,
-                            &e.status,
-                            &e.estimated_cost,
-                            &e.failure,
-                            &e.failure_code,
-                            &e.note,
-                            &ms(now),
-                            &id,
-                            &key_fp,
-                            &claim_key,
-                        ],
-                    )
-                    .await
-                    .map_err(pg_err)?;
-                if n == 0 {
-                    record_tx(&c, &full, now).await?;
+                settle_tx(&c, &key_fp, &claim_key, id, outcome, now).await?;
+                if let Some((task_id, (owner, ttl))) = &leased {
+                    lease_tx(&c, &key_fp, std::slice::from_ref(task_id), owner, *ttl).await?;
                 }
                 Ok(())
             })
@@ -802,11 +824,9 @@ impl Journal for PgJournal {
         })
     }
 
-    fn lease(&self, key_fp: &str, task_id: &str, owner: &str, ttl_ms: u64) -> Result<bool> {
-        let (key_fp, task_id, owner, ttl) = (key_fp.to_string(), task_id.to_string(), owner.to_string(), ms(ttl_ms));
-        self.run(move |c| async move {
-            Ok(c.execute(&LEASE_SQL, &[&key_fp, &task_id, &owner, &ttl]).await.map_err(pg_err)? > 0)
-        })
+    fn lease(&self, key_fp: &str, task_ids: &[String], owner: &str, ttl_ms: u64) -> Result<Vec<String>> {
+        let (key_fp, task_ids, owner) = (key_fp.to_string(), task_ids.to_vec(), owner.to_string());
+        self.run(move |c| async move { lease_tx(&c, &key_fp, &task_ids, &owner, ttl_ms).await })
     }
 
     fn salt(&self) -> &[u8] {

@@ -17,7 +17,7 @@ use tokio::io::AsyncReadExt;
 use crate::catalogue::Field;
 use crate::client::RunwayClient;
 use crate::errors::{Error, Result};
-use crate::journal::{request_fingerprint, Claim, Entry, Filter, Journal, CLAIM_STALE_MS};
+use crate::journal::{request_fingerprint, Claim, Entry, Filter, Journal, LeaseTo, CLAIM_STALE_MS};
 use crate::media::{classify, media_slots, open_local, InputRef};
 use crate::tasks::Task;
 
@@ -71,6 +71,11 @@ fn observation(t: &Task) -> u64 {
     h.finish()
 }
 
+/// The lease a task's creator takes on it with its row (one commit): its waiter follows it, and
+/// another process resuming the key's tasks leaves it alone. As long as the MCP server's leases;
+/// a process that dies holds the task at most this long.
+pub const CREATOR_LEASE: Duration = Duration::from_secs(30);
+
 /// How long a create waits for another process's claim on the same request to get its task id.
 const CLAIM_WAIT: Duration = Duration::from_secs(60);
 /// How often the journal is looked at meanwhile (a create takes a fraction of a second to seconds).
@@ -117,7 +122,7 @@ impl Drop for ClaimHold {
             ..Default::default()
         });
         let settle = move || {
-            if let Err(e) = a.journal.settle(&a.key_fp, id, outcome.as_ref()) {
+            if let Err(e) = a.journal.settle(&a.key_fp, id, outcome.as_ref(), None) {
                 eprintln!("runway-core: could not settle a journal claim ({e})");
             }
         };
@@ -314,7 +319,7 @@ impl RunwayClient {
         let Some(mut c) = claim else { return };
         c.settled = true;
         let (a, id) = (c.a.clone(), c.id);
-        if let Err(e) = blocking(move || a.journal.settle(&a.key_fp, id, None)).await {
+        if let Err(e) = blocking(move || a.journal.settle(&a.key_fp, id, None, None)).await {
             eprintln!("runway-core: could not remove a journal claim ({e})");
         }
     }
@@ -362,13 +367,14 @@ impl RunwayClient {
         blocking(move || a.journal.unfinished(&a.key_fp, limit)).await
     }
 
-    /// Takes or renews this client's lease on a task for `ttl` (zero releases it): true if this
-    /// client holds it now. Before resuming a task or saving its outputs, so that of several
-    /// processes or replicas sharing the journal only one does.
-    pub async fn journal_lease(&self, task_id: &str, ttl: Duration) -> Result<bool> {
+    /// Takes or renews this client's lease on each task for `ttl` (zero releases), in one journal
+    /// write: the ids this client holds now. Before resuming a task or saving its outputs, so that
+    /// of several processes or replicas sharing the journal only one does; a task this client
+    /// created is its own from the create (`CREATOR_LEASE`).
+    pub async fn journal_lease(&self, task_ids: Vec<String>, ttl: Duration) -> Result<Vec<String>> {
         let a = self.journal().cloned().ok_or_else(no_journal)?;
-        let (id, ms) = (task_id.to_string(), ttl.as_millis().min(u64::MAX as u128) as u64);
-        blocking(move || a.journal.lease(&a.key_fp, &id, &a.owner, ms)).await
+        let ms = ttl.as_millis().min(u64::MAX as u128) as u64;
+        blocking(move || a.journal.lease(&a.key_fp, &task_ids, &a.owner, ms)).await
     }
 
     /// Credits of this key's tasks created since `since_ms` (final cost, else the estimate).
@@ -378,15 +384,25 @@ impl RunwayClient {
     }
 }
 
-/// `e` as the row of a settled claim, or as a new row.
+/// `e` as the row of a settled claim, or as a new row; a task it names is leased to this client.
 async fn write_outcome(a: Attached, claim: Option<ClaimHold>, e: Entry) -> Result<()> {
+    let ttl_ms = CREATOR_LEASE.as_millis() as u64;
     match claim {
         Some(mut c) => {
             c.settled = true;
             let id = c.id;
-            blocking(move || a.journal.settle(&a.key_fp, id, Some(&e))).await
+            blocking(move || a.journal.settle(&a.key_fp, id, Some(&e), Some(LeaseTo { owner: &a.owner, ttl_ms }))).await
         }
-        None => blocking(move || a.journal.record(&e)).await.map(drop),
+        None => {
+            blocking(move || {
+                a.journal.record(&e)?;
+                if let Some(id) = e.task_id {
+                    a.journal.lease(&a.key_fp, &[id], &a.owner, ttl_ms)?;
+                }
+                Ok(())
+            })
+            .await
+        }
     }
 }
 

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use runway_core::client::{ClientOptions, RunwayClient};
 use runway_core::journal::{
-    key_fingerprint, open_journal, request_fingerprint, Claim, Entry, Filter, Journal, CLAIM_STALE_MS, STALE_CLAIM_NOTE,
+    key_fingerprint, open_journal, request_fingerprint, Claim, Entry, Filter, Journal, LeaseTo, CLAIM_STALE_MS,
+    STALE_CLAIM_NOTE,
 };
 use runway_core::journaled::CreateMeta;
 use runway_core::simulator::{Fault, FaultKind, SimConfig, Simulator};
@@ -338,7 +339,7 @@ async fn a_claim_is_waited_for_and_a_stale_one_ignored(b: Backend) {
     };
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(posts(&s), 1, "nothing sent while the other process holds the claim");
-    j.settle(&key_fp, id, None).unwrap();
+    j.settle(&key_fp, id, None, None).unwrap();
     let t = waiting.await.unwrap().unwrap();
     assert!(!t.reattached);
     assert_eq!(posts(&s), 2);
@@ -357,7 +358,8 @@ async fn a_claim_is_waited_for_and_a_stale_one_ignored(b: Backend) {
     let forced = CreateMeta { tool: None, force_new: true };
     let made = elsewhere.create_task_with("text_to_video", body("made elsewhere"), true, &forced).await.unwrap();
     assert_eq!(posts(&s), 3);
-    j.settle(&key_fp, id, Some(&Entry { task_id: Some(made.id.clone()), ..claim_of("made elsewhere", 0) })).unwrap();
+    j.settle(&key_fp, id, Some(&Entry { task_id: Some(made.id.clone()), ..claim_of("made elsewhere", 0) }), None)
+        .unwrap();
     let t = waiting.await.unwrap().unwrap();
     assert!(t.reattached && t.id == made.id);
     assert_eq!(posts(&s), 3);
@@ -406,8 +408,14 @@ impl Journal for Counting {
     fn claim(&self, e: &Entry, stale_before_ms: u64, skip: &[String]) -> runway_core::errors::Result<Claim> {
         self.0.claim(e, stale_before_ms, skip)
     }
-    fn settle(&self, key_fp: &str, id: i64, outcome: Option<&Entry>) -> runway_core::errors::Result<()> {
-        self.0.settle(key_fp, id, outcome)
+    fn settle(
+        &self,
+        key_fp: &str,
+        id: i64,
+        outcome: Option<&Entry>,
+        lease: Option<LeaseTo>,
+    ) -> runway_core::errors::Result<()> {
+        self.0.settle(key_fp, id, outcome, lease)
     }
     fn unfinished(&self, key_fp: &str, limit: usize) -> runway_core::errors::Result<Vec<Entry>> {
         self.0.unfinished(key_fp, limit)
@@ -415,8 +423,14 @@ impl Journal for Counting {
     fn spent_since(&self, key_fp: &str, since_ms: u64) -> runway_core::errors::Result<f64> {
         self.0.spent_since(key_fp, since_ms)
     }
-    fn lease(&self, key_fp: &str, task_id: &str, owner: &str, ttl_ms: u64) -> runway_core::errors::Result<bool> {
-        self.0.lease(key_fp, task_id, owner, ttl_ms)
+    fn lease(
+        &self,
+        key_fp: &str,
+        task_ids: &[String],
+        owner: &str,
+        ttl_ms: u64,
+    ) -> runway_core::errors::Result<Vec<String>> {
+        self.0.lease(key_fp, task_ids, owner, ttl_ms)
     }
     fn salt(&self) -> &[u8] {
         self.0.salt()
@@ -467,21 +481,28 @@ async fn replicas_share_tasks_and_one_of_them_holds_a_lease(b: Backend) {
     let again = two.create_task_with("text_to_video", body("a shared fox"), true, &meta("t2v")).await.unwrap();
     assert!(again.reattached && again.id == t.id);
     assert_eq!(posts(&s), 1);
-    // One replica resumes it: the lease says which.
+    // One replica follows it: the lease says which. Its creator holds it from the create.
     let ttl = Duration::from_secs(60);
-    assert!(two.journal_lease(&t.id, ttl).await.unwrap());
-    assert!(!one.journal_lease(&t.id, ttl).await.unwrap(), "the other replica holds it");
-    assert!(two.journal_lease(&t.id, ttl).await.unwrap(), "renewed by its holder");
+    assert!(!leased(&two, &t.id, ttl).await, "the creator holds it");
+    assert!(leased(&one, &t.id, Duration::ZERO).await, "released by its creator");
+    assert!(leased(&two, &t.id, ttl).await);
+    assert!(!leased(&one, &t.id, ttl).await, "the other replica holds it");
+    assert!(leased(&two, &t.id, ttl).await, "renewed by its holder");
     let done = two.wait_for_task(&t.id, Some(Duration::from_secs(20)), |_| async { Ok(()) }).await.unwrap();
     let saved = two.save_outputs(&done, &dir, "replica").await.unwrap();
-    assert!(two.journal_lease(&t.id, Duration::ZERO).await.unwrap(), "released");
+    assert!(leased(&two, &t.id, Duration::ZERO).await, "released");
     // The first replica sees the finish and the saved files, and nothing left to resume.
     let e = one.journal_get(&t.id).await.unwrap().unwrap();
     assert_eq!(e.status.as_deref(), Some("SUCCEEDED"));
     assert_eq!(e.files[0]["path"], json!(saved[0].path));
     assert!(one.journal_unfinished(10).await.unwrap().is_empty());
-    assert!(one.journal_lease(&t.id, ttl).await.unwrap(), "free again");
+    assert!(leased(&one, &t.id, ttl).await, "free again");
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// `journal_lease` of one task: true if the client holds it now.
+async fn leased(c: &RunwayClient, task_id: &str, ttl: Duration) -> bool {
+    !c.journal_lease(vec![task_id.to_string()], ttl).await.unwrap().is_empty()
 }
 
 async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {

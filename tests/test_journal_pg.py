@@ -1,5 +1,5 @@
 """The journal in PostgreSQL through the library: two clients with their own connections, as two
-replicas on two machines would be, share one journal: a task created through one is listed,
+replicas on two machines would be, share one journal (and two processes on one SQLite file): a task created through one is listed,
 awaited, reattached and saved through the other, and a lease has one holder at a time."""
 
 from __future__ import annotations
@@ -19,8 +19,16 @@ def replica(sim: runway_core.Simulator, url: str) -> Client:
     return Client(sim.api_key, sim.base_url, poll=FAST_POLL, journal=url)
 
 
-async def test_two_replicas_share_one_journal(sim, pg_url, tmp_path):
-    one, two = replica(sim, pg_url), replica(sim, pg_url)
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_journal(request: pytest.FixtureRequest, tmp_path) -> str:
+    """A journal two clients open: a SQLite file, or the PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "shared.sqlite3")
+    return str(request.getfixturevalue("pg_url"))
+
+
+async def test_two_replicas_share_one_journal(sim, shared_journal, tmp_path):
+    one, two = replica(sim, shared_journal), replica(sim, shared_journal)
     async with one, two:
         assert one.has_journal and two.has_journal
         t = await one.create_task("text_to_video", video_body("a shared heron"), tool="replica_one")
@@ -31,8 +39,11 @@ async def test_two_replicas_share_one_journal(sim, pg_url, tmp_path):
         again = await two.create_task("text_to_video", video_body("a shared heron"))
         assert again.id == t.id and again.reattached
         assert len(api_requests(sim, "POST", "/v1/text_to_video")) == 1
-        # The other replica resumes it: it takes the lease, the first is refused.
-        assert await two.lease_task(t.id, 60)
+        # Its creator holds its lease from the create; once released, the other replica takes it
+        # and the first is refused.
+        assert not await two.lease_task(t.id, 60)
+        assert await one.lease_tasks([t.id], 0) == [t.id]
+        assert await two.lease_tasks([t.id, "not-a-task-here", t.id], 60) == [t.id, "not-a-task-here"]
         assert not await one.lease_task(t, 60)
         done = await two.wait_for_task(t.id, timeout=20)
         files = await two.save_outputs(done, str(tmp_path), "heron")

@@ -27,6 +27,7 @@ from . import _core
 from ._core import (
     API_VERSION,
     UPLOAD_MAX_BYTES,
+    LEASE_SECONDS,
     DEFAULT_BASE_URL,
     ApiError,
     AuthenticationError,
@@ -45,6 +46,7 @@ from ._core import (
 __all__ = [
     "API_VERSION",
     "UPLOAD_MAX_BYTES",
+    "LEASE_SECONDS",
     "DEFAULT_BASE_URL",
     "ApiError",
     "AuthenticationError",
@@ -200,7 +202,13 @@ class Client:
         saving its outputs, renew it while working (well within `seconds`), so that only one does.
         Each Client is one owner (a random id).
         """
-        return await self._core.lease_task(_task_id(task_id), seconds)
+        return bool(await self._core.lease_tasks([_task_id(task_id)], seconds))
+
+    async def lease_tasks(self, task_ids: Sequence[TaskRef], seconds: float) -> list[str]:
+        """`lease_task` for several tasks in one journal write (a process renewing every task it
+        follows): the ids this client holds now. A task this client created is leased to it
+        with its journal row, for 30 seconds."""
+        return await self._core.lease_tasks([_task_id(t) for t in task_ids], seconds)
 
     async def get_task(self, task_id: TaskRef) -> Task:
         return await self._core.get_task(_task_id(task_id))

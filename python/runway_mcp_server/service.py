@@ -113,6 +113,8 @@ class RunwayService:
         # Tasks whose journal lease this service holds now, and when leases were taken at create.
         self.holding: set[str] = set()
         self.leased: OrderedDict[str, float] = OrderedDict()
+        # Renews every lease in `holding` with one journal write, while there are any.
+        self._renewer: Optional[asyncio.Future[None]] = None
 
     @property
     def simulated(self) -> bool:
@@ -218,7 +220,7 @@ class RunwayService:
         return r
 
     # Short, renewed while working: a process that dies holds a task for at most this long.
-    LEASE_SECONDS = 30.0
+    LEASE_SECONDS = runway_core.LEASE_SECONDS
 
     @asynccontextmanager
     async def held(self, task_id: str) -> AsyncIterator[bool]:
@@ -240,31 +242,37 @@ class RunwayService:
         if not got:
             yield False
             return
-
-        async def renew() -> None:
-            while True:
-                await asyncio.sleep(self.LEASE_SECONDS / 3)
-                await client.lease_task(task_id, self.LEASE_SECONDS)
-
         self.holding.add(task_id)
-        renewing = asyncio.ensure_future(renew())
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.ensure_future(self._renew(client))
         try:
             yield True
         finally:
-            renewing.cancel()
             self.holding.discard(task_id)
             # Not released: it runs out by itself, and by then the journal shows the task finished
             # and its files saved, which is what another process checks first (one write saved).
+
+    async def _renew(self, client: runway_core.Client) -> None:
+        """Renews the leases of every task held here, all in one journal write, well within their
+        length, until none is held: 300 tasks waiting cost one write every 10 s, not 300."""
+        while self.holding:
+            await asyncio.sleep(self.LEASE_SECONDS / 3)
+            if self.holding:
+                try:
+                    await client.lease_tasks(list(self.holding), self.LEASE_SECONDS)
+                except RunwayError as e:
+                    log.warning("could not renew the leases of %d tasks (%s)", len(self.holding), e)
 
     async def release_leases(self) -> None:
         """On a clean stop: another process may take this one's tasks at once, not after the lease."""
         if self._client is None or not self._client.has_journal:
             return
-        for task_id in list(self.holding) + list(self.leased):
-            try:
-                await self._client.lease_task(task_id, 0)
-            except RunwayError:
-                pass  # it lapses by itself
+        if self._renewer is not None:
+            self._renewer.cancel()
+        try:
+            await self._client.lease_tasks(list(self.holding) + list(self.leased), 0)
+        except RunwayError:
+            pass  # they lapse by themselves
         self.leased.clear()
 
     async def _save_when_free(self, task: runway_core.Task, r: TaskResult) -> None:
@@ -363,15 +371,11 @@ class RunwayService:
             self.remember(task.id, body.get("model"), task.estimated_cost, tool)
             self.created_here[task.id] = None
             if self.client().has_journal:
-                # Ours from the start: another process or replica resuming this key's tasks
-                # leaves it to us (its wait renews the lease).
-                try:
-                    if await self.client().lease_task(task.id, self.LEASE_SECONDS):
-                        self.leased[task.id] = time.monotonic()
-                        while len(self.leased) > 10_000:
-                            self.leased.popitem(last=False)
-                except RunwayError as e:
-                    log.warning("could not take the lease on new task %s: %s", task.id, e)
+                # Ours from the start (the core leases a new task to its creator with its row):
+                # another process or replica resuming this key's tasks leaves it to us.
+                self.leased[task.id] = time.monotonic()
+                while len(self.leased) > 10_000:
+                    self.leased.popitem(last=False)
             while len(self.created_here) > 10_000:
                 self.created_here.popitem(last=False)
             log.info("created task %s (%s %s, at most %s credits)", task.id, endpoint, body.get("model"), task.estimated_cost)

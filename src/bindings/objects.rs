@@ -266,17 +266,15 @@ impl PyClient {
         spawn(py, async move { Ok(c.journal_unfinished(limit).await?) }, |py, rows| entries_to_py(py, &rows))
     }
 
-    /// Takes or renews this client's lease on a task for `seconds` (0 releases it): True if this
-    /// client holds it now, False while another client's (another process's or replica's) runs.
-    fn lease_task<'py>(&self, py: Python<'py>, task_id: String, seconds: f64) -> PyResult<Bound<'py, PyAny>> {
+    /// Takes or renews this client's lease on each task for `seconds` (0 releases), in one journal
+    /// write: the ids this client holds now (another client's lease that still runs is left).
+    fn lease_tasks<'py>(&self, py: Python<'py>, task_ids: Vec<String>, seconds: f64) -> PyResult<Bound<'py, PyAny>> {
         if !(seconds.is_finite() && seconds >= 0.0) {
             return Err(to_pyerr(py, Error::Other(format!("seconds must be 0 or more, got {seconds}"))));
         }
         let c = self.client()?;
         let ttl = Duration::from_secs_f64(seconds.min(1e9));
-        spawn(py, async move { Ok(c.journal_lease(&task_id, ttl).await?) }, |py, v| {
-            Ok(v.into_pyobject(py)?.to_owned().into_any())
-        })
+        spawn(py, async move { Ok(c.journal_lease(task_ids, ttl).await?) }, |py, v| Ok(v.into_pyobject(py)?.into_any()))
     }
 
     /// Credits of this key's journaled tasks created since `since_ms` (final cost, else the estimate).
