@@ -49,6 +49,14 @@ pub const STALE_CLAIM_NOTE: &str = "A server process was creating this task and 
      before Runway's answer was journaled. Runway may have created the task: check the Runway dashboard's task \
      history before submitting again.";
 
+/// What a client learnt of a task since it last wrote: its newest look, where its outputs were saved.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub task_id: String,
+    pub look: Option<Task>,
+    pub files: Option<Value>,
+}
+
 /// What `Journal::claim` found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
@@ -174,9 +182,18 @@ pub trait Journal: Send + Sync {
     fn record(&self, e: &Entry) -> Result<i64>;
     /// Applies what GET /v1/tasks/{id} said. False if no row has this task id. An observation that
     /// would move a finished row back to running is ignored: another process saw the finish later.
-    fn update_task(&self, key_fp: &str, t: &Task) -> Result<bool>;
+    fn update_task(&self, key_fp: &str, t: &Task) -> Result<bool> {
+        let look = Observed { task_id: t.id.clone(), look: Some(t.clone()), files: None };
+        Ok(self.observe(key_fp, std::slice::from_ref(&look))?[0])
+    }
     /// Sets where the outputs were saved (a JSON array). False if no row has this task id.
-    fn set_files(&self, key_fp: &str, task_id: &str, files: &Value) -> Result<bool>;
+    fn set_files(&self, key_fp: &str, task_id: &str, files: &Value) -> Result<bool> {
+        let saved = Observed { task_id: task_id.to_string(), look: None, files: Some(files.clone()) };
+        Ok(self.observe(key_fp, std::slice::from_ref(&saved))?[0])
+    }
+    /// `update_task` and `set_files` of many tasks in one transaction: for each, whether its row
+    /// exists. Nothing is written if a `files` is not a JSON array.
+    fn observe(&self, key_fp: &str, batch: &[Observed]) -> Result<Vec<bool>>;
     fn get(&self, key_fp: &str, task_id: &str) -> Result<Option<Entry>>;
     /// Newest first.
     fn list(&self, key_fp: &str, f: &Filter) -> Result<Vec<Entry>>;
@@ -945,46 +962,52 @@ fn lease_tx(
     Ok(held)
 }
 
+/// One task's `observe`, in the caller's transaction: whether its row exists.
+fn observe_tx(tx: &Connection, key_fp: &str, o: &Observed, now: i64) -> rusqlite::Result<bool> {
+    let mut found = false;
+    if let Some(t) = &o.look {
+        // One statement, no read of the row first: a poll is the journal's most frequent write.
+        let outputs = (!t.output.is_empty()).then(|| Value::from(t.output.clone()).to_string());
+        found = tx.prepare_cached(&UPDATE_TASK_SQL)?.execute(params![
+            t.status,
+            t.progress,
+            outputs,
+            t.estimated_cost,
+            t.cost,
+            t.failure,
+            t.failure_code,
+            now,
+            key_fp,
+            o.task_id,
+        ])? > 0;
+    }
+    if let Some(files) = &o.files {
+        found |= tx
+            .prepare_cached("UPDATE tasks SET files = ?1, updated_ms = ?2 WHERE key_fp = ?3 AND task_id = ?4")?
+            .execute(params![files.to_string(), now, key_fp, o.task_id])?
+            > 0;
+    }
+    // Nothing written: no such row, or nothing new (or a stale look at a finished task).
+    if !found {
+        found = tx
+            .prepare_cached("SELECT 1 FROM tasks WHERE key_fp = ?1 AND task_id = ?2")?
+            .exists(params![key_fp, o.task_id])?;
+    }
+    Ok(found)
+}
+
 impl Journal for SqliteJournal {
     fn record(&self, e: &Entry) -> Result<i64> {
         let (new, now) = entry_to_record(e)?;
         self.write(|tx| record_tx(tx, &new, now))
     }
 
-    fn update_task(&self, key_fp: &str, t: &Task) -> Result<bool> {
-        // One statement, no read of the row first: a poll is the journal's most frequent write.
-        let outputs = (!t.output.is_empty()).then(|| Value::from(t.output.clone()).to_string());
+    fn observe(&self, key_fp: &str, batch: &[Observed]) -> Result<Vec<bool>> {
+        for f in batch.iter().filter_map(|o| o.files.as_ref()) {
+            check_array("files", f)?;
+        }
         let now = ms(now_unix_ms());
-        self.with(|c| {
-            let n = c.prepare_cached(&UPDATE_TASK_SQL)?.execute(params![
-                t.status,
-                t.progress,
-                outputs,
-                t.estimated_cost,
-                t.cost,
-                t.failure,
-                t.failure_code,
-                now,
-                key_fp,
-                t.id,
-            ])?;
-            if n > 0 {
-                return Ok(true);
-            }
-            // Nothing written: no such row, or nothing new (or a stale look at a finished task).
-            c.prepare_cached("SELECT 1 FROM tasks WHERE key_fp = ?1 AND task_id = ?2")?.exists(params![key_fp, t.id])
-        })
-    }
-
-    fn set_files(&self, key_fp: &str, task_id: &str, files: &Value) -> Result<bool> {
-        check_array("files", files)?;
-        let (files, now) = (files.to_string(), now_unix_ms());
-        self.write(|tx| {
-            let n = tx
-                .prepare_cached("UPDATE tasks SET files = ?1, updated_ms = ?2 WHERE key_fp = ?3 AND task_id = ?4")?
-                .execute(params![files, ms(now), key_fp, task_id])?;
-            Ok(n > 0)
-        })
+        self.write(|tx| batch.iter().map(|o| observe_tx(tx, key_fp, o, now)).collect())
     }
 
     fn get(&self, key_fp: &str, task_id: &str) -> Result<Option<Entry>> {
@@ -1229,7 +1252,42 @@ mod tests {
         journal_leases_have_one_holder_until_they_run_out,
         journal_lease_race_has_one_winner,
         journal_processes_share_one_journal,
+        journal_observe_writes_many_tasks_at_once,
     );
+
+    fn journal_observe_writes_many_tasks_at_once(b: Backend) {
+        let j = TestJournal::new(b, "observe");
+        for id in ["t1", "t2", "t3"] {
+            j.record(&entry("k", id)).unwrap();
+        }
+        let done = |id: &str| task(json!({"id": id, "status": "SUCCEEDED", "output": ["https://x/o.mp4"]}));
+        let files = json!([{"path": "/tmp/o.mp4"}]);
+        let batch = [
+            Observed { task_id: "t1".into(), look: Some(done("t1")), files: Some(files.clone()) },
+            Observed {
+                task_id: "t2".into(),
+                look: Some(task(json!({"id": "t2", "status": "RUNNING", "progress": 0.5}))),
+                files: None,
+            },
+            Observed { task_id: "t3".into(), look: None, files: Some(files.clone()) },
+            Observed { task_id: "nope".into(), look: Some(done("nope")), files: None },
+        ];
+        assert_eq!(j.observe("k", &batch).unwrap(), [true, true, true, false]);
+        let t1 = j.get("k", "t1").unwrap().unwrap();
+        assert_eq!((t1.status.as_deref(), &t1.files, t1.finished_ms.is_some()), (Some("SUCCEEDED"), &files, true));
+        assert_eq!(j.get("k", "t2").unwrap().unwrap().progress, Some(0.5));
+        assert_eq!(j.get("k", "t3").unwrap().unwrap().files, files);
+        // Nothing new is still a row that exists; another key's rows are not touched.
+        assert_eq!(j.observe("k", &batch[..1]).unwrap(), [true]);
+        assert_eq!(j.observe("other", &batch[..1]).unwrap(), [false]);
+        // A bad files value refuses the whole batch before anything is written.
+        let bad = [
+            Observed { task_id: "t2".into(), look: Some(done("t2")), files: None },
+            Observed { task_id: "t3".into(), look: None, files: Some(json!({"path": "/x"})) },
+        ];
+        assert!(j.observe("k", &bad).is_err());
+        assert_eq!(j.get("k", "t2").unwrap().unwrap().status.as_deref(), Some("RUNNING"));
+    }
 
     fn journal_leases_have_one_holder_until_they_run_out(b: Backend) {
         let j = TestJournal::new(b, "lease");

@@ -31,10 +31,9 @@ use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
 use crate::errors::{Error, Result};
 use crate::journal::{
-    check_array, claim_row, distinct, entry_to_record, merge, Claim, Entry, Filter, Journal, LeaseTo, CLAIM_KEY_PREFIX,
-    COLUMNS, DEFAULT_LIMIT, MAX_LIMIT, STALE_CLAIM_NOTE,
+    check_array, claim_row, distinct, entry_to_record, merge, Claim, Entry, Filter, Journal, LeaseTo, Observed,
+    CLAIM_KEY_PREFIX, COLUMNS, DEFAULT_LIMIT, MAX_LIMIT, STALE_CLAIM_NOTE,
 };
-use crate::tasks::Task;
 use crate::util::now_unix_ms;
 
 const SCHEMA_VERSION: i64 = 1;
@@ -543,6 +542,35 @@ async fn lease_tx(c: &Conn, key_fp: &str, task_ids: &[String], owner: &str, ttl_
     Ok(ids.into_iter().filter(|id| held.contains(*id)).cloned().collect())
 }
 
+/// One task's `observe`, in the caller's transaction: whether its row exists.
+async fn observe_tx(c: &Conn, key_fp: &str, o: &Observed, now: i64) -> Result<bool> {
+    let mut found = false;
+    if let Some(t) = &o.look {
+        let outputs = (!t.output.is_empty()).then(|| Value::from(t.output.clone()).to_string());
+        let args: [&(dyn ToSql + Sync); 10] = [
+            &t.status,
+            &t.progress,
+            &outputs,
+            &t.estimated_cost,
+            &t.cost,
+            &t.failure,
+            &t.failure_code,
+            &now,
+            &key_fp,
+            &o.task_id,
+        ];
+        found = c.execute(&UPDATE_TASK_SQL, &args).await.map_err(pg_err)? > 0;
+    }
+    if let Some(files) = &o.files {
+        let sql = "UPDATE runway_journal.tasks SET files = $1, updated_ms = $2 WHERE key_fp = $3 AND task_id = $4";
+        found |= c.execute(sql, &[&files.to_string(), &now, &key_fp, &o.task_id]).await.map_err(pg_err)? > 0;
+    }
+    if !found {
+        found = c.exists(EXISTS_SQL, &[&key_fp, &o.task_id]).await.map_err(pg_err)?;
+    }
+    Ok(found)
+}
+
 /// `record` of a checked entry with its times filled, in a transaction.
 async fn record_tx(c: &Conn, new: &Entry, now: u64) -> Result<i64> {
     if let Some(task_id) = &new.task_id {
@@ -683,48 +711,20 @@ impl Journal for PgJournal {
         self.run(move |c| async move { c.in_tx(record_tx(&c, &new, now)).await })
     }
 
-    fn update_task(&self, key_fp: &str, t: &Task) -> Result<bool> {
-        let outputs = (!t.output.is_empty()).then(|| Value::from(t.output.clone()).to_string());
-        let (key_fp, t, now) = (key_fp.to_string(), t.clone(), ms(now_unix_ms()));
+    fn observe(&self, key_fp: &str, batch: &[Observed]) -> Result<Vec<bool>> {
+        for f in batch.iter().filter_map(|o| o.files.as_ref()) {
+            check_array("files", f)?;
+        }
+        let (key_fp, batch, now) = (key_fp.to_string(), batch.to_vec(), ms(now_unix_ms()));
         self.run(move |c| async move {
-            let n = c
-                .execute(
-                    &UPDATE_TASK_SQL,
-                    &[
-                        &t.status,
-                        &t.progress,
-                        &outputs,
-                        &t.estimated_cost,
-                        &t.cost,
-                        &t.failure,
-                        &t.failure_code,
-                        &now,
-                        &key_fp,
-                        &t.id,
-                    ],
-                )
-                .await
-                .map_err(pg_err)?;
-            if n > 0 {
-                return Ok(true);
-            }
-            c.exists(EXISTS_SQL, &[&key_fp, &t.id]).await.map_err(pg_err)
-        })
-    }
-
-    fn set_files(&self, key_fp: &str, task_id: &str, files: &Value) -> Result<bool> {
-        check_array("files", files)?;
-        let (files, now) = (files.to_string(), ms(now_unix_ms()));
-        let (key_fp, task_id) = (key_fp.to_string(), task_id.to_string());
-        self.run(move |c| async move {
-            let n = c
-                .execute(
-                    "UPDATE runway_journal.tasks SET files = $1, updated_ms = $2 WHERE key_fp = $3 AND task_id = $4",
-                    &[&files, &now, &key_fp, &task_id],
-                )
-                .await
-                .map_err(pg_err)?;
-            Ok(n > 0)
+            c.in_tx(async {
+                let mut found = Vec::with_capacity(batch.len());
+                for o in &batch {
+                    found.push(observe_tx(&c, &key_fp, o, now).await?);
+                }
+                Ok(found)
+            })
+            .await
         })
     }
 

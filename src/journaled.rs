@@ -17,7 +17,7 @@ use tokio::io::AsyncReadExt;
 use crate::catalogue::Field;
 use crate::client::RunwayClient;
 use crate::errors::{Error, Result};
-use crate::journal::{request_fingerprint, Claim, Entry, Filter, Journal, LeaseTo, CLAIM_STALE_MS};
+use crate::journal::{request_fingerprint, Claim, Entry, Filter, Journal, LeaseTo, Observed, CLAIM_STALE_MS};
 use crate::media::{classify, media_slots, open_local, InputRef};
 use crate::tasks::Task;
 
@@ -39,6 +39,53 @@ pub struct Attached {
     written: Arc<Mutex<HashMap<String, u64>>>,
     /// Whose leases this client takes (`Journal::lease`): random, one per client.
     pub owner: String,
+    behind: Arc<Behind>,
+}
+
+/// How long what a poll saw, or where outputs were saved, waits before it is written: everything
+/// observed meanwhile, of every task, goes in one transaction, and a task's finish and its saved
+/// files in one row write. A commit's cost is mostly per commit and per page it changes, and the
+/// polls of tasks made together come together. Claims and the row of a new task are written at
+/// once (they are what keeps a paid task from being lost or paid twice); a look lost with the
+/// process is seen again by the next one that polls the task. Other processes see a look this much
+/// later; reads through this client write what is pending first.
+pub const WRITE_BEHIND: Duration = Duration::from_millis(250);
+
+/// Observations waiting for their write (`WRITE_BEHIND`), one per task, in arrival order.
+struct Behind {
+    journal: Arc<dyn Journal>,
+    key_fp: String,
+    /// The pending batch, and whether a write of it is scheduled.
+    pending: Mutex<(Vec<Observed>, bool)>,
+}
+
+impl Behind {
+    fn take(&self) -> Vec<Observed> {
+        let mut p = self.pending.lock().unwrap();
+        p.1 = false;
+        std::mem::take(&mut p.0)
+    }
+}
+
+impl Drop for Behind {
+    /// The last client of this journal is gone: what it observed is written now (the server flushes
+    /// on close; this covers library callers that just drop their client).
+    fn drop(&mut self) {
+        let batch = std::mem::take(&mut self.pending.get_mut().unwrap().0);
+        if batch.is_empty() {
+            return;
+        }
+        let (journal, key_fp) = (self.journal.clone(), self.key_fp.clone());
+        let write = move || {
+            if let Err(e) = journal.observe(&key_fp, &batch) {
+                eprintln!("runway-core: could not journal the status of {} tasks ({e})", batch.len());
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => drop(h.spawn_blocking(write)),
+            Err(_) => write(),
+        }
+    }
 }
 
 /// Tasks remembered in `Attached::written`; past this the memory starts over (it only saves writes).
@@ -46,7 +93,63 @@ const WRITTEN_CAP: usize = 4096;
 
 impl Attached {
     pub fn new(journal: Arc<dyn Journal>, key_fp: String) -> Attached {
-        Attached { journal, key_fp, written: Default::default(), owner: crate::util::uuid_v4() }
+        let behind = Arc::new(Behind { journal: journal.clone(), key_fp: key_fp.clone(), pending: Default::default() });
+        Attached { journal, key_fp, written: Default::default(), owner: crate::util::uuid_v4(), behind }
+    }
+
+    /// Queues an observation of a task for the next batch (`WRITE_BEHIND`), merged with what is
+    /// already queued for it.
+    fn defer(&self, o: Observed) {
+        let mut p = self.behind.pending.lock().unwrap();
+        match p.0.iter_mut().find(|q| q.task_id == o.task_id) {
+            Some(q) => {
+                q.look = o.look.or(q.look.take());
+                q.files = o.files.or(q.files.take());
+            }
+            None => p.0.push(o),
+        }
+        if !std::mem::replace(&mut p.1, true) {
+            let a = self.clone();
+            let write = async move {
+                tokio::time::sleep(WRITE_BEHIND).await;
+                a.flush().await;
+            };
+            match tokio::runtime::Handle::try_current() {
+                Ok(h) => drop(h.spawn(write)),
+                // Outside a runtime (not how the client calls it): written when the client goes.
+                Err(_) => p.1 = false,
+            }
+        }
+    }
+
+    /// Writes what is pending now, in one transaction.
+    pub async fn flush(&self) {
+        let batch = self.behind.take();
+        if batch.is_empty() {
+            return;
+        }
+        let (j, key_fp, n) = (self.journal.clone(), self.key_fp.clone(), batch.len());
+        match blocking(move || j.observe(&key_fp, &batch).map(|found| (batch, found))).await {
+            Ok((batch, found)) => {
+                // Only a row that exists: a task journaled later must still get its statuses.
+                for (o, _) in batch.iter().zip(found).filter(|(_, f)| *f) {
+                    if let Some(t) = &o.look {
+                        self.remember_written(t);
+                    }
+                }
+            }
+            Err(e) => eprintln!("runway-core: could not journal the status of {n} tasks ({e})"),
+        }
+    }
+
+    /// `flush`, from a thread outside the runtime (closing a client).
+    pub fn flush_blocking(&self) {
+        let batch = self.behind.take();
+        if !batch.is_empty() {
+            if let Err(e) = self.journal.observe(&self.key_fp, &batch) {
+                eprintln!("runway-core: could not journal the status of {} tasks ({e})", batch.len());
+            }
+        }
     }
 
     /// True if this client already wrote exactly what `t` shows.
@@ -324,46 +427,44 @@ impl RunwayClient {
         }
     }
 
-    /// Journals what a GET of a task showed (a no-op for tasks the journal does not hold).
+    /// Journals what a GET of a task showed (a no-op for tasks the journal does not hold), within
+    /// `WRITE_BEHIND`.
     pub(crate) async fn journal_seen(&self, task: &Task) {
-        let Some(a) = self.journal().cloned() else { return };
-        if a.already_written(task) {
-            return;
-        }
-        let t = task.clone();
-        let j = a.clone();
-        match blocking(move || j.journal.update_task(&j.key_fp, &t)).await {
-            // Only a row that exists: a task journaled later must still get its statuses.
-            Ok(true) => a.remember_written(task),
-            Ok(false) => {}
-            Err(e) => eprintln!("runway-core: could not journal the status of task {} ({e})", task.id),
+        let Some(a) = self.journal() else { return };
+        if !a.already_written(task) {
+            a.defer(Observed { task_id: task.id.clone(), look: Some(task.clone()), files: None });
         }
     }
 
-    /// Journals where a task's outputs were saved.
+    /// Journals where a task's outputs were saved, within `WRITE_BEHIND`.
     pub(crate) async fn journal_files(&self, task_id: &str, files: Value) {
-        let Some(a) = self.journal().cloned() else { return };
-        let id = task_id.to_string();
-        if let Err(e) = blocking(move || a.journal.set_files(&a.key_fp, &id, &files)).await {
-            eprintln!("runway-core: could not journal the files of task {task_id} ({e})");
+        if let Some(a) = self.journal() {
+            a.defer(Observed { task_id: task_id.to_string(), look: None, files: Some(files) });
         }
+    }
+
+    /// The journal, with what this client observed written: for reads.
+    async fn journal_now(&self) -> Result<Attached> {
+        let a = self.journal().cloned().ok_or_else(no_journal)?;
+        a.flush().await;
+        Ok(a)
     }
 
     /// This key's journal rows, newest first.
     pub async fn journal_list(&self, f: Filter) -> Result<Vec<Entry>> {
-        let a = self.journal().cloned().ok_or_else(no_journal)?;
+        let a = self.journal_now().await?;
         blocking(move || a.journal.list(&a.key_fp, &f)).await
     }
 
     pub async fn journal_get(&self, task_id: &str) -> Result<Option<Entry>> {
-        let a = self.journal().cloned().ok_or_else(no_journal)?;
+        let a = self.journal_now().await?;
         let id = task_id.to_string();
         blocking(move || a.journal.get(&a.key_fp, &id)).await
     }
 
     /// Tasks to resume: unfinished, or finished with outputs not saved yet.
     pub async fn journal_unfinished(&self, limit: usize) -> Result<Vec<Entry>> {
-        let a = self.journal().cloned().ok_or_else(no_journal)?;
+        let a = self.journal_now().await?;
         blocking(move || a.journal.unfinished(&a.key_fp, limit)).await
     }
 
@@ -379,7 +480,7 @@ impl RunwayClient {
 
     /// Credits of this key's tasks created since `since_ms` (final cost, else the estimate).
     pub async fn journal_spent_since(&self, since_ms: u64) -> Result<f64> {
-        let a = self.journal().cloned().ok_or_else(no_journal)?;
+        let a = self.journal_now().await?;
         blocking(move || a.journal.spent_since(&a.key_fp, since_ms)).await
     }
 }

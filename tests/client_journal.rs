@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use runway_core::client::{ClientOptions, RunwayClient};
 use runway_core::journal::{
-    key_fingerprint, open_journal, request_fingerprint, Claim, Entry, Filter, Journal, LeaseTo, CLAIM_STALE_MS,
-    STALE_CLAIM_NOTE,
+    key_fingerprint, open_journal, request_fingerprint, Claim, Entry, Filter, Journal, LeaseTo, Observed,
+    CLAIM_STALE_MS, STALE_CLAIM_NOTE,
 };
-use runway_core::journaled::CreateMeta;
+use runway_core::journaled::{CreateMeta, WRITE_BEHIND};
 use runway_core::simulator::{Fault, FaultKind, SimConfig, Simulator};
 use runway_core::tasks::PollConfig;
 use serde_json::{json, Value};
@@ -389,12 +389,10 @@ impl Journal for Counting {
     fn record(&self, e: &Entry) -> runway_core::errors::Result<i64> {
         self.0.record(e)
     }
-    fn update_task(&self, key_fp: &str, t: &runway_core::tasks::Task) -> runway_core::errors::Result<bool> {
-        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.0.update_task(key_fp, t)
-    }
-    fn set_files(&self, key_fp: &str, task_id: &str, files: &Value) -> runway_core::errors::Result<bool> {
-        self.0.set_files(key_fp, task_id, files)
+    fn observe(&self, key_fp: &str, batch: &[Observed]) -> runway_core::errors::Result<Vec<bool>> {
+        let looks = batch.iter().filter(|o| o.look.is_some()).count();
+        self.1.fetch_add(looks, std::sync::atomic::Ordering::SeqCst);
+        self.0.observe(key_fp, batch)
     }
     fn get(&self, key_fp: &str, task_id: &str) -> runway_core::errors::Result<Option<Entry>> {
         self.0.get(key_fp, task_id)
@@ -457,12 +455,20 @@ async fn a_poll_that_saw_nothing_new_writes_nothing(b: Backend) {
     for _ in 0..3 {
         assert_eq!(c.get_task(&t.id).await.unwrap().status.as_deref(), Some("PENDING"));
     }
-    assert_eq!(writes(), 1, "the first look is written, the same look again is not");
+    assert_eq!(writes(), 0, "looks wait for their batch (WRITE_BEHIND)");
+    // A read through the client writes what is pending first: the three looks as one.
     assert_eq!(c.journal_get(&t.id).await.unwrap().unwrap().status.as_deref(), Some("PENDING"));
+    assert_eq!(writes(), 1);
+    for _ in 0..2 {
+        assert_eq!(c.get_task(&t.id).await.unwrap().status.as_deref(), Some("PENDING"));
+    }
+    tokio::time::sleep(WRITE_BEHIND * 3).await;
+    assert_eq!(writes(), 1, "the same look again is not written");
     tokio::time::sleep(Duration::from_millis(1600)).await;
     assert_eq!(c.get_task(&t.id).await.unwrap().status.as_deref(), Some("RUNNING"));
-    assert_eq!(writes(), 2);
-    assert_eq!(c.journal_get(&t.id).await.unwrap().unwrap().status.as_deref(), Some("RUNNING"), "a change is written");
+    tokio::time::sleep(WRITE_BEHIND * 3).await;
+    assert_eq!(writes(), 2, "a change is written after WRITE_BEHIND, without a read");
+    assert_eq!(c.journal_get(&t.id).await.unwrap().unwrap().status.as_deref(), Some("RUNNING"));
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -491,8 +497,16 @@ async fn replicas_share_tasks_and_one_of_them_holds_a_lease(b: Backend) {
     let done = two.wait_for_task(&t.id, Some(Duration::from_secs(20)), |_| async { Ok(()) }).await.unwrap();
     let saved = two.save_outputs(&done, &dir, "replica").await.unwrap();
     assert!(leased(&two, &t.id, Duration::ZERO).await, "released");
-    // The first replica sees the finish and the saved files, and nothing left to resume.
-    let e = one.journal_get(&t.id).await.unwrap().unwrap();
+    // The first replica sees the finish and the saved files (within WRITE_BEHIND), and nothing left
+    // to resume.
+    let mut e = one.journal_get(&t.id).await.unwrap().unwrap();
+    for _ in 0..50 {
+        if !e.files.as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(WRITE_BEHIND / 5).await;
+        e = one.journal_get(&t.id).await.unwrap().unwrap();
+    }
     assert_eq!(e.status.as_deref(), Some("SUCCEEDED"));
     assert_eq!(e.files[0]["path"], json!(saved[0].path));
     assert!(one.journal_unfinished(10).await.unwrap().is_empty());

@@ -48,7 +48,13 @@ async def test_two_replicas_share_one_journal(sim, shared_journal, tmp_path):
         done = await two.wait_for_task(t.id, timeout=20)
         files = await two.save_outputs(done, str(tmp_path), "heron")
         assert await two.lease_task(t.id, 0)  # released
-        row = await one.journal_entry(t.id)
+        # The other replica sees the finish and the files once they are written (their batch
+        # waits up to 250 ms for others to share its transaction).
+        for _ in range(50):
+            row = await one.journal_entry(t.id)
+            if row is not None and row["files"]:
+                break
+            await asyncio.sleep(0.1)
         assert row is not None and row["status"] == "SUCCEEDED" and row["files"][0]["path"] == files[0]["path"]
         assert await one.unfinished_tasks() == []
         assert await one.spent_since(0) == 60

@@ -199,8 +199,12 @@ impl PyClient {
         &self.base_url
     }
 
-    fn close(&self) {
-        self.inner.lock().unwrap().take();
+    /// Also writes what the client observed and has not journaled yet (`WRITE_BEHIND`).
+    fn close(&self, py: Python<'_>) {
+        let client = self.inner.lock().unwrap().take();
+        if let Some(a) = client.as_ref().and_then(|c| c.journal()).cloned() {
+            py.detach(move || a.flush_blocking());
+        }
     }
 
     #[getter]
