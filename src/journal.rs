@@ -57,6 +57,21 @@ pub struct Observed {
     pub files: Option<Value>,
 }
 
+/// A write whose caller waits for its commit (`Journal::write_all`): callers' writes made at the
+/// same moment can share one transaction.
+#[derive(Debug, Clone)]
+pub enum Write {
+    Claim { entry: Entry, stale_before_ms: u64, skip: Vec<String> },
+    Settle { key_fp: String, id: i64, outcome: Option<Entry>, lease: Option<(String, u64)> },
+}
+
+/// What a `Write` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Written {
+    Claim(Claim),
+    Settled,
+}
+
 /// What `Journal::claim` found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
@@ -210,6 +225,23 @@ pub trait Journal: Send + Sync {
     /// (None: no task was created). With `lease`, its owner also takes the new task's lease in the
     /// same transaction (the creator follows its task; one commit, not two).
     fn settle(&self, key_fp: &str, id: i64, outcome: Option<&Entry>, lease: Option<LeaseTo>) -> Result<()>;
+    /// Several claims and settles, each as its own method would make it, each answered on its own.
+    /// Here one after another; a backend may commit them in one transaction (group commit), each
+    /// undone alone if it fails.
+    fn write_all(&self, writes: &[Write]) -> Result<Vec<Result<Written>>> {
+        Ok(writes
+            .iter()
+            .map(|w| match w {
+                Write::Claim { entry, stale_before_ms, skip } => {
+                    self.claim(entry, *stale_before_ms, skip).map(Written::Claim)
+                }
+                Write::Settle { key_fp, id, outcome, lease } => {
+                    let lease = lease.as_ref().map(|(owner, ttl_ms)| LeaseTo { owner, ttl_ms: *ttl_ms });
+                    self.settle(key_fp, *id, outcome.as_ref(), lease).map(|()| Written::Settled)
+                }
+            })
+            .collect())
+    }
     /// Rows to resume, newest first: not finished and with a task id, or SUCCEEDED with outputs but
     /// no saved files yet.
     fn unfinished(&self, key_fp: &str, limit: usize) -> Result<Vec<Entry>>;
@@ -996,6 +1028,66 @@ fn observe_tx(tx: &Connection, key_fp: &str, o: &Observed, now: i64) -> rusqlite
     Ok(found)
 }
 
+/// A `Write` checked and ready to run in a transaction.
+enum Ready<'a> {
+    Claim { claim: Box<Entry>, request_fp: String, e: &'a Entry, stale_before_ms: u64, skip: &'a [String] },
+    Settle { key_fp: &'a str, claim_key: String, id: i64, outcome: Option<&'a Entry>, lease: Option<&'a (String, u64)> },
+}
+
+impl<'a> Ready<'a> {
+    fn of(w: &'a Write) -> Result<Ready<'a>> {
+        Ok(match w {
+            Write::Claim { entry, stale_before_ms, skip } => {
+                let (claim, request_fp, _) = claim_row(entry)?;
+                Ready::Claim { claim: Box::new(claim), request_fp, e: entry, stale_before_ms: *stale_before_ms, skip }
+            }
+            Write::Settle { key_fp, id, outcome, lease } => {
+                if let Some(e) = outcome {
+                    check_array("outputs", &e.outputs)?;
+                    check_array("files", &e.files)?;
+                }
+                let claim_key = format!("{CLAIM_KEY_PREFIX}{key_fp}");
+                Ready::Settle { key_fp, claim_key, id: *id, outcome: outcome.as_ref(), lease: lease.as_ref() }
+            }
+        })
+    }
+
+    fn run(&self, tx: &Connection, now: u64) -> rusqlite::Result<Written> {
+        match self {
+            Ready::Claim { claim, request_fp, e, stale_before_ms, skip } => {
+                let args = [e.key_fp.clone().into(), request_fp.clone().into(), claim.key_fp.clone().into()];
+                for row in SqliteJournal::query(tx, &CLAIM_SQL, &args)? {
+                    match &row.task_id {
+                        Some(id) if skip.contains(id) => continue,
+                        Some(_) => return Ok(Written::Claim(Claim::InFlight(Box::new(row)))),
+                        None if row.created_ms >= *stale_before_ms => return Ok(Written::Claim(Claim::Taken)),
+                        None => {
+                            tx.prepare_cached(
+                                "UPDATE tasks SET key_fp = ?1, status = NULL, note = ?2, updated_ms = ?3 WHERE id = ?4",
+                            )?
+                            .execute(params![
+                                e.key_fp,
+                                STALE_CLAIM_NOTE,
+                                ms(now),
+                                row.id
+                            ])?;
+                        }
+                    }
+                }
+                let claim = Entry { updated_ms: now.max(claim.created_ms), ..(**claim).clone() };
+                store(tx, &claim, None).map(|id| Written::Claim(Claim::Won(id)))
+            }
+            Ready::Settle { key_fp, claim_key, id, outcome, lease } => {
+                settle_tx(tx, key_fp, claim_key, *id, *outcome, now)?;
+                if let (Some(task_id), Some((owner, ttl_ms))) = (outcome.and_then(|e| e.task_id.as_ref()), lease) {
+                    lease_tx(tx, key_fp, std::slice::from_ref(task_id), owner, now, *ttl_ms)?;
+                }
+                Ok(Written::Settled)
+            }
+        }
+    }
+}
+
 impl Journal for SqliteJournal {
     fn record(&self, e: &Entry) -> Result<i64> {
         let (new, now) = entry_to_record(e)?;
@@ -1025,41 +1117,46 @@ impl Journal for SqliteJournal {
     }
 
     fn claim(&self, e: &Entry, stale_before_ms: u64, skip: &[String]) -> Result<Claim> {
-        let (claim, request_fp, now) = claim_row(e)?;
-        let claim_key = claim.key_fp.clone();
-        let args = [e.key_fp.clone().into(), request_fp.into(), claim_key.into()];
-        self.write(|tx| {
-            for row in Self::query(tx, &CLAIM_SQL, &args)? {
-                match &row.task_id {
-                    Some(id) if skip.contains(id) => continue,
-                    Some(_) => return Ok(Claim::InFlight(Box::new(row))),
-                    None if row.created_ms >= stale_before_ms => return Ok(Claim::Taken),
-                    None => {
-                        tx.prepare_cached(
-                            "UPDATE tasks SET key_fp = ?1, status = NULL, note = ?2, updated_ms = ?3 WHERE id = ?4",
-                        )?
-                        .execute(params![e.key_fp, STALE_CLAIM_NOTE, ms(now), row.id])?;
-                    }
-                }
-            }
-            store(tx, &claim, None).map(Claim::Won)
-        })
+        let w = Write::Claim { entry: e.clone(), stale_before_ms, skip: skip.to_vec() };
+        match self.write_all(std::slice::from_ref(&w))?.pop() {
+            Some(Ok(Written::Claim(c))) => Ok(c),
+            Some(Err(e)) => Err(e),
+            other => Err(Error::Other(format!("task journal: a claim answered {other:?}"))),
+        }
     }
 
     fn settle(&self, key_fp: &str, id: i64, outcome: Option<&Entry>, lease: Option<LeaseTo>) -> Result<()> {
-        if let Some(e) = outcome {
-            check_array("outputs", &e.outputs)?;
-            check_array("files", &e.files)?;
-        }
+        let lease = lease.map(|l| (l.owner.to_string(), l.ttl_ms));
+        let w = Write::Settle { key_fp: key_fp.to_string(), id, outcome: outcome.cloned(), lease };
+        self.write_all(std::slice::from_ref(&w))?.pop().unwrap_or(Ok(Written::Settled)).map(drop)
+    }
+
+    /// Group commit: one transaction, each write in a savepoint so that one that fails is undone
+    /// alone. SQLite has one writer at a time anyway, so this costs no concurrency.
+    fn write_all(&self, writes: &[Write]) -> Result<Vec<Result<Written>>> {
+        let ready: Vec<Result<Ready>> = writes.iter().map(Ready::of).collect();
         let now = now_unix_ms();
-        let claim_key = format!("{CLAIM_KEY_PREFIX}{key_fp}");
-        let leased = outcome.and_then(|e| e.task_id.clone()).zip(lease);
         self.write(|tx| {
-            settle_tx(tx, key_fp, &claim_key, id, outcome, now)?;
-            if let Some((task_id, l)) = &leased {
-                lease_tx(tx, key_fp, std::slice::from_ref(task_id), l.owner, now, l.ttl_ms)?;
+            let mut out = Vec::with_capacity(ready.len());
+            for r in ready {
+                let r = match r {
+                    Ok(r) => r,
+                    Err(e) => {
+                        out.push(Err(e));
+                        continue;
+                    }
+                };
+                tx.prepare_cached("SAVEPOINT one_write")?.execute([])?;
+                match r.run(tx, now) {
+                    Ok(w) => out.push(Ok(w)),
+                    Err(e) => {
+                        tx.prepare_cached("ROLLBACK TO one_write")?.execute([])?;
+                        out.push(Err(db_err(e)));
+                    }
+                }
+                tx.prepare_cached("RELEASE one_write")?.execute([])?;
             }
-            Ok(())
+            Ok(out)
         })
     }
 
@@ -1253,7 +1350,36 @@ mod tests {
         journal_lease_race_has_one_winner,
         journal_processes_share_one_journal,
         journal_observe_writes_many_tasks_at_once,
+        journal_write_all_answers_each_write_on_its_own,
     );
+
+    fn journal_write_all_answers_each_write_on_its_own(b: Backend) {
+        let j = TestJournal::new(b, "write_all");
+        let req = Entry { task_id: None, ..entry("k", "") };
+        let earlier = won(j.claim(&Entry { request_fp: Some("earlier".into()), ..req.clone() }, 0, &[]).unwrap());
+        let claim = |fp: Option<&str>| Write::Claim {
+            entry: Entry { request_fp: fp.map(String::from), ..req.clone() },
+            stale_before_ms: 0,
+            skip: vec![],
+        };
+        let done = Entry { task_id: Some("t9".into()), ..entry("k", "") };
+        let lease = Some(("me".to_string(), 60_000));
+        let writes = [
+            claim(Some("rfp")),
+            claim(Some("rfp")),
+            claim(None),
+            Write::Settle { key_fp: "k".into(), id: earlier, outcome: Some(done), lease },
+        ];
+        let out = j.write_all(&writes).unwrap();
+        assert!(matches!(out[0], Ok(Written::Claim(Claim::Won(_)))), "{out:?}");
+        assert_eq!(out[1].as_ref().unwrap(), &Written::Claim(Claim::Taken), "the first claim, in the same batch");
+        assert!(out[2].as_ref().unwrap_err().to_string().contains("request fingerprint"), "{out:?}");
+        assert_eq!(out[3].as_ref().unwrap(), &Written::Settled);
+        // The failing write took nothing with it.
+        assert_eq!(j.get("k", "t9").unwrap().unwrap().id, earlier);
+        assert!(!leased(&*j, "k", "t9", "other", 60_000), "leased with its row");
+        assert_eq!(j.count(), 2, "the earlier claim (now t9) and the new claim");
+    }
 
     fn journal_observe_writes_many_tasks_at_once(b: Backend) {
         let j = TestJournal::new(b, "observe");

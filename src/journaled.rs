@@ -17,7 +17,7 @@ use tokio::io::AsyncReadExt;
 use crate::catalogue::Field;
 use crate::client::RunwayClient;
 use crate::errors::{Error, Result};
-use crate::journal::{request_fingerprint, Claim, Entry, Filter, Journal, LeaseTo, Observed, CLAIM_STALE_MS};
+use crate::journal::{request_fingerprint, Claim, Entry, Filter, Journal, Observed, Write, Written, CLAIM_STALE_MS};
 use crate::media::{classify, media_slots, open_local, InputRef};
 use crate::tasks::Task;
 
@@ -40,7 +40,12 @@ pub struct Attached {
     /// Whose leases this client takes (`Journal::lease`): random, one per client.
     pub owner: String,
     behind: Arc<Behind>,
+    /// Claims and settles waiting for the next transaction, and whether one is being written.
+    group: Arc<Mutex<Group>>,
 }
+
+type Reply = tokio::sync::oneshot::Sender<Result<Written>>;
+type Group = (Vec<(Write, Reply)>, bool);
 
 /// How long what a poll saw, or where outputs were saved, waits before it is written: everything
 /// observed meanwhile, of every task, goes in one transaction, and a task's finish and its saved
@@ -94,7 +99,53 @@ const WRITTEN_CAP: usize = 4096;
 impl Attached {
     pub fn new(journal: Arc<dyn Journal>, key_fp: String) -> Attached {
         let behind = Arc::new(Behind { journal: journal.clone(), key_fp: key_fp.clone(), pending: Default::default() });
-        Attached { journal, key_fp, written: Default::default(), owner: crate::util::uuid_v4(), behind }
+        let owner = crate::util::uuid_v4();
+        Attached { journal, key_fp, written: Default::default(), owner, behind, group: Default::default() }
+    }
+
+    /// Writes a claim or a settle and waits for its commit. Those made at the same moment share it
+    /// (group commit): the first goes at once, and whatever queues meanwhile goes together in the
+    /// next transaction, so 300 creates at once cost a few dozen commits, not 600.
+    async fn write_now(&self, w: Write) -> Result<Written> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let start = {
+            let mut g = self.group.lock().unwrap();
+            g.0.push((w, tx));
+            !std::mem::replace(&mut g.1, true)
+        };
+        if start {
+            let a = self.clone();
+            tokio::spawn(async move { a.drain().await });
+        }
+        rx.await.map_err(|_| Error::Other("task journal: the write was abandoned".into()))?
+    }
+
+    /// Writes the queued claims and settles, a transaction at a time, until none is left.
+    async fn drain(&self) {
+        loop {
+            let batch = {
+                let mut g = self.group.lock().unwrap();
+                if g.0.is_empty() {
+                    g.1 = false;
+                    return;
+                }
+                std::mem::take(&mut g.0)
+            };
+            let (writes, replies): (Vec<Write>, Vec<Reply>) = batch.into_iter().unzip();
+            let j = self.journal.clone();
+            match blocking(move || j.write_all(&writes)).await {
+                Ok(done) => {
+                    for (r, reply) in done.into_iter().zip(replies) {
+                        let _ = reply.send(r);
+                    }
+                }
+                Err(e) => {
+                    for reply in replies {
+                        let _ = reply.send(Err(Error::Other(e.to_string())));
+                    }
+                }
+            }
+        }
     }
 
     /// Queues an observation of a task for the next batch (`WRITE_BEHIND`), merged with what is
@@ -335,9 +386,13 @@ impl RunwayClient {
         // Tasks of this request looked at and found finished or gone.
         let mut skip: Vec<String> = Vec::new();
         loop {
-            let (j, e, s) = (a.clone(), entry.clone(), skip.clone());
-            let stale_before = crate::util::now_unix_ms().saturating_sub(CLAIM_STALE_MS);
-            match blocking(move || j.journal.claim(&e, stale_before, &s)).await? {
+            let stale_before_ms = crate::util::now_unix_ms().saturating_sub(CLAIM_STALE_MS);
+            let w = Write::Claim { entry: entry.clone(), stale_before_ms, skip: skip.clone() };
+            let claim = match a.write_now(w).await? {
+                Written::Claim(c) => c,
+                other => return Err(Error::Other(format!("task journal: a claim answered {other:?}"))),
+            };
+            match claim {
                 Claim::Won(id) => return Ok(Admit::Create(Some(ClaimHold { a, id, sent: false, settled: false }))),
                 Claim::InFlight(row) => match self.reattach(&row).await? {
                     Some(t) => return Ok(Admit::Reattach(t)),
@@ -421,8 +476,8 @@ impl RunwayClient {
     pub(crate) async fn journal_no_task(&self, claim: Option<ClaimHold>) {
         let Some(mut c) = claim else { return };
         c.settled = true;
-        let (a, id) = (c.a.clone(), c.id);
-        if let Err(e) = blocking(move || a.journal.settle(&a.key_fp, id, None, None)).await {
+        let w = Write::Settle { key_fp: c.a.key_fp.clone(), id: c.id, outcome: None, lease: None };
+        if let Err(e) = c.a.write_now(w).await {
             eprintln!("runway-core: could not remove a journal claim ({e})");
         }
     }
@@ -491,8 +546,8 @@ async fn write_outcome(a: Attached, claim: Option<ClaimHold>, e: Entry) -> Resul
     match claim {
         Some(mut c) => {
             c.settled = true;
-            let id = c.id;
-            blocking(move || a.journal.settle(&a.key_fp, id, Some(&e), Some(LeaseTo { owner: &a.owner, ttl_ms }))).await
+            let lease = Some((a.owner.clone(), ttl_ms));
+            a.write_now(Write::Settle { key_fp: a.key_fp.clone(), id: c.id, outcome: Some(e), lease }).await.map(drop)
         }
         None => {
             blocking(move || {
