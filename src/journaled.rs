@@ -45,6 +45,11 @@ pub struct Attached {
 }
 
 type Reply = tokio::sync::oneshot::Sender<Result<Written>>;
+
+/// How long the first of a group of claims and settles waits for others to share its commit: a
+/// create's request to Runway takes far longer, and calls that come together (a batch, several
+/// agents) arrive a millisecond or two apart.
+const GROUP_WINDOW: Duration = Duration::from_millis(3);
 type Group = (Vec<(Write, Reply)>, bool);
 
 /// How long what a poll saw, or where outputs were saved, waits before it is written: everything
@@ -122,6 +127,7 @@ impl Attached {
 
     /// Writes the queued claims and settles, a transaction at a time, until none is left.
     async fn drain(&self) {
+        tokio::time::sleep(GROUP_WINDOW).await;
         loop {
             let batch = {
                 let mut g = self.group.lock().unwrap();
