@@ -10,6 +10,7 @@ from typing import Any, AsyncIterator, Optional
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool as SDKTool
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.types import Tool
 
@@ -142,7 +143,9 @@ def build(settings: Settings) -> MCPServer:
             await pool.release_leases()
             pool.close()
 
-    mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
+    mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
+                    tools=[SDKTool.from_function(s.fn, name=s.name, description=s.description, annotations=s.annotations)
+                           for s in tools.specs()])
     mcp.settings_ = settings
-    tools.register(mcp)
+    tools.register_resources(mcp)
     return mcp
