@@ -10,13 +10,12 @@ from typing import Any, AsyncIterator, Optional
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.tools import Tool as SDKTool
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.types import Tool
 
 import runway_core
 
-from . import remote, tools
+from . import remote, toolcache, tools
 from .service import Pool, Refused, key_id, request_key
 from .settings import Settings
 
@@ -144,8 +143,7 @@ def build(settings: Settings) -> MCPServer:
             pool.close()
 
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
-                    tools=[SDKTool.from_function(s.fn, name=s.name, description=s.description, annotations=s.annotations)
-                           for s in tools.specs()])
+                    tools=toolcache.build_tools(tools.specs()))
     mcp.settings_ = settings
     tools.register_resources(mcp)
     return mcp
