@@ -176,6 +176,17 @@ def test_a_changed_input_of_the_key_misses_and_rewrites(sim, tmp_path, cache, mo
         assert kinds(build(settings(sim, tmp_path / "out"))) == {"LazyTool"}
 
 
+def test_the_catalogue_fingerprint_follows_the_data(monkeypatch):
+    import copy
+
+    data = copy.deepcopy(catalog.data())
+    monkeypatch.setattr(catalog, "data", lambda: data)
+    same = catalog.fingerprint.__wrapped__()
+    assert same == catalog.fingerprint()
+    data["models"][0]["title"] += " (renamed)"
+    assert catalog.fingerprint.__wrapped__() != same
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "another key", "a tool missing", "wrong types"])
 async def test_a_corrupt_file_is_ignored_and_replaced(sim, tmp_path, cache, damage):
     eager = build(settings(sim, tmp_path / "out"))
