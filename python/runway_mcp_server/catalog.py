@@ -4,6 +4,8 @@ defaults for fields a model requires, and cost text. Everything here is read fro
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -37,12 +39,24 @@ class Model:
 
 
 @lru_cache(maxsize=1)
+def data() -> dict[str, Any]:
+    """The core's catalogue, as `runway_core.catalogue()` gives it: read once."""
+    return runway_core.catalogue()
+
+
+@lru_cache(maxsize=1)
+def fingerprint() -> str:
+    """A hash of the catalogue: the tools' schemas and descriptions are derived from it."""
+    return hashlib.sha256(json.dumps(data()).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
 def all_models() -> tuple[Model, ...]:
     return tuple(
         Model(endpoint=m["endpoint"], name=m["model"], title=m["title"], output=m["output"],
               tags=frozenset(m.get("tags", [])), fields=m["fields"], rules=m.get("rules", []),
               cost=m.get("cost"), notes=m.get("notes"))
-        for m in runway_core.models()
+        for m in data()["models"]
     )
 
 

@@ -15,7 +15,7 @@ from mcp.types import Tool
 
 import runway_core
 
-from . import remote, tools
+from . import toolcache, tools
 from .service import Pool, Refused, key_id, request_key
 from .settings import Settings
 
@@ -109,6 +109,8 @@ class RunwayMCP(MCPServer):
             error = type(e).__name__
             raise
         finally:
+            from . import remote  # only over HTTP: the stdio path does without it
+
             headers = getattr(context, "headers", None) if context is not None else None
             try:
                 key = key_id(request_key(headers, self.settings_))
@@ -142,7 +144,8 @@ def build(settings: Settings) -> MCPServer:
             await pool.release_leases()
             pool.close()
 
-    mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
+    mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
+                    tools=toolcache.build_tools(tools.specs()))
     mcp.settings_ = settings
-    tools.register(mcp)
+    tools.register_resources(mcp)
     return mcp

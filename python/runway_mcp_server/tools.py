@@ -843,22 +843,39 @@ async def task_output(task_id: str, name: str, ctx: Context) -> bytes:
             return f.read()
 
 
-def register(mcp: MCPServer) -> None:
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool as the server registers it: `server.build()` makes it an SDK tool (its schemas from
+    the function's signature)."""
+
+    fn: Callable[..., Any]
+    name: str
+    description: str
+    annotations: ToolAnnotations
+
+
+def specs() -> list[ToolSpec]:
+    """Every tool, in the order tools/list gives them."""
+    out = [ToolSpec(make_tool(g), g.name, f"{g.what} {cat.cost_summary(cat.select(g.endpoints, g.tag))}", PAID)
+           for g in GENERATORS]
+    for fn, description, annotations in (
+        (batch_generate_videos, "Several generations at once.", PAID),
+        (get_task_status, "Task status, cost, outputs (saved locally).", FETCH),
+        (wait_for_task, "Wait longer for a task.", FETCH),
+        (cancel_task, "Cancel a running task, or delete a finished one and its outputs.", CANCEL),
+        (upload_file, "runway:// URI (24 h) for a local file; tools take paths too.", UPLOAD),
+        (list_available_models, "Models: tools, tags, costs. Free.", LOCAL),
+        (describe_model, "A model's fields, limits, rules, cost, example. Free.", LOCAL),
+        (list_voices, "Preset and custom voices. Free.", READ),
+        (list_tasks, "Tasks started here: status, cost, files. Free.", LOCAL),
+        (estimate_cost, "Price a generation call. Sends nothing.", LOCAL),
+        (get_credits, "Credits left; per-model limits, use today.", READ),
+        (get_api_info, "Server version, settings. Free.", LOCAL),
+    ):
+        out.append(ToolSpec(fn, fn.__name__, description, annotations))
+    return out
+
+
+def register_resources(mcp: MCPServer) -> None:
     mcp.resource("runway://task/{task_id}/output/{name}", name="task_output",
                  description="A task's output file, fetched fresh from Runway.")(task_output)
-    for g in GENERATORS:
-        ms = cat.select(g.endpoints, g.tag)
-        mcp.add_tool(make_tool(g), description=f"{g.what} {cat.cost_summary(ms)}", annotations=PAID)
-    mcp.add_tool(batch_generate_videos, description="Several generations at once.",
-                 annotations=PAID)
-    mcp.add_tool(get_task_status, description="Task status, cost, outputs (saved locally).", annotations=FETCH)
-    mcp.add_tool(wait_for_task, description="Wait longer for a task.", annotations=FETCH)
-    mcp.add_tool(cancel_task, description="Cancel a running task, or delete a finished one and its outputs.", annotations=CANCEL)
-    mcp.add_tool(upload_file, description="runway:// URI (24 h) for a local file; tools take paths too.", annotations=UPLOAD)
-    mcp.add_tool(list_available_models, description="Models: tools, tags, costs. Free.", annotations=LOCAL)
-    mcp.add_tool(describe_model, description="A model's fields, limits, rules, cost, example. Free.", annotations=LOCAL)
-    mcp.add_tool(list_voices, description="Preset and custom voices. Free.", annotations=READ)
-    mcp.add_tool(list_tasks, description="Tasks started here: status, cost, files. Free.", annotations=LOCAL)
-    mcp.add_tool(estimate_cost, description="Price a generation call. Sends nothing.", annotations=LOCAL)
-    mcp.add_tool(get_credits, description="Credits left; per-model limits, use today.", annotations=READ)
-    mcp.add_tool(get_api_info, description="Server version, settings. Free.", annotations=LOCAL)
