@@ -122,6 +122,10 @@ async def generations(sim: dict, n: int, task_seconds: float, **env: str) -> dic
             r = await c.call_tool("generate_video_text_to_video", {"prompt_text": f"bench {i}", "model": "gen4.5"})
             returned = time.time()
             d = r.structured_content
+            if d is None:  # an error result: say what it was
+                statuses.append("ERROR")
+                print("  error result:", r.content[0].text[:500] if r.content else r, flush=True)
+                return
             statuses.append(d["status"])
             created = datetime.fromisoformat(d["created_at"].replace("Z", "+00:00")).timestamp()
             lags.append(returned - (created + task_seconds))
@@ -158,6 +162,10 @@ async def main() -> None:
             modes = [("journal on ", {}), ("journal off", {"RUNWAY_MCP_JOURNAL": "off"})]
             cpu: dict[str, list[float]] = {"journal on ": [], "journal off": []}
             for r in range(args.rounds):
+                if r > 0:  # a fresh simulator each round: its account's credits last about three rounds
+                    sim_proc.stdin.close()
+                    sim_proc.wait(timeout=10)
+                    sim_proc, sim = start_simulator(args.task_seconds)
                 # Alternate which goes first, so that drift on a shared machine hits both alike.
                 for label, env in (modes if r % 2 == 0 else modes[::-1]):
                     g = await generations(sim, args.generations, args.task_seconds, **env)
