@@ -81,7 +81,8 @@ impl Drop for Behind {
     /// The last client of this journal is gone: what it observed is written now (the server flushes
     /// on close; this covers library callers that just drop their client).
     fn drop(&mut self) {
-        let batch = std::mem::take(&mut self.pending.get_mut().unwrap().0);
+        // Even after a panic elsewhere held the lock: what was observed is still worth writing.
+        let batch = std::mem::take(&mut self.pending.get_mut().unwrap_or_else(|p| p.into_inner()).0);
         if batch.is_empty() {
             return;
         }
