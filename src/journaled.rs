@@ -67,6 +67,9 @@ struct Behind {
     key_fp: String,
     /// The pending batch, and whether a write of it is scheduled.
     pending: Mutex<(Vec<Observed>, bool)>,
+    /// Held while a batch is taken and written, so that batches land in the order they were taken
+    /// (a later look of a task never lands before an earlier one).
+    order: tokio::sync::Mutex<()>,
 }
 
 impl Behind {
@@ -104,7 +107,12 @@ const WRITTEN_CAP: usize = 4096;
 
 impl Attached {
     pub fn new(journal: Arc<dyn Journal>, key_fp: String) -> Attached {
-        let behind = Arc::new(Behind { journal: journal.clone(), key_fp: key_fp.clone(), pending: Default::default() });
+        let behind = Arc::new(Behind {
+            journal: journal.clone(),
+            key_fp: key_fp.clone(),
+            pending: Default::default(),
+            order: Default::default(),
+        });
         let owner = crate::util::uuid_v4();
         Attached { journal, key_fp, written: Default::default(), owner, behind, group: Default::default() }
     }
@@ -182,6 +190,7 @@ impl Attached {
 
     /// Writes what is pending now, in one transaction.
     pub async fn flush(&self) {
+        let _order = self.behind.order.lock().await;
         let batch = self.behind.take();
         if batch.is_empty() {
             return;
@@ -202,6 +211,7 @@ impl Attached {
 
     /// `flush`, from a thread outside the runtime (closing a client).
     pub fn flush_blocking(&self) {
+        let _order = self.behind.order.blocking_lock();
         let batch = self.behind.take();
         if !batch.is_empty() {
             if let Err(e) = self.journal.observe(&self.key_fp, &batch) {
