@@ -897,6 +897,17 @@ pub(crate) fn entry_to_record(e: &Entry) -> Result<(Entry, u64)> {
     Ok((new, now))
 }
 
+/// A settle's outcome as a row of its own (when the claim row is gone, or another row holds the
+/// task). Shared by the backends.
+pub(crate) fn settled_row(key_fp: &str, e: &Entry, now: u64) -> Entry {
+    Entry {
+        key_fp: key_fp.to_string(),
+        created_ms: if e.created_ms == 0 { now } else { e.created_ms },
+        updated_ms: now,
+        ..e.clone()
+    }
+}
+
 /// The claim row for a request (filed under the claim key, no task id yet), its request
 /// fingerprint, and the time now. Shared by the backends.
 pub(crate) fn claim_row(e: &Entry) -> Result<(Entry, String, u64)> {
@@ -932,12 +943,7 @@ fn settle_tx(
             .execute(params![id, key_fp, claim_key])
     };
     let Some(e) = outcome else { return delete(tx).map(drop) };
-    let full = Entry {
-        key_fp: key_fp.to_string(),
-        created_ms: if e.created_ms == 0 { now } else { e.created_ms },
-        updated_ms: now,
-        ..e.clone()
-    };
+    let full = settled_row(key_fp, e, now);
     // Another row already holds this task (a second record of it): that row stands.
     let known = match &e.task_id {
         Some(t) => {

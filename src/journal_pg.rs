@@ -31,8 +31,8 @@ use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
 use crate::errors::{Error, Result};
 use crate::journal::{
-    check_array, claim_row, distinct, entry_to_record, merge, Claim, Entry, Filter, Journal, LeaseTo, Observed,
-    CLAIM_KEY_PREFIX, COLUMNS, DEFAULT_LIMIT, MAX_LIMIT, STALE_CLAIM_NOTE,
+    check_array, claim_row, distinct, entry_to_record, merge, settled_row, Claim, Entry, Filter, Journal, LeaseTo,
+    Observed, CLAIM_KEY_PREFIX, COLUMNS, DEFAULT_LIMIT, MAX_LIMIT, STALE_CLAIM_NOTE,
 };
 use crate::util::now_unix_ms;
 
@@ -491,12 +491,7 @@ async fn settle_tx(c: &Conn, key_fp: &str, claim_key: &str, id: i64, outcome: Op
         .map_err(pg_err)
     };
     let Some(e) = outcome else { return delete().await.map(drop) };
-    let full = Entry {
-        key_fp: key_fp.to_string(),
-        created_ms: if e.created_ms == 0 { now } else { e.created_ms },
-        updated_ms: now,
-        ..e.clone()
-    };
+    let full = settled_row(key_fp, &e, now);
     let known = match &e.task_id {
         Some(t) => {
             c.lock(&["task", key_fp, t]).await?;

@@ -90,15 +90,24 @@ impl Drop for Behind {
             return;
         }
         let (journal, key_fp) = (self.journal.clone(), self.key_fp.clone());
-        let write = move || {
-            if let Err(e) = journal.observe(&key_fp, &batch) {
-                eprintln!("runway-core: could not journal the status of {} tasks ({e})", batch.len());
-            }
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(h) => drop(h.spawn_blocking(write)),
-            Err(_) => write(),
-        }
+        in_background(move || drop(observe_logged(&*journal, &key_fp, &batch)));
+    }
+}
+
+/// `Journal::observe`, its failure reported (nothing waits for these writes to answer it).
+fn observe_logged(journal: &dyn Journal, key_fp: &str, batch: &[Observed]) -> Option<Vec<bool>> {
+    journal
+        .observe(key_fp, batch)
+        .map_err(|e| eprintln!("runway-core: could not journal the status of {} tasks ({e})", batch.len()))
+        .ok()
+}
+
+/// Runs a blocking journal write from a destructor: on a blocking thread inside the runtime, else
+/// here.
+fn in_background(f: impl FnOnce() + Send + 'static) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => drop(h.spawn_blocking(f)),
+        Err(_) => f(),
     }
 }
 
@@ -195,17 +204,15 @@ impl Attached {
         if batch.is_empty() {
             return;
         }
-        let (j, key_fp, n) = (self.journal.clone(), self.key_fp.clone(), batch.len());
-        match blocking(move || j.observe(&key_fp, &batch).map(|found| (batch, found))).await {
-            Ok((batch, found)) => {
-                // Only a row that exists: a task journaled later must still get its statuses.
-                for (o, _) in batch.iter().zip(found).filter(|(_, f)| *f) {
-                    if let Some(t) = &o.look {
-                        self.remember_written(t);
-                    }
+        let (j, key_fp) = (self.journal.clone(), self.key_fp.clone());
+        let written = blocking(move || Ok(observe_logged(&*j, &key_fp, &batch).map(|found| (batch, found)))).await;
+        if let Ok(Some((batch, found))) = written {
+            // Only a row that exists: a task journaled later must still get its statuses.
+            for (o, _) in batch.iter().zip(found).filter(|(_, f)| *f) {
+                if let Some(t) = &o.look {
+                    self.remember_written(t);
                 }
             }
-            Err(e) => eprintln!("runway-core: could not journal the status of {n} tasks ({e})"),
         }
     }
 
@@ -214,9 +221,7 @@ impl Attached {
         let _order = self.behind.order.blocking_lock();
         let batch = self.behind.take();
         if !batch.is_empty() {
-            if let Err(e) = self.journal.observe(&self.key_fp, &batch) {
-                eprintln!("runway-core: could not journal the status of {} tasks ({e})", batch.len());
-            }
+            observe_logged(&*self.journal, &self.key_fp, &batch);
         }
     }
 
@@ -292,15 +297,11 @@ impl Drop for ClaimHold {
             note: Some(AMBIGUOUS_NOTE.into()),
             ..Default::default()
         });
-        let settle = move || {
+        in_background(move || {
             if let Err(e) = a.journal.settle(&a.key_fp, id, outcome.as_ref(), None) {
                 eprintln!("runway-core: could not settle a journal claim ({e})");
             }
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(h) => drop(h.spawn_blocking(settle)),
-            Err(_) => settle(),
-        }
+        });
     }
 }
 
