@@ -7,22 +7,21 @@ For each run, in turn (the order rotates every round, so no command always goes 
 - `python -c "import mcp.server.mcpserver"` the SDK's server framework, which the server uses
 - `python -m runway_mcp_server --simulate`  spawn -> `initialize` answered -> `notifications/initialized`
                                             + `tools/list` answered: raw JSON-RPC over the pipes, with the
-                                            newest handshake-era protocol version the SDK accepts; twice:
-  - first start: an empty cache folder (XDG_CACHE_HOME, a new temporary folder each run), as
-    after an install or an upgrade: the tools are built from their signatures and cached
-  - warm: the tool schemas in the cache from an earlier start, as every later start
+                                            newest handshake-era protocol version the SDK accepts. The
+                                            server keeps nothing between starts, so every start is a
+                                            first start after an install (but for the .pyc files).
 
 Each figure is the wall time from just before the spawn until the child wrote a line after its
 imports (the imports; the line is read through a pipe, as the server's answers are) or until the
 `tools/list` answer was read (the server). Neither includes interpreter shutdown. The median over the runs is printed, and the
-server's margin over `import mcp` (the target: at most 100 ms), for both kinds of start. Every child runs in a temporary
+server's margin over `import mcp` (the target: at most 100 ms). Every child runs in a temporary
 working directory with a temporary HOME, so neither the source tree nor the user's settings are
 involved; the script prints where `runway_core` was imported from (measure an installed wheel, not a
 `maturin develop` debug build). `--importtime` also prints the server's heaviest imports
 (`-X importtime`, cumulative) for one start, and the modules it loads beyond `import mcp`.
 
 `--breakdown` times the parts of a start in one process (the SDK's import, this package's imports,
-build() from the cache and at a first start, the first list_tools).
+build(), the first list_tools) and, for comparison, the SDK building the 27 tools itself.
 
     python benches/bench_startup.py [--runs 20] [--python PATH] [--breakdown] [--importtime] [--json FILE]
 """
@@ -74,11 +73,8 @@ def time_import(python: str, code: str, env: dict[str, str], cwd: str) -> float:
     return elapsed
 
 
-def time_server(python: str, env: dict[str, str], cwd: str, first_start: bool = False) -> tuple[float, float, int]:
-    """Spawn to `initialize` answered and to `tools/list` answered (seconds), and the number of tools.
-    `first_start`: with a new, empty cache folder."""
-    if first_start:
-        env = {**env, "XDG_CACHE_HOME": tempfile.mkdtemp(prefix="cache-", dir=cwd)}
+def time_server(python: str, env: dict[str, str], cwd: str) -> tuple[float, float, int]:
+    """Spawn to `initialize` answered and to `tools/list` answered (seconds), and the number of tools."""
     t0 = time.perf_counter()
     p = subprocess.Popen([python, "-m", "runway_mcp_server", "--simulate"], env=env, cwd=cwd,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -159,28 +155,35 @@ t3 = time.perf_counter()
 import asyncio
 asyncio.run(server.list_tools())
 t4 = time.perf_counter()
+from mcp.server.mcpserver.tools import Tool
+from runway_mcp_server import tools
+specs = tools.specs()
+t5 = time.perf_counter()
+for s in specs:
+    Tool.from_function(s.fn, name=s.name, description=s.description, annotations=s.annotations)
+t6 = time.perf_counter()
 kinds = {type(t).__name__ for t in server._tool_manager.list_tools()}
-print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, ",".join(sorted(kinds)))
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t6 - t5, ",".join(sorted(kinds)))
 """
 
 
 def breakdown(python: str, env: dict[str, str], cwd: str, runs: int) -> None:
     """In one process, the parts of a start: the SDK's import, this package's imports beyond it,
-    build() (the 27 tools: from the cache, or built at a first start), and the first list_tools."""
-    labels = ["import mcp", "runway_mcp_server imports beyond it", "build(): 27 tools", "first list_tools()"]
-    for title, fresh in (("warm (tool schemas cached)", False), ("first start (empty cache)", True)):
-        parts: list[list[float]] = [[], [], [], []]
-        kinds = set()
-        for _ in range(runs):
-            e = {**env, "XDG_CACHE_HOME": tempfile.mkdtemp(prefix="cache-", dir=cwd)} if fresh else env
-            out = subprocess.run([python, "-c", BREAKDOWN], env=e, cwd=cwd, check=True, capture_output=True,
-                                 text=True).stdout.split()
-            for i, x in enumerate(out[:4]):
-                parts[i].append(float(x) * 1000)
-            kinds.add(out[4])
-        print(f"\nin one process, {title}: median of {runs} (ms); tools built as {', '.join(sorted(kinds))}")
-        for label, xs in zip(labels, parts):
-            print(f"  {label:38s} {statistics.median(xs):7.1f}")
+    build() (the 27 tools listed from their signatures), the first list_tools; then, for
+    comparison, the SDK building the same 27 tools (Tool.from_function), as before lazytools."""
+    labels = ["import mcp", "runway_mcp_server imports beyond it", "build(): 27 tools", "first list_tools()",
+              "(the SDK building the 27 tools)"]
+    parts: list[list[float]] = [[] for _ in labels]
+    kinds = set()
+    for _ in range(runs):
+        out = subprocess.run([python, "-c", BREAKDOWN], env=env, cwd=cwd, check=True, capture_output=True,
+                             text=True).stdout.split()
+        for i, x in enumerate(out[:len(labels)]):
+            parts[i].append(float(x) * 1000)
+        kinds.add(out[len(labels)])
+    print(f"\nin one process: median of {runs} (ms); tools in build() are {', '.join(sorted(kinds))}")
+    for label, xs in zip(labels, parts):
+        print(f"  {label:38s} {statistics.median(xs):7.1f}")
 
 
 def main() -> None:
@@ -202,29 +205,22 @@ def main() -> None:
     if "site-packages" not in where[0]:
         print("  note: not an installed wheel (a `maturin develop` build?); figures may not be the shipped ones")
 
-    # Warm the OS page cache and the .pyc files once (the figures are not after a reboot), and
-    # write the tool cache the warm starts read (in HOME/.cache: HOME is the temporary folder).
+    # Warm the OS page cache and the .pyc files once (the figures are not after a reboot).
     time_import(opts.python, "import mcp.server.mcpserver", env, cwd)
     time_server(opts.python, env, cwd)
 
-    first_runs: list[tuple[float, float, int]] = []
-    warm_runs: list[tuple[float, float, int]] = []
+    runs: list[tuple[float, float, int]] = []
 
-    def first() -> float:
-        first_runs.append(time_server(opts.python, env, cwd, first_start=True))
-        return first_runs[-1][1]
+    def server() -> float:
+        runs.append(time_server(opts.python, env, cwd))
+        return runs[-1][1]
 
-    def warm() -> float:
-        warm_runs.append(time_server(opts.python, env, cwd))
-        return warm_runs[-1][1]
-
-    FIRST, WARM = "server, first start: -> tools/list", "server, warm: -> tools/list"
+    SERVER = "server: spawn -> tools/list"
     commands: dict[str, Any] = {
         "python -c pass": lambda: time_import(opts.python, "pass", env, cwd),
         "import mcp": lambda: time_import(opts.python, "import mcp", env, cwd),
         "import mcp.server.mcpserver": lambda: time_import(opts.python, "import mcp.server.mcpserver", env, cwd),
-        FIRST: first,
-        WARM: warm,
+        SERVER: server,
     }
     names = list(commands)
     times: dict[str, list[float]] = {n: [] for n in names}
@@ -232,25 +228,22 @@ def main() -> None:
         for n in names[i % len(names):] + names[:i % len(names)]:
             times[n].append(commands[n]())
 
-    times["server, first start: -> initialize"] = [r[0] for r in first_runs]
-    times["server, warm: -> initialize"] = [r[0] for r in warm_runs]
-    names = names[:3] + ["server, first start: -> initialize", FIRST, "server, warm: -> initialize", WARM]
-    ntools = {r[2] for r in first_runs + warm_runs}
+    times["server: spawn -> initialize"] = [r[0] for r in runs]
+    names = names[:3] + ["server: spawn -> initialize", SERVER]
+    ntools = {r[2] for r in runs}
     med = {n: statistics.median(t) * 1000 for n, t in times.items()}
     print(f"\n{opts.runs} runs each, median (min-max) ms; tools/list listed {'/'.join(map(str, sorted(ntools)))} tools")
     for n in names:
         print(f"  {n:36s} {med[n]:7.1f}  ({min(times[n]) * 1000:.1f}-{max(times[n]) * 1000:.1f})")
-    margins = {}
-    for label, n in (("first start", FIRST), ("warm", WARM)):
-        margin = margins[label] = med[n] - med["import mcp"]
-        verdict = "within" if margin <= 100 else "NOT within"
-        print(f"\n{label}: server - import mcp = {margin:+.1f} ms (medians): {verdict} the 100 ms target")
-        print(f"{label}: server - import mcp = {(min(times[n]) - min(times['import mcp'])) * 1000:+.1f} ms (minima)")
-        print(f"{label}: server - import mcp.server.mcpserver = {med[n] - med['import mcp.server.mcpserver']:+.1f} ms")
+    margin = med[SERVER] - med["import mcp"]
+    verdict = "within" if margin <= 100 else "NOT within"
+    print(f"\nserver - import mcp = {margin:+.1f} ms (medians): {verdict} the 100 ms target")
+    print(f"server - import mcp = {(min(times[SERVER]) - min(times['import mcp'])) * 1000:+.1f} ms (minima)")
+    print(f"server - import mcp.server.mcpserver = {med[SERVER] - med['import mcp.server.mcpserver']:+.1f} ms")
     if opts.json:
         with open(opts.json, "w") as f:
             json.dump({"python": where[1], "runs": opts.runs, "tools": sorted(ntools), "median_ms": med,
-                       "all_s": times, "margin_ms": margins}, f, indent=2)
+                       "all_s": times, "margin_ms": margin}, f, indent=2)
     if opts.breakdown:
         breakdown(opts.python, env, cwd, max(5, opts.runs // 2))
     if opts.importtime:

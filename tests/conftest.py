@@ -1,7 +1,5 @@
 import os
-import shutil
 import sys
-import tempfile
 
 import pytest
 
@@ -11,26 +9,6 @@ import runway_mcp_server
 # Polling tuned for sub-second simulated tasks; production defaults are tested in Rust and benched.
 FAST_POLL = {"first_delay": 0.2, "idle_interval": 0.15, "max_idle_interval": 0.3, "min_interval": 0.05,
              "max_predict_interval": 0.5, "margin": 0.05}
-
-
-# The servers the suite starts, in process or not, keep their tool schemas (toolcache) here, never
-# in the user's ~/.cache. Subprocesses inherit it; tests that hand a server an environment of their
-# own give it a temporary HOME or pass this on.
-CACHE_HOME = tempfile.mkdtemp(prefix="runway-test-cache-")
-os.environ["XDG_CACHE_HOME"] = CACHE_HOME
-
-
-def pytest_sessionfinish(session, exitstatus):
-    shutil.rmtree(CACHE_HOME, ignore_errors=True)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def warm_tool_cache():
-    """One server built first: every later build() (and server process) gets its tools from the
-    cache, as a second start does. tests/test_toolcache.py covers the first start and the misses."""
-    from runway_mcp_server import toolcache, tools
-
-    toolcache.build_tools(tools.specs())
 
 
 @pytest.fixture

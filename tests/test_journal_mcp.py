@@ -29,7 +29,6 @@ from conftest import FAST_POLL, api_requests, data, text
 
 def env_for(sim: runway_core.Simulator, journal: Path, out: Path, marker: str) -> dict[str, str]:
     return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "RUNWAYML_API_SECRET": sim.api_key,
-            "XDG_CACHE_HOME": os.environ["XDG_CACHE_HOME"],  # the suite's (conftest), not the user's
             "RUNWAYML_BASE_URL": sim.base_url, "RUNWAY_MCP_JOURNAL": str(journal), "RUNWAY_MCP_OUTPUT_DIR": str(out),
             "RUNWAY_MCP_PROGRESS_INTERVAL": "0.5", "RUNWAY_MCP_TEST_MARKER": marker}
 

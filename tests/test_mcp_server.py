@@ -38,7 +38,6 @@ def server_env(sim=None, **extra):
     import tempfile
 
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "RUNWAY_MCP_PROGRESS_INTERVAL": "0.5",
-           "XDG_CACHE_HOME": os.environ["XDG_CACHE_HOME"],  # the suite's (conftest), not the user's
            "RUNWAY_MCP_OUTPUT_DIR": tempfile.mkdtemp(prefix="runway-mcp-test-out-"),
            # Never the user's own journal.
            "RUNWAY_MCP_JOURNAL": os.path.join(tempfile.mkdtemp(prefix="runway-mcp-test-journal-"), "j.sqlite3")}

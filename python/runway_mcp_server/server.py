@@ -15,7 +15,7 @@ from mcp.types import Tool
 
 import runway_core
 
-from . import toolcache, tools
+from . import lazytools, tools
 from .service import Pool, Refused, key_id, request_key
 from .settings import Settings
 
@@ -145,7 +145,7 @@ def build(settings: Settings) -> MCPServer:
             pool.close()
 
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
-                    tools=toolcache.build_tools(tools.specs()))
+                    tools=lazytools.build_tools(tools.specs()))
     mcp.settings_ = settings
     tools.register_resources(mcp)
     return mcp
