@@ -284,6 +284,14 @@ impl RunwayClient {
             crate::journaled::Admit::Reattach(task) => return Ok(task),
             crate::journaled::Admit::Create(claim) => claim,
         };
+        if meta.reattach_only {
+            self.journal_no_task(claim).await;
+            return Err(Error::Other(
+                "not sent, nothing spent: this call was let through to reattach to an identical running task, \
+                 which has finished since; call again (a new task is asked about first)"
+                    .into(),
+            ));
+        }
         if validate {
             match self.resolve_body(ep, body).await {
                 Ok(b) => body = b,

@@ -28,6 +28,10 @@ pub struct CreateMeta {
     pub tool: Option<String>,
     /// Create a new task even when an identical one is still running.
     pub force_new: bool,
+    /// Only reattach to an identical request's running task; never create one (an error instead).
+    /// For a call let through only because it would reattach (the budget guard): if that task
+    /// finished in between, nothing is spent without asking.
+    pub reattach_only: bool,
 }
 
 /// A journal with the key fingerprint its rows are filed under.
@@ -524,6 +528,16 @@ impl RunwayClient {
     }
 
     /// This key's journal rows, newest first.
+    /// The task an identical request would reattach to now (still queued or running, looked at),
+    /// without claiming or creating anything; None without a journal or without such a task.
+    pub async fn in_flight(&self, endpoint: &str, body: &Value) -> Result<Option<Task>> {
+        let ep = crate::catalogue::normalize_endpoint(endpoint);
+        let Some(fp) = self.request_fp(ep, body).await? else { return Ok(None) };
+        let a = self.journal_now().await?;
+        let Some(row) = blocking(move || a.journal.find_in_flight(&a.key_fp, &fp)).await? else { return Ok(None) };
+        self.reattach(&row).await
+    }
+
     pub async fn journal_list(&self, f: Filter) -> Result<Vec<Entry>> {
         let a = self.journal_now().await?;
         blocking(move || a.journal.list(&a.key_fp, &f)).await

@@ -64,6 +64,7 @@ macro_rules! on_both {
 on_both!(
     tasks_are_journaled_from_create_to_saved_files,
     identical_in_flight_request_reattaches_once_and_never_after_the_finish,
+    a_peek_finds_the_running_identical_task_and_reattach_only_never_creates,
     a_journaled_task_that_finished_unseen_is_not_reused,
     local_media_content_is_part_of_the_request,
     an_ambiguous_create_is_journaled_with_advice,
@@ -107,7 +108,7 @@ fn posts(s: &Simulator) -> usize {
 }
 
 fn meta(tool: &str) -> CreateMeta {
-    CreateMeta { tool: Some(tool.into()), force_new: false }
+    CreateMeta { tool: Some(tool.into()), ..Default::default() }
 }
 
 async fn tasks_are_journaled_from_create_to_saved_files(b: Backend) {
@@ -160,7 +161,7 @@ async fn identical_in_flight_request_reattaches_once_and_never_after_the_finish(
     let other = c.create_task_with("text_to_video", body("other waves"), true, &meta("t2v")).await.unwrap();
     assert_ne!(other.id, first.id);
     // force_new pays for another on purpose.
-    let forced = CreateMeta { tool: Some("t2v".into()), force_new: true };
+    let forced = CreateMeta { tool: Some("t2v".into()), force_new: true, ..Default::default() };
     let third = c.create_task_with("text_to_video", again.clone(), true, &forced).await.unwrap();
     assert!(!third.reattached && third.id != first.id);
     assert_eq!(posts(&s), 3);
@@ -170,6 +171,45 @@ async fn identical_in_flight_request_reattaches_once_and_never_after_the_finish(
     let fourth = c.create_task_with("text_to_video", again, true, &meta("t2v")).await.unwrap();
     assert!(!fourth.reattached && fourth.id != first.id && fourth.id != third.id);
     assert_eq!(posts(&s), 4);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+async fn a_peek_finds_the_running_identical_task_and_reattach_only_never_creates(b: Backend) {
+    let s = sim(1.5);
+    let dir = temp_dir("peek");
+    let j = open_journal(&journal_spec(b, &dir, "peek")).unwrap();
+    let c = client(&s, &j, None);
+    let only = CreateMeta { reattach_only: true, ..meta("t2v") };
+    // Nothing running: the peek finds nothing, and a reattach-only create makes nothing (no POST, no row).
+    assert!(c.in_flight("text_to_video", &body("peek")).await.unwrap().is_none());
+    let e = c.create_task_with("text_to_video", body("peek"), true, &only).await.unwrap_err();
+    assert!(e.to_string().contains("nothing spent"), "{e}");
+    assert_eq!(posts(&s), 0);
+    assert!(c.journal_list(Filter::default()).await.unwrap().is_empty());
+    // Running: the peek finds it, and claims nothing (a create still reattaches); another request finds nothing.
+    let first = c.create_task_with("text_to_video", body("peek"), true, &meta("t2v")).await.unwrap();
+    let seen = c.in_flight("/v1/text_to_video", &body("peek")).await.unwrap().expect("in flight");
+    assert!(seen.reattached && seen.id == first.id);
+    assert!(c.in_flight("text_to_video", &body("other")).await.unwrap().is_none());
+    let again = c.create_task_with("text_to_video", body("peek"), true, &only).await.unwrap();
+    assert!(again.reattached && again.id == first.id);
+    assert_eq!(posts(&s), 1);
+    // Finished: nothing to reattach to, so a reattach-only create still makes nothing.
+    c.wait_for_task(&first.id, Some(Duration::from_secs(20)), |_| async { Ok(()) }).await.unwrap();
+    assert!(c.in_flight("text_to_video", &body("peek")).await.unwrap().is_none());
+    assert!(c.create_task_with("text_to_video", body("peek"), true, &only).await.is_err());
+    assert_eq!(posts(&s), 1);
+    assert_eq!(c.journal_list(Filter::default()).await.unwrap().len(), 1);
+    // Without a journal there is nothing to reattach to: no peek result, no create.
+    let bare = RunwayClient::new(ClientOptions {
+        api_key: Some(s.api_key().to_string()),
+        base_url: Some(s.base_url()),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(bare.in_flight("text_to_video", &body("peek")).await.unwrap().is_none());
+    assert!(bare.create_task_with("text_to_video", body("bare"), true, &only).await.is_err());
+    assert_eq!(posts(&s), 1);
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -355,7 +395,7 @@ async fn a_claim_is_waited_for_and_a_stale_one_ignored(b: Backend) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     // (Another client: this one's in-process gate is held by the waiting call.)
     let elsewhere = client(&s, &j, None);
-    let forced = CreateMeta { tool: None, force_new: true };
+    let forced = CreateMeta { force_new: true, ..Default::default() };
     let made = elsewhere.create_task_with("text_to_video", body("made elsewhere"), true, &forced).await.unwrap();
     assert_eq!(posts(&s), 3);
     j.settle(&key_fp, id, Some(&Entry { task_id: Some(made.id.clone()), ..claim_of("made elsewhere", 0) }), None)

@@ -1,7 +1,8 @@
 """The budget guard through the MCP SDK's own client, in process: RUNWAY_MCP_MAX_CREDITS and
 RUNWAY_MCP_DAILY_CREDITS, the question put to the user by elicitation (accepted, declined, on the
 handshake-era protocol and on 2026-07-28's input_required flow), and the refusal with the figures
-when the client cannot ask. Nothing over budget reaches the simulator."""
+when the client cannot ask; no question for a call that reattaches to its running task. Nothing
+over budget reaches the simulator."""
 
 from __future__ import annotations
 
@@ -110,6 +111,49 @@ async def test_over_the_limit_the_user_declines(sim, tmp_path, mode, answer):
     assert len(asker.asked) == 1
     assert "declined" in text(r) and "320 credits" in text(r)
     assert creates(sim) == []
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_a_call_that_reattaches_spends_nothing_and_is_not_asked_about(tmp_path, mode):
+    """The same call again while its task runs reattaches for free: no question. force_new would
+    pay again, and a call after the task finished makes a new one: both are asked."""
+    sim = runway_core.Simulator(task_seconds=3.0)
+    try:
+        asker = Asker("accept", spend=True)
+        async with mcp(sim, tmp_path, asker, mode=mode, max_credits=100) as c:
+            first = (await c.call_tool("generate_video_text_to_video", VEO)).structured_content
+            again = await c.call_tool("generate_video_text_to_video", VEO)
+            assert not again.is_error, text(again)
+            assert again.structured_content["task_id"] == first["task_id"] and again.structured_content["reattached"]
+            assert len(asker.asked) == 1 and len(creates(sim)) == 1
+            forced = (await c.call_tool("generate_video_text_to_video", {**VEO, "force_new": True})).structured_content
+            assert forced["task_id"] != first["task_id"] and len(asker.asked) == 2 and len(creates(sim)) == 2
+            for t in (first, forced):
+                done = await c.call_tool("wait_for_task", {"task_id": t["task_id"], "max_wait_seconds": 20})
+                assert done.structured_content["status"] == "SUCCEEDED"
+            later = (await c.call_tool("generate_video_text_to_video", VEO)).structured_content
+            assert later["task_id"] not in (first["task_id"], forced["task_id"]) and not later["reattached"]
+            assert len(asker.asked) == 3 and len(creates(sim)) == 3
+    finally:
+        sim.close()
+
+
+async def test_let_through_to_reattach_but_the_task_finished_spends_nothing(sim, tmp_path, monkeypatch):
+    """The guard saw an identical task running, which finished before the create: no new task is
+    made without the question."""
+    from runway_mcp_server.service import RunwayService
+
+    async def running(self: RunwayService, endpoint: str, body: dict[str, Any]) -> bool:
+        return True
+
+    monkeypatch.setattr(RunwayService, "in_flight", running)
+    asker = Asker()
+    async with mcp(sim, tmp_path, asker, max_credits=100) as c:
+        r = await c.call_tool("generate_video_text_to_video", VEO)
+        assert r.is_error and "nothing spent" in text(r) and "call again" in text(r)
+        assert asker.asked == [] and creates(sim) == []
+        rows = await c.call_tool("list_tasks", {})
+    assert rows.structured_content["tasks"] == []
 
 
 async def test_daily_limit_counts_todays_journaled_tasks(sim, tmp_path):

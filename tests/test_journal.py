@@ -8,6 +8,8 @@ import asyncio
 import sqlite3
 import time
 
+import pytest
+
 import runway_core
 from runway_core import Client
 
@@ -58,6 +60,23 @@ async def test_reattach_instead_of_paying_twice(tmp_path):
             third = await c.create_task("text_to_video", video_body("surf"))
             assert third.id not in (first.id, forced.id) and not third.reattached
             assert len(api_requests(sim, "POST", "/v1/text_to_video")) == 3
+
+
+async def test_in_flight_and_reattach_only(tmp_path):
+    with runway_core.Simulator(task_seconds=2.0) as sim:
+        async with journaled(sim, str(tmp_path / "journal.sqlite3")) as c:
+            assert await c.in_flight("text_to_video", video_body("tide")) is None
+            with pytest.raises(runway_core.RunwayError, match="nothing spent"):
+                await c.create_task("text_to_video", video_body("tide"), reattach_only=True)
+            assert api_requests(sim, "POST", "/v1/text_to_video") == []
+            first = await c.create_task("text_to_video", video_body("tide"))
+            seen = await c.in_flight("/v1/text_to_video", video_body("tide"))
+            assert seen is not None and seen.id == first.id and seen.reattached and seen.status in ("PENDING", "RUNNING")
+            again = await c.create_task("text_to_video", video_body("tide"), reattach_only=True)
+            assert again.id == first.id and again.reattached
+            assert len(api_requests(sim, "POST", "/v1/text_to_video")) == 1
+        async with Client(sim.api_key, sim.base_url) as plain:  # no journal: nothing to reattach to
+            assert await plain.in_flight("text_to_video", video_body("tide")) is None
 
 
 async def test_two_clients_write_one_journal_at_once(tmp_path):

@@ -154,14 +154,21 @@ class Client:
         *,
         tool: Optional[str] = None,
         force_new: bool = False,
+        reattach_only: bool = False,
     ) -> Task:
         """Submits a task (`endpoint` like "text_to_video" or "/v1/text_to_video").
 
         The returned Task has the id and estimated_cost; its status is None until polled. With a
         journal, `tool` names the caller in the task's row, and an identical request whose task is
-        still running returns that task (`reattached` True) unless `force_new`.
+        still running returns that task (`reattached` True) unless `force_new`. `reattach_only`:
+        that task or an error, never a new task (nothing is sent).
         """
-        return await self._core.create_task(endpoint, body, validate, tool, force_new)
+        return await self._core.create_task(endpoint, body, validate, tool, force_new, reattach_only)
+
+    async def in_flight(self, endpoint: str, body: Mapping[str, Any]) -> Optional[Task]:
+        """The running task `create_task(endpoint, body)` would reattach to now (looked at, so its
+        status is fresh), or None; nothing is claimed or created. None without a journal."""
+        return await self._core.in_flight(endpoint, body)
 
     @property
     def has_journal(self) -> bool:

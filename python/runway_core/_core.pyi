@@ -109,8 +109,15 @@ class _Client:
     def closed(self) -> bool: ...
     def close(self) -> None: ...
     def create_task(
-        self, endpoint: str, body: Any, validate: bool = True, tool: Optional[str] = None, force_new: bool = False
+        self,
+        endpoint: str,
+        body: Any,
+        validate: bool = True,
+        tool: Optional[str] = None,
+        force_new: bool = False,
+        reattach_only: bool = False,
     ) -> Awaitable[Task]: ...
+    def in_flight(self, endpoint: str, body: Any) -> Awaitable[Optional[Task]]: ...
     @property
     def has_journal(self) -> bool: ...
     def list_tasks(

@@ -2,7 +2,9 @@
 (all of today's tasks, UTC, by the journal's figures). A call whose tasks would cross a limit is not
 sent: the user is asked through the client (MCP elicitation) when it can ask, and the call is
 refused with the figures otherwise. The question goes from the server to the user; no tool argument
-answers it, so a model cannot confirm in the user's place.
+answers it, so a model cannot confirm in the user's place. A call that would reattach to an
+identical request's running task spends nothing: it goes without the question, on the condition
+that it only reattaches.
 
 Each tool gets the answer through a parameter annotated `Annotated[Approval, Resolve(fn)]`; the SDK
 runs `fn` before the tool body, asks the question `fn` returns (on every protocol version), and
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Optional, Sequence, Union
+from typing import Awaitable, Callable, Optional, Sequence, Union
 
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
@@ -27,9 +29,16 @@ class Spend(BaseModel):
     spend: bool = Field(description="Send it and spend these credits")
 
 
+class ReattachOnly(Spend):
+    """Let through over the budget only because the call reattaches to an identical running task,
+    which costs nothing: the create may then only reattach (`create_task(reattach_only=True)`), so
+    that if the task finished in the meantime nothing is spent without the question."""
+
+
 Approval = ElicitationResult[Spend]
 Verdict = Union[Spend, Elicit[Spend]]
 WITHIN = Spend(spend=True)
+REATTACH = ReattachOnly(spend=True)
 
 
 @dataclass(frozen=True)
@@ -79,15 +88,24 @@ def _svc(ctx: Context) -> RunwayService:
     return svc_of(ctx)
 
 
-async def guard(ctx: Context, planned: Sequence[Planned]) -> Verdict:
-    """Within the limits: go. Over them: a question for the user, or a refusal when none can be put."""
+async def guard(ctx: Context, planned: Sequence[Planned],
+                reattaches: Optional[Callable[[], Awaitable[bool]]] = None) -> Verdict:
+    """Within the limits: go. Over them: go only to reattach when `reattaches()` says the call would
+    (nothing to spend), else a question for the user, or a refusal when none can be put."""
     reason = await over_budget(_svc(ctx), planned)
     if reason is None:
         return WITHIN
+    if reattaches is not None and await reattaches():
+        return REATTACH
     if not can_ask(ctx):
         raise ToolError(f"Not sent, nothing spent: {reason}. To allow it, raise that limit in the server's "
                         "environment, or use a client that can ask the user to confirm (MCP elicitation).")
     return Elicit(f"Over your Runway budget: {reason}. Spend it anyway?", Spend)
+
+
+def reattach_only(outcome: Approval) -> bool:
+    """Whether the guard let the call through only to reattach (see `ReattachOnly`)."""
+    return isinstance(outcome, AcceptedElicitation) and isinstance(outcome.data, ReattachOnly)
 
 
 async def check(ctx: Context, outcome: Approval, planned: Callable[[], Sequence[Planned]]) -> None:

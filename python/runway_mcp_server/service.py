@@ -352,15 +352,20 @@ class RunwayService:
         wait = self.settings.max_wait if requested is None else requested
         return max(0.0, min(float(wait), MAX_WAIT_LIMIT))
 
+    async def in_flight(self, endpoint: str, body: dict[str, Any]) -> bool:
+        """Whether `create` of this body would reattach: an identical request's task still runs."""
+        return await self.client().in_flight(endpoint, {k: v for k, v in body.items() if v is not None}) is not None
+
     async def create(self, tool: str, endpoint: str, body: dict[str, Any], params: Optional[dict[str, str]] = None,
-                     force_new: bool = False) -> runway_core.Task:
+                     force_new: bool = False, reattach_only: bool = False) -> runway_core.Task:
         """Checks the body locally (nothing is sent if it is wrong) and creates the task (or returns
-        an identical request's running task, `reattached`). `params` maps Runway field names to
-        the tool parameters that filled them, so an error about a field also names the parameter
-        the agent used."""
+        an identical request's running task, `reattached`; with `reattach_only`, only that). `params`
+        maps Runway field names to the tool parameters that filled them, so an error about a field
+        also names the parameter the agent used."""
         body = {k: v for k, v in body.items() if v is not None}
         try:
-            task = await self.client().create_task(endpoint, body, tool=tool, force_new=force_new)
+            task = await self.client().create_task(endpoint, body, tool=tool, force_new=force_new,
+                                                   reattach_only=reattach_only)
         except ValidationError as e:
             raise ToolError(name_params(str(e), params or {})) from None
         except RunwayError as e:
@@ -383,9 +388,9 @@ class RunwayService:
 
     async def submit(self, ctx: Context, tool: str, endpoint: str, body: dict[str, Any], wait: bool,
                      max_wait: Optional[float], params: Optional[dict[str, str]] = None,
-                     force_new: bool = False) -> CallToolResult:
+                     force_new: bool = False, reattach_only: bool = False) -> CallToolResult:
         """Creates the task (see `create`) and waits for it."""
-        task = await self.create(tool, endpoint, body, params, force_new)
+        task = await self.create(tool, endpoint, body, params, force_new, reattach_only)
         if not wait:
             status = task.status if task.reattached else "SUBMITTED"
             return self.respond(await self.result(task, status=status, reattached=task.reattached))

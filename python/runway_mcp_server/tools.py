@@ -326,13 +326,24 @@ def planned(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> list[budget.P
         return []
 
 
+async def reattaches(g: Gen, models: list[cat.Model], ctx: Context, a: dict[str, Any]) -> bool:
+    """Whether the call would reattach to an identical request's running task (and spend nothing)."""
+    if a.get("force_new") is True:
+        return False
+    try:
+        endpoint, _, body, _ = assemble(g, models, {k: v for k, v in a.items() if k not in CALL_ONLY})
+        return await _svc(ctx).in_flight(endpoint, body)
+    except (ToolError, RunwayError):  # a wrong input: the question, then the create reports it
+        return False
+
+
 def budget_resolver(g: Gen, models: list[cat.Model], names: list[str]) -> Callable[..., Any]:
     """The budget guard for `g`, run by the SDK before the tool body with the call's arguments."""
 
     async def resolve(ctx: Context, **a: Any) -> budget.Verdict:
         if not budget.limited(_svc(ctx)):
             return budget.WITHIN
-        return await budget.guard(ctx, planned(g, models, a))
+        return await budget.guard(ctx, planned(g, models, a), lambda: reattaches(g, models, ctx, a))
 
     kw_only = inspect.Parameter.KEYWORD_ONLY
     params = [inspect.Parameter("ctx", kw_only, annotation=Context)]
@@ -351,7 +362,8 @@ async def run(g: Gen, models: list[cat.Model], ctx: Context, a: dict[str, Any]) 
     max_wait = a.pop("max_wait_seconds", None)
     force_new = a.pop("force_new", None) is True
     endpoint, _, body, names = assemble(g, models, a)
-    return await _svc(ctx).submit(ctx, g.name, endpoint, body, wait, max_wait, names, force_new)
+    return await _svc(ctx).submit(ctx, g.name, endpoint, body, wait, max_wait, names, force_new,
+                                  budget.reattach_only(approval))
 
 
 def _annotation(p: P, models: list[cat.Model]) -> tuple[Any, str]:

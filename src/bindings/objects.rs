@@ -216,7 +216,8 @@ impl PyClient {
         format!("Client(base_url='{}')", self.base_url)
     }
 
-    #[pyo3(signature = (endpoint, body, validate=true, tool=None, force_new=false))]
+    #[pyo3(signature = (endpoint, body, validate=true, tool=None, force_new=false, reattach_only=false))]
+    #[allow(clippy::too_many_arguments)]
     fn create_task<'py>(
         &self,
         py: Python<'py>,
@@ -225,11 +226,27 @@ impl PyClient {
         validate: bool,
         tool: Option<String>,
         force_new: bool,
+        reattach_only: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
         let body = py_to_json(body).map_err(|e| super::errors::ValidationError::new_err(format!("body: {e}")))?;
-        let meta = crate::journaled::CreateMeta { tool, force_new };
+        let meta = crate::journaled::CreateMeta { tool, force_new, reattach_only };
         spawn(py, async move { Ok(c.create_task_with(&endpoint, body, validate, &meta).await?) }, task_to_py)
+    }
+
+    /// The running task an identical request would reattach to, or None.
+    fn in_flight<'py>(
+        &self,
+        py: Python<'py>,
+        endpoint: String,
+        body: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        let body = py_to_json(body).map_err(|e| super::errors::ValidationError::new_err(format!("body: {e}")))?;
+        spawn(py, async move { Ok(c.in_flight(&endpoint, &body).await?) }, |py, t| match t {
+            Some(t) => task_to_py(py, t),
+            None => Ok(py.None().into_bound(py)),
+        })
     }
 
     #[getter]
