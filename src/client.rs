@@ -287,8 +287,8 @@ impl RunwayClient {
         if meta.reattach_only {
             self.journal_no_task(claim).await;
             return Err(Error::Other(
-                "not sent, nothing spent: this call was let through to reattach to an identical running task, \
-                 which has finished since; call again (a new task is asked about first)"
+                "not sent, nothing spent: no identical request's task is still running to reattach to (it may have \
+                 finished a moment ago); call again to make a new task"
                     .into(),
             ));
         }

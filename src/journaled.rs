@@ -527,7 +527,6 @@ impl RunwayClient {
         Ok(a)
     }
 
-    /// This key's journal rows, newest first.
     /// The task an identical request would reattach to now (still queued or running, looked at),
     /// without claiming or creating anything; None without a journal or without such a task.
     pub async fn in_flight(&self, endpoint: &str, body: &Value) -> Result<Option<Task>> {
@@ -538,6 +537,7 @@ impl RunwayClient {
         self.reattach(&row).await
     }
 
+    /// This key's journal rows, newest first.
     pub async fn journal_list(&self, f: Filter) -> Result<Vec<Entry>> {
         let a = self.journal_now().await?;
         blocking(move || a.journal.list(&a.key_fp, &f)).await
