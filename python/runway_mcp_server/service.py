@@ -354,7 +354,7 @@ class RunwayService:
 
     async def in_flight(self, endpoint: str, body: dict[str, Any]) -> bool:
         """Whether `create` of this body would reattach: an identical request's task still runs."""
-        return await self.client().in_flight(endpoint, {k: v for k, v in body.items() if v is not None}) is not None
+        return await self.client().in_flight(endpoint, sent(body)) is not None
 
     async def create(self, tool: str, endpoint: str, body: dict[str, Any], params: Optional[dict[str, str]] = None,
                      force_new: bool = False, reattach_only: bool = False) -> runway_core.Task:
@@ -362,7 +362,7 @@ class RunwayService:
         an identical request's running task, `reattached`; with `reattach_only`, only that). `params`
         maps Runway field names to the tool parameters that filled them, so an error about a field
         also names the parameter the agent used."""
-        body = {k: v for k, v in body.items() if v is not None}
+        body = sent(body)
         try:
             task = await self.client().create_task(endpoint, body, tool=tool, force_new=force_new,
                                                    reattach_only=reattach_only)
@@ -421,6 +421,12 @@ class RunwayService:
 
 class Refused(Exception):
     """An HTTP request without the credentials this server asks for; the message says what to send."""
+
+
+def sent(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as Runway gets it: a field left None is left out (and so is not part of the request
+    an identical call is recognised by)."""
+    return {k: v for k, v in body.items() if v is not None}
 
 
 def request_key(headers: Optional[Mapping[str, str]], settings: Settings) -> Optional[str]:
