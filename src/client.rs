@@ -121,6 +121,13 @@ impl Drop for CreateGate<'_> {
     }
 }
 
+/// Whether a download or upload may go to `url` (or be redirected there): https, or http only when
+/// the API itself is reached over http (the simulator, local testing).
+pub(crate) fn fetchable(url: &str, api_is_http: bool) -> bool {
+    let lower = url.to_ascii_lowercase();
+    lower.starts_with("https://") || (api_is_http && lower.starts_with("http://"))
+}
+
 pub struct RunwayClient {
     http: reqwest::Client,
     /// For upload targets and output URLs: no Runway headers, so the key never leaves for them.
@@ -170,8 +177,21 @@ impl RunwayClient {
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
             .map_err(|e| Error::Other(format!("could not build the HTTP client: {e}")))?;
+        // A redirect is checked like the first URL (https, or http only against an http API): a
+        // link may not bounce a download to a plain-http or internal address.
+        let http_ok = base_url.starts_with("http://");
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 10 {
+                attempt.error("too many redirects")
+            } else if fetchable(attempt.url().as_str(), http_ok) {
+                attempt.follow()
+            } else {
+                attempt.error("refusing a redirect to a URL that is not https")
+            }
+        });
         let plain = reqwest::Client::builder()
             .user_agent(format!("runway-mcp-server/{VERSION}"))
+            .redirect(redirects)
             .connect_timeout(Duration::from_secs_f64(opts.connect_timeout))
             .read_timeout(Duration::from_secs_f64(opts.timeout))
             .build()
@@ -208,8 +228,7 @@ impl RunwayClient {
     /// Output and upload URLs must be https, unless the API itself is reached over http (the
     /// simulator, local testing).
     pub(crate) fn check_fetch_url(&self, url: &str, what: &str) -> Result<()> {
-        let lower = url.to_ascii_lowercase();
-        if lower.starts_with("https://") || (lower.starts_with("http://") && self.base_url.starts_with("http://")) {
+        if fetchable(url, self.base_url.starts_with("http://")) {
             Ok(())
         } else {
             Err(Error::Other(format!(
@@ -643,6 +662,41 @@ fn snippet(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fetches_https_and_http_only_beside_an_http_api() {
+        assert!(fetchable("https://cdn.example/a.mp4", false) && fetchable("HTTPS://cdn.example/a", false));
+        assert!(!fetchable("http://169.254.169.254/latest", false));
+        assert!(fetchable("http://127.0.0.1:9/a.png", true));
+        for url in ["file:///etc/passwd", "ftp://x/y", "gopher://x", "/etc/passwd"] {
+            assert!(!fetchable(url, true) && !fetchable(url, false), "{url}");
+        }
+    }
+
+    /// A download's redirects are checked like its first URL: one to another scheme is refused.
+    #[tokio::test]
+    async fn a_download_is_not_redirected_off_the_allowed_schemes() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let _ = s.read(&mut [0u8; 4096]);
+                let _ = s.write_all(b"HTTP/1.1 302 Found\r\nLocation: ftp://127.0.0.1/secret\r\nContent-Length: 0\r\n\r\n");
+            }
+        });
+        let base = format!("http://127.0.0.1:{port}");
+        let c = RunwayClient::new(ClientOptions {
+            api_key: Some("key_test".into()),
+            base_url: Some(base.clone()),
+            ..ClientOptions::default()
+        })
+        .unwrap();
+        let dest = std::env::temp_dir().join(format!("rmcp-redirect-{}", crate::util::uuid_v4()));
+        let e = c.download(&format!("{base}/out.mp4"), &dest, |_, _| {}).await.unwrap_err().to_string();
+        assert!(e.contains("not https"), "{e}");
+        assert!(!dest.exists());
+    }
 
     #[test]
     fn key_resolution_order() {

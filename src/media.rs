@@ -175,7 +175,8 @@ pub struct LocalMedia {
     pub sniffed: Sniffed,
 }
 
-/// Where local files may be read from: anywhere, or only under these roots (symlinks resolved).
+/// Where local files may be read from: anywhere (`roots` None), nowhere (`Some` of no roots: a server
+/// whose callers are on other machines), or only under these roots (symlinks resolved).
 #[derive(Debug, Clone, Default)]
 pub struct InputPolicy {
     pub roots: Option<Vec<PathBuf>>,
@@ -192,29 +193,48 @@ impl InputPolicy {
         });
         InputPolicy { roots }
     }
+
+    /// No local file is ever read.
+    pub fn none() -> Self {
+        InputPolicy { roots: Some(Vec::new()) }
+    }
 }
+
+/// The refusal of a local path where no local file is read.
+pub const NO_LOCAL_FILES: &str = "this server reads no local files (no input folders are set): pass an https URL, a \
+    data URI, a runway:// URI or a task id instead";
+/// The one refusal of a path that is not a regular file inside the input folders, whatever it is
+/// (missing, a folder, a link out, a file elsewhere): a caller learns nothing of the rest of the disk.
+pub const NOT_IN_INPUT_DIRS: &str = "not a file in the folders this server reads inputs from";
 
 /// Opens a local file for use as `kind` media: resolves symlinks, enforces the allowed roots and the
 /// upload size limit, then reads at most `SNIFF_LEN` bytes to check the content. Nothing else of a
-/// file that is not media is ever read.
+/// file that is not media is ever read. Confined to roots, every path outside them gets the same
+/// answer, and the roots themselves are not named.
 pub fn open_local(path: &Path, kind: Option<MediaKind>, policy: &InputPolicy) -> Result<LocalMedia> {
     let shown = path.display().to_string();
     let fail = |why: String| input_error(&shown, &why);
-    let real = path.canonicalize().map_err(|e| fail(format!("cannot open: {}", io_reason(&e))))?;
-    if let Some(roots) = &policy.roots {
-        if !roots.iter().any(|r| real.starts_with(r)) {
-            let list: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
-            return Err(fail(format!(
-                "outside the folders this server may read (RUNWAY_MCP_INPUT_DIRS: {}){}",
-                list.join(", "),
-                if real != path { format!("; it resolves to {}", real.display()) } else { String::new() }
-            )));
+    if !path.is_absolute() {
+        // Relative to what? The server's working folder is no caller's business.
+        return Err(fail("a local path must be absolute (or start with ~/)".into()));
+    }
+    let (real, meta) = match &policy.roots {
+        None => {
+            let real = path.canonicalize().map_err(|e| fail(format!("cannot open: {}", io_reason(&e))))?;
+            let meta = std::fs::metadata(&real).map_err(|e| fail(format!("cannot open: {}", io_reason(&e))))?;
+            if !meta.is_file() {
+                return Err(fail("not a regular file".into()));
+            }
+            (real, meta)
         }
-    }
-    let meta = std::fs::metadata(&real).map_err(|e| fail(format!("cannot open: {}", io_reason(&e))))?;
-    if !meta.is_file() {
-        return Err(fail("not a regular file".into()));
-    }
+        Some(roots) if roots.is_empty() => return Err(fail(NO_LOCAL_FILES.into())),
+        Some(roots) => path
+            .canonicalize()
+            .ok()
+            .filter(|real| roots.iter().any(|r| real.starts_with(r)))
+            .and_then(|real| std::fs::metadata(&real).ok().filter(|m| m.is_file()).map(|m| (real, m)))
+            .ok_or_else(|| fail(NOT_IN_INPUT_DIRS.into()))?,
+    };
     if meta.len() > UPLOAD_MAX {
         return Err(fail(format!("{} bytes; Runway takes at most {} bytes (200 MB) per file", meta.len(), UPLOAD_MAX)));
     }
@@ -789,10 +809,21 @@ mod tests {
         assert!(e.contains("a video is needed"), "{e}");
         let confined = InputPolicy::from_dirs(Some(inside.to_str().unwrap()));
         assert!(open_local(&png, Some(MediaKind::Image), &confined).is_ok());
-        let e = open_local(&secret, None, &confined).unwrap_err().to_string();
-        assert!(e.contains("outside the folders"), "{e}");
-        let e = open_local(&link, None, &confined).unwrap_err().to_string();
-        assert!(e.contains("outside the folders") && e.contains("resolves to"), "{e}");
+        // Outside the roots: a file, a link out, a missing path, a folder, the root's own parent, a
+        // path that climbs out with `..`: one answer, naming neither the roots nor what the path is.
+        let outside = [secret.clone(), link.clone(), dir.join("missing.png"), inside.join("nope.png"), inside.clone(),
+            dir.clone(), inside.join("../secret.png"), PathBuf::from("/etc/passwd")];
+        for p in &outside {
+            let e = open_local(p, None, &confined).unwrap_err().to_string();
+            assert_eq!(e, format!("body: '{}': {NOT_IN_INPUT_DIRS}", p.display()));
+        }
+        // Nowhere: every path, even an existing media file, gets the same refusal.
+        for p in [&png, &secret, &dir.join("missing.png")] {
+            let e = open_local(p, Some(MediaKind::Image), &InputPolicy::none()).unwrap_err().to_string();
+            assert_eq!(e, format!("body: '{}': {NO_LOCAL_FILES}", p.display()));
+        }
+        let e = open_local(Path::new("in/ok.png"), None, &any).unwrap_err().to_string();
+        assert!(e.contains("must be absolute"), "{e}");
         assert!(open_local(&dir.join("missing.png"), None, &any).unwrap_err().to_string().contains("no such file"));
         assert!(open_local(&inside, None, &any).unwrap_err().to_string().contains("not a regular file"));
         std::fs::remove_dir_all(&dir).unwrap();

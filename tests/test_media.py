@@ -69,12 +69,34 @@ async def test_input_dirs_confine_reads_and_symlinks_cannot_escape(sim, files, t
     (files / "link.png").symlink_to(outside)
     c = Client(sim.api_key, sim.base_url, input_dirs=[str(files)])
     assert (await c.create_task("image_to_video", gen4_turbo(str(files / "frame.png")))).id
-    for path in (outside, files / "link.png", files / ".." / "outside.png"):
-        with pytest.raises(ValidationError, match="outside the folders"):
+    # Whatever a path outside is (a file, a link out, `..`, nothing, a folder, a system file), the
+    # refusal reads the same, and names neither the folders nor what the path resolves to.
+    refusal = "not a file in the folders this server reads inputs from"
+    for path in (outside, files / "link.png", files / ".." / "outside.png", files / "missing.png", files,
+                 tmp_path / "missing.png", "/etc/passwd", "/etc", f"file://{outside}"):
+        with pytest.raises(ValidationError) as e:
             await c.create_task("image_to_video", gen4_turbo(str(path)))
-    with pytest.raises(ValidationError, match="outside the folders"):
-        await c.upload(outside)
+        shown = str(path).removeprefix("file://")
+        assert str(e.value) == f"promptImage: '{shown}': {refusal}"
+    for path in (outside, files / "missing.png", "/etc/passwd"):
+        with pytest.raises(ValidationError) as e:
+            await c.upload(path)
+        assert str(e.value).endswith(f"'{path}': {refusal}")
+    with pytest.raises(ValidationError, match="absolute"):
+        await c.upload("frame.png")  # never relative to the process's working folder
     assert len(api_requests(sim, "POST")) == 1
+
+
+async def test_no_input_dirs_reads_no_local_file(sim, files):
+    """`input_dirs=[]` (the HTTP server's default): no local path is read, not even a good image."""
+    c = Client(sim.api_key, sim.base_url, input_dirs=[])
+    for path in (files / "frame.png", files / "missing.png", "/etc/passwd", f"file://{files / 'frame.png'}"):
+        with pytest.raises(ValidationError, match="this server reads no local files") as e:
+            await c.create_task("image_to_video", gen4_turbo(str(path)))
+        assert "no such file" not in str(e.value)
+        with pytest.raises(ValidationError, match="reads no local files"):
+            await c.upload(str(path).removeprefix("file://"))
+    assert api_requests(sim) == []
 
 
 async def test_size_cap_is_checked_before_reading(sim, client, tmp_path):
