@@ -429,6 +429,8 @@ impl RunwayClient {
     /// Uploads a local media file (Runway's ephemeral upload, streamed from disk) and returns its
     /// `runway://` URI. A file uploaded before and unchanged is not uploaded again while its URI lives.
     pub async fn upload(&self, path: &Path) -> Result<String> {
+        // A file:// URL names the same file as its path, as it does for media inputs.
+        let path = path.to_str().and_then(|s| s.strip_prefix("file://")).map_or(path, Path::new);
         let m = open_local(path, None, &self.options().input_policy)?;
         self.upload_media(&m).await
     }

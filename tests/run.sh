@@ -4,7 +4,7 @@
 # --strict on both packages), builds the extension into it, then `cargo test` (pure Rust) and
 # pytest (library, MCP, stubtest, exit stress), then tests/wheels.sh (the release wheel on CPython
 # 3.10-3.13, without Rust, and the sdist). The journal suites run on SQLite and on PostgreSQL:
-# installed here when missing (Debian's package).
+# installed here when missing (Debian's package), and so is nginx for the reverse-proxy test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +29,18 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
     else
         echo "the journal tests need PostgreSQL's server binaries (initdb): apt-get install postgresql" >&2
+        exit 1
+    fi
+fi
+
+# The proxy test (tests/test_http_security.py) runs docs/deploy.md's nginx site on loopback.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "== install nginx (apt-get install nginx-light) for the reverse-proxy test"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+    else
+        echo "the reverse-proxy test needs nginx: apt-get install nginx-light" >&2
         exit 1
     fi
 fi

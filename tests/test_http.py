@@ -229,9 +229,9 @@ def test_pool_gives_each_key_its_own_service_bounded(monkeypatch):
 
 
 def pool_id(key: str) -> str:
-    from runway_mcp_server.service import key_id
+    from runway_mcp_server.service import pool_key
 
-    return key_id(key)
+    return pool_key(key)
 
 
 async def test_budget_question_over_stateless_http(sim, tmp_path):

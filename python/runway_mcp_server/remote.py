@@ -47,6 +47,23 @@ def check_exposure(host: str, settings: Settings) -> None:
         "or serve on 127.0.0.1.")
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def transport_security(settings: Settings) -> Any:
+    """The Host and Origin headers the server answers (others get 421 and 403, against DNS
+    rebinding): loopback at any port, and the names in RUNWAY_MCP_ALLOWED_HOSTS, such as the one a
+    reverse proxy passes on (`proxy_set_header Host $host`), at their port or any when none is given."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    hosts: list[str] = []
+    for name in (*LOOPBACK_HOSTS, *settings.allowed_hosts):
+        has_port = name.rpartition(":")[2].isdigit() and not name.endswith("]")
+        hosts += [name] if has_port else [name, f"{name}:*"]
+    origins = [f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
+
+
 def log_line(**fields: Any) -> None:
     access.info(json.dumps({"time": round(time.time(), 3), **fields}, separators=(",", ":")))
 
@@ -85,6 +102,12 @@ class Edge:
             problem = "shutting down" if self.draining else await self.ready()
             await _json(send, 503 if problem else 200, {"ok": problem is None, **({"error": problem} if problem else {})})
             return
+        credentials = [k for k, _ in scope.get("headers", []) if k.lower() in (b"authorization", b"x-runway-key")]
+        if len(credentials) != len(set(c.lower() for c in credentials)):
+            # Readers disagree on which of two copies counts (the first, the last): take neither.
+            log_line(path=path, status=400, error="repeated credential header")
+            await _json(send, 400, {"error": "send Authorization (and X-Runway-Key) once each"})
+            return
         try:
             request_key(_headers(scope), self.settings)
         except Refused as e:
@@ -115,7 +138,8 @@ def serve(mcp: MCPServer, settings: Settings, host: str, port: int) -> None:
         probe = getattr(mcp, "ready", None)
         return await probe() if probe else None
 
-    edge = Edge(mcp.streamable_http_app(stateless_http=True), settings, ready)
+    edge = Edge(mcp.streamable_http_app(stateless_http=True, transport_security=transport_security(settings)),
+                settings, ready)
 
     class Draining(uvicorn.Server):
         """SIGTERM: stop taking tool calls (/readyz fails, a new call is refused with advice to call

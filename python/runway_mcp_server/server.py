@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import time
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any, AsyncIterator, Optional
 
 from mcp.server.mcpserver import MCPServer
@@ -16,7 +16,7 @@ from mcp.types import Tool
 import runway_core
 
 from . import lazytools, tools
-from .service import Pool, Refused, key_id, request_key
+from .service import Pool, Refused, TooBusy, key_id, request_key
 from .settings import Settings
 
 INSTRUCTIONS = """Make and edit images, video and audio with Runway. Generation tools spend credits
@@ -102,20 +102,25 @@ class RunwayMCP(MCPServer):
         if not self.settings_.remote:
             return await super().call_tool(name, arguments, context)
         started, result, error = time.monotonic(), None, None
+        headers = getattr(context, "headers", None) if context is not None else None
         try:
-            result = await super().call_tool(name, arguments, context)
+            request = request_key(headers, self.settings_)
+            key = key_id(request)
+        except Refused:
+            request, key = None, "refused"  # the tool's own call refuses it, with the reason
+        try:
+            with self.pool.call_slot(request) if self.pool is not None else nullcontext():
+                result = await super().call_tool(name, arguments, context)
             return result
+        except TooBusy as e:
+            error = type(e).__name__
+            raise ToolError(str(e)) from None
         except Exception as e:
             error = type(e).__name__
             raise
         finally:
             from . import remote  # only over HTTP: the stdio path does without it
 
-            headers = getattr(context, "headers", None) if context is not None else None
-            try:
-                key = key_id(request_key(headers, self.settings_))
-            except Refused:
-                key = "refused"
             data = getattr(result, "structured_content", None) or {}
             remote.log_line(tool=name, key=key, task_id=data.get("task_id"), status=data.get("status"),
                             is_error=bool(getattr(result, "is_error", error is not None)), error=error,

@@ -11,8 +11,8 @@ import logging
 import os
 import time
 from collections import OrderedDict
-from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Mapping, Optional, cast
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, AsyncIterator, Iterator, Mapping, Optional, cast
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -450,9 +450,28 @@ def request_key(headers: Optional[Mapping[str, str]], settings: Settings) -> Opt
     return key
 
 
+# A secret of this process's own: what is derived from a key with it can be neither searched for
+# offline (an id in a log line) nor made to collide on purpose (the pool's index).
+_SECRET = os.urandom(32)
+
+
+def _keyed(purpose: bytes, key: str) -> str:
+    return hmac.new(_SECRET, purpose + b"\0" + key.encode(), hashlib.sha256).hexdigest()
+
+
 def key_id(key: Optional[str]) -> str:
-    """A short, one-way id of a key for logs and pools (never the key)."""
-    return "server" if key is None else hashlib.sha256(key.encode()).hexdigest()[:12]
+    """A short id of a key for log lines: the same for one key within this process, unlinkable to
+    the key and to other processes' ids (never the key)."""
+    return "server" if key is None else _keyed(b"log", key)[:12]
+
+
+def pool_key(key: str) -> str:
+    """The pool's index of a key: the whole HMAC, so that no two keys share a service."""
+    return _keyed(b"pool", key)
+
+
+class TooBusy(Exception):
+    """A key already has as many calls in flight as the server allows one key."""
 
 
 class Pool:
@@ -473,13 +492,35 @@ class Pool:
         self.last_used: dict[str, float] = {}
         self.resuming: set[asyncio.Task[None]] = set()
         self._probe: Optional[runway_core.Client] = None
+        # Tool calls in flight per key (pool_key; None: the server's key), for the per-key limit.
+        self.calls: dict[Optional[str], int] = {}
+
+    @contextmanager
+    def call_slot(self, key: Optional[str]) -> Iterator[None]:
+        """One of the key's RUNWAY_MCP_MAX_CALLS_PER_KEY places for a call while inside; raises
+        TooBusy when none is free, so one user cannot hold the server's memory and sockets."""
+        limit = self.settings.max_calls_per_key
+        slot = None if key is None else pool_key(key)
+        if limit and self.calls.get(slot, 0) >= limit:
+            raise TooBusy(f"too many calls at once for this key: {limit} are in flight, the most this server takes "
+                          "from one key (RUNWAY_MCP_MAX_CALLS_PER_KEY). Nothing was sent. Call again when one has "
+                          "returned; a task that is still running can be followed with wait_for_task later.")
+        self.calls[slot] = self.calls.get(slot, 0) + 1
+        try:
+            yield
+        finally:
+            left = self.calls[slot] - 1
+            if left:
+                self.calls[slot] = left
+            else:
+                del self.calls[slot]
 
     def service(self, key: Optional[str]) -> RunwayService:
         if key is None:
             if self.settings.remote and self.settings.require_key:
                 raise ToolError("this server needs your Runway key: Authorization: Bearer <key>")
             return self.default
-        kid = key_id(key)
+        kid = pool_key(key)
         now = time.monotonic()
         while self.keyed:  # oldest first: drop the idle ones
             oldest = next(iter(self.keyed))
@@ -487,6 +528,8 @@ class Pool:
                 break
             del self.keyed[oldest], self.last_used[oldest]
         svc = self.keyed.pop(kid, None)
+        if svc is not None and not hmac.compare_digest((svc.settings.api_key or "").encode(), key.encode()):
+            svc = None  # not this key's (cannot happen with a 256-bit HMAC; cheap to be sure)
         if svc is None:
             svc = RunwayService(dataclasses.replace(self.settings, api_key=key), self.sim)
             # This key's unfinished tasks from before a restart are followed from its first call.

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Mapping, Optional
+
+DEFAULT_MAX_CALLS_PER_KEY = 32
 
 # Every environment variable the server reads, with its default: `--help` prints this table.
 ENV_VARS: tuple[tuple[str, str], ...] = (
@@ -12,7 +15,8 @@ ENV_VARS: tuple[tuple[str, str], ...] = (
     ("RUNWAYML_BASE_URL", "the API base URL (default https://api.dev.runwayml.com)"),
     ("RUNWAY_MCP_MAX_WAIT", "seconds a tool call waits for its task (default 45, at most 3600)"),
     ("RUNWAY_MCP_OUTPUT_DIR", "absolute folder for saved outputs (default ~/runway-mcp-outputs)"),
-    ("RUNWAY_MCP_INPUT_DIRS", "the only folders local media may be read from, ':'-separated (default: any)"),
+    ("RUNWAY_MCP_INPUT_DIRS", "the only folders local media may be read from, ':'-separated (default: any on stdio, "
+                              "none over HTTP)"),
     ("RUNWAY_MCP_JOURNAL", "the task journal: a SQLite file, a postgresql:// URL shared by replicas, or off "
                            "(default: runway-mcp-server/journal.sqlite3 in the user's data folder; none with --simulate)"),
     ("RUNWAY_MCP_MAX_CREDITS", "most credits one task may cost without the user's yes (default: no cap)"),
@@ -21,6 +25,10 @@ ENV_VARS: tuple[tuple[str, str], ...] = (
     ("RUNWAY_MCP_SAVE_OUTPUTS", "1 or 0: download outputs to the output folder (default 1 on stdio, 0 over HTTP)"),
     ("RUNWAY_MCP_ACCESS_TOKEN", "HTTP: a token every request must present as Authorization: Bearer <token>"),
     ("RUNWAY_MCP_REQUIRE_KEY", "HTTP, 1: every request brings its own Runway key; the server's is never used"),
+    ("RUNWAY_MCP_ALLOWED_HOSTS", "HTTP: host names (optionally host:port) clients and proxies may reach the server by, "
+                                 "','-separated, beside loopback (e.g. mcp.example.com)"),
+    ("RUNWAY_MCP_MAX_CALLS_PER_KEY", f"HTTP: most tool calls one key may have at once (default {DEFAULT_MAX_CALLS_PER_KEY}; "
+                                     "0: no limit)"),
     ("RUNWAY_MCP_GRACE_SECONDS", "HTTP: seconds calls in flight get to finish after SIGTERM (default 30)"),
     ("RUNWAY_MCP_SIMULATE", "1: the same as --simulate"),
     ("RUNWAY_MCP_SIM_TASK_SECONDS", "length of a simulated task (default 8)"),
@@ -61,7 +69,8 @@ class Settings:
     base_url: Optional[str] = None
     # Where outputs are saved (created on demand; never the working directory).
     output_dir: str = os.path.join(os.path.expanduser("~"), "runway-mcp-outputs")
-    # When set, the only folders local media inputs may be read from.
+    # When set, the only folders local media inputs may be read from; empty: none (over HTTP, by
+    # default: a caller elsewhere must never make the server send its own files).
     input_dirs: Optional[tuple[str, ...]] = None
     # Images up to this size also come back inline in the result.
     inline_image_max: int = 1_000_000
@@ -83,6 +92,10 @@ class Settings:
     require_key: bool = False
     # HTTP: seconds calls in flight get to finish after SIGTERM.
     grace_seconds: float = 30.0
+    # HTTP: Host names (host or host:port) the server answers to beside loopback.
+    allowed_hosts: tuple[str, ...] = ()
+    # HTTP: most tool calls one key may have in flight at once; 0: no limit.
+    max_calls_per_key: int = DEFAULT_MAX_CALLS_PER_KEY
 
     @classmethod
     def from_env(cls, simulate: bool = False, env: Optional[Mapping[str, str]] = None, http: bool = False,
@@ -100,7 +113,7 @@ class Settings:
             progress_interval=_float(e, "RUNWAY_MCP_PROGRESS_INTERVAL", 3.0) or 3.0,
             sim_task_seconds=_float(e, "RUNWAY_MCP_SIM_TASK_SECONDS", 8.0),
             output_dir=_output_dir(e),
-            input_dirs=_input_dirs(e),
+            input_dirs=_input_dirs(e, http),
             journal=journal,
             max_credits=_credits(e, "RUNWAY_MCP_MAX_CREDITS"),
             daily_credits=daily,
@@ -109,6 +122,8 @@ class Settings:
             access_token=e.get("RUNWAY_MCP_ACCESS_TOKEN", "").strip() or None,
             require_key=require_key or _flag(e, "RUNWAY_MCP_REQUIRE_KEY"),
             grace_seconds=_float(e, "RUNWAY_MCP_GRACE_SECONDS", 30.0),
+            allowed_hosts=allowed_hosts(e.get("RUNWAY_MCP_ALLOWED_HOSTS", "")),
+            max_calls_per_key=_count(e, "RUNWAY_MCP_MAX_CALLS_PER_KEY", DEFAULT_MAX_CALLS_PER_KEY),
         )
 
 
@@ -158,12 +173,58 @@ def _output_dir(env: Mapping[str, str]) -> str:
     return path
 
 
-def _input_dirs(env: Mapping[str, str]) -> Optional[tuple[str, ...]]:
+def _input_dirs(env: Mapping[str, str], http: bool = False) -> Optional[tuple[str, ...]]:
     raw = env.get("RUNWAY_MCP_INPUT_DIRS", "").strip()
     if not raw:
-        return None
+        return () if http else None
     dirs = tuple(os.path.expanduser(d) for d in raw.split(os.pathsep) if d.strip())
     for d in dirs:
         if not os.path.isabs(d):
             raise SystemExit(f"runway-mcp-server: RUNWAY_MCP_INPUT_DIRS entries must be absolute paths, got {d!r}")
     return dirs
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) > 1_000_000:
+        raise SystemExit(f"runway-mcp-server: {name} must be a whole number from 0 to 1000000, got {raw!r}")
+    return int(raw)
+
+
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def allowed_hosts(raw: str) -> tuple[str, ...]:
+    """RUNWAY_MCP_ALLOWED_HOSTS: `name` or `name:port` entries, ','-separated, lowercased; checked
+    here so that a typo stops the start instead of answering every request 421."""
+    out = []
+    for entry in (x.strip().lower() for x in raw.split(",")):
+        if not entry:
+            continue
+        host, port = entry, ""
+        if entry.startswith("["):  # [v6] or [v6]:port
+            host, closed, rest = entry.partition("]")
+            port = rest[1:]
+            ok = bool(closed) and rest[:1] in ("", ":") and _is_ip(host[1:], 6)
+        else:
+            if entry.count(":") == 1:
+                host, port = entry.split(":")
+            ok = _is_ip(host, 4) or (len(host) <= 253 and all(_LABEL.fullmatch(p) for p in host.split(".")))
+        if ok and port:
+            ok = port.isdigit() and 0 < int(port) < 65536
+        if not ok:
+            raise SystemExit(f"runway-mcp-server: RUNWAY_MCP_ALLOWED_HOSTS: {entry!r} is not a host name or "
+                             "host:port (e.g. mcp.example.com or mcp.example.com:8443; no scheme, path or wildcard)")
+        out.append(entry)
+    return tuple(out)
+
+
+def _is_ip(text: str, version: int) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(text).version == version
+    except ValueError:
+        return False

@@ -799,7 +799,8 @@ class ApiInfo(BaseModel):
     simulated: bool
     api_key_set: bool
     max_wait_seconds: float
-    output_dir: str
+    # None over HTTP: the server's folders are no caller's business.
+    output_dir: Optional[str] = None
     input_dirs: Optional[list[str]] = None
     models: int
 
@@ -808,13 +809,15 @@ async def get_api_info(ctx: Context) -> Annotated[CallToolResult, ApiInfo]:
     svc = _svc(ctx)
     info = ApiInfo(server_version=runway_core.__version__, runway_api_version=runway_core.API_VERSION, base_url=svc.base_url,
                    simulated=svc.simulated, api_key_set=svc.key_is_set(), max_wait_seconds=svc.settings.max_wait,
-                   output_dir=svc.settings.output_dir,
-                   input_dirs=list(svc.settings.input_dirs) if svc.settings.input_dirs is not None else None,
                    models=len(runway_core.models()))
+    if not svc.settings.remote:
+        info.output_dir = svc.settings.output_dir
+        info.input_dirs = list(svc.settings.input_dirs) if svc.settings.input_dirs is not None else None
     mode = "SIMULATOR (no credits are spent)" if info.simulated else "live Runway API"
     key = "set" if info.api_key_set else "NOT set: set RUNWAYML_API_SECRET, or run with --simulate"
+    saves = f"saves outputs in {info.output_dir}" if info.output_dir else "outputs are runway:// resources"
     return plain(info, f"runway-mcp-server {info.server_version} on the {mode} at {info.base_url}; API key {key}; "
-                       f"waits up to {info.max_wait_seconds:g} s; saves outputs in {info.output_dir}.")
+                       f"waits up to {info.max_wait_seconds:g} s; {saves}.")
 
 
 PAID = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
