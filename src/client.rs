@@ -682,7 +682,8 @@ mod tests {
         std::thread::spawn(move || {
             if let Ok((mut s, _)) = listener.accept() {
                 let _ = s.read(&mut [0u8; 4096]);
-                let _ = s.write_all(b"HTTP/1.1 302 Found\r\nLocation: ftp://127.0.0.1/secret\r\nContent-Length: 0\r\n\r\n");
+                let _ =
+                    s.write_all(b"HTTP/1.1 302 Found\r\nLocation: ftp://127.0.0.1/secret\r\nContent-Length: 0\r\n\r\n");
             }
         });
         let base = format!("http://127.0.0.1:{port}");

@@ -813,8 +813,16 @@ mod tests {
         assert!(open_local(&png, Some(MediaKind::Image), &confined).is_ok());
         // Outside the roots: a file, a link out, a missing path, a folder, the root's own parent, a
         // path that climbs out with `..`: one answer, naming neither the roots nor what the path is.
-        let outside = [secret.clone(), link.clone(), dir.join("missing.png"), inside.join("nope.png"), inside.clone(),
-            dir.clone(), inside.join("../secret.png"), PathBuf::from("/etc/passwd")];
+        let outside = [
+            secret.clone(),
+            link.clone(),
+            dir.join("missing.png"),
+            inside.join("nope.png"),
+            inside.clone(),
+            dir.clone(),
+            inside.join("../secret.png"),
+            PathBuf::from("/etc/passwd"),
+        ];
         for p in &outside {
             let e = open_local(p, None, &confined).unwrap_err().to_string();
             assert_eq!(e, format!("body: '{}': {NOT_IN_INPUT_DIRS}", p.display()));
