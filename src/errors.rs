@@ -87,6 +87,12 @@ pub enum Error {
         may_have_created: bool,
     },
 
+    /// An earlier identical request may have made a task whose id never came back (its process
+    /// stopped, or Runway's answer was lost): creating again might pay twice, so nothing was sent.
+    /// `force_new` (or the user's yes) creates anyway.
+    #[error("{message}")]
+    MayHaveCreated { message: String, claimed_ms: u64 },
+
     /// Configuration problems (no API key, bad base URL) and unexpected responses.
     #[error("{0}")]
     Other(String),

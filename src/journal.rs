@@ -81,6 +81,9 @@ pub enum Claim {
     InFlight(Box<Entry>),
     /// Another caller is creating this request now: wait for its task.
     Taken,
+    /// An earlier create of this request may have made a task whose id never came back (a stale
+    /// claim, now this row, or an ambiguous answer): creating again might pay twice.
+    Ambiguous(Box<Entry>),
 }
 
 fn is_terminal_status(s: &str) -> bool {
@@ -219,8 +222,12 @@ pub trait Journal: Send + Sync {
     /// this request still in flight (task ids in `skip` aside), else `Taken` while another caller's
     /// claim made at or after `stale_before_ms` stands, else a new claim row, hidden from every read
     /// but this one. Older claims become ambiguous creates (`STALE_CLAIM_NOTE`): their process died
-    /// before journaling Runway's answer and may have paid.
+    /// before journaling Runway's answer and may have paid. An ambiguous create of this request
+    /// (such a claim, or a lost answer) is `Ambiguous` and claims nothing: never silently replaced.
     fn claim(&self, e: &Entry, stale_before_ms: u64, skip: &[String]) -> Result<Claim>;
+    /// The user chose to pay again (`force_new`): this request's ambiguous creates stop answering
+    /// `claim` (they stay listed). How many there were.
+    fn forget_ambiguous(&self, key_fp: &str, request_fp: &str) -> Result<usize>;
     /// Ends claim `id`: it becomes `outcome` (the task Runway created, or an ambiguous create), or goes
     /// (None: no task was created). With `lease`, its owner also takes the new task's lease in the
     /// same transaction (the creator follows its task; one commit, not two).
@@ -841,10 +848,19 @@ static UPDATE_TASK_SQL: LazyLock<String> = LazyLock::new(|| {
 static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {COLUMNS} FROM tasks WHERE key_fp IN (?1, ?3) AND request_fp = ?2 AND \
-         ((task_id IS NOT NULL AND {IN_FLIGHT_SQL}) OR (task_id IS NULL AND status = 'SUBMITTING')) \
+         ((task_id IS NOT NULL AND {IN_FLIGHT_SQL}) OR (task_id IS NULL AND (status = 'SUBMITTING' OR status IS NULL))) \
          ORDER BY created_ms DESC, id DESC"
     )
 });
+
+/// This request's ambiguous creates no longer answer a claim (the user paid again knowingly).
+pub(crate) const FORGET_AMBIGUOUS_SQL: &str =
+    "UPDATE tasks SET request_fp = NULL WHERE key_fp = ?1 AND request_fp = ?2 AND task_id IS NULL AND status IS NULL";
+
+/// A stale claim's row as it reads once it is an ambiguous create (both backends).
+pub(crate) fn stale_to_ambiguous(row: Entry, key_fp: &str, now: u64) -> Entry {
+    Entry { key_fp: key_fp.to_string(), status: None, note: Some(STALE_CLAIM_NOTE.into()), updated_ms: now, ..row }
+}
 
 /// A claim becomes what Runway's answer made of it; the request's description is already there.
 static SETTLE_SQL: LazyLock<String> = LazyLock::new(|| {
@@ -1066,6 +1082,7 @@ impl<'a> Ready<'a> {
                     match &row.task_id {
                         Some(id) if skip.contains(id) => continue,
                         Some(_) => return Ok(Written::Claim(Claim::InFlight(Box::new(row)))),
+                        None if row.status.is_none() => return Ok(Written::Claim(Claim::Ambiguous(Box::new(row)))),
                         None if row.created_ms >= *stale_before_ms => return Ok(Written::Claim(Claim::Taken)),
                         None => {
                             tx.prepare_cached(
@@ -1077,6 +1094,9 @@ impl<'a> Ready<'a> {
                                 ms(now),
                                 row.id
                             ])?;
+                            return Ok(Written::Claim(Claim::Ambiguous(Box::new(stale_to_ambiguous(
+                                row, &e.key_fp, now,
+                            )))));
                         }
                     }
                 }
@@ -1129,6 +1149,10 @@ impl Journal for SqliteJournal {
             Some(Err(e)) => Err(e),
             other => Err(Error::Other(format!("task journal: a claim answered {other:?}"))),
         }
+    }
+
+    fn forget_ambiguous(&self, key_fp: &str, request_fp: &str) -> Result<usize> {
+        self.with(|c| c.prepare_cached(FORGET_AMBIGUOUS_SQL)?.execute(params![key_fp, request_fp]))
     }
 
     fn settle(&self, key_fp: &str, id: i64, outcome: Option<&Entry>, lease: Option<LeaseTo>) -> Result<()> {
@@ -2025,6 +2049,12 @@ mod tests {
         assert_eq!((rows.len(), rows[0].id, rows[0].note.as_deref()), (1, again, Some("check")));
         assert_eq!(rows[0].status, None);
         assert_eq!(j.sql("SELECT COUNT(*) FROM leases"), 1, "no task id, no lease");
+        // It stands in the way of the identical request (which might pay twice) until the user chooses.
+        match j.claim(&req, 0, &["t1".into()]).unwrap() {
+            Claim::Ambiguous(e) => assert_eq!((e.id, e.failure.as_deref()), (again, Some("lost"))),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(j.forget_ambiguous("k", "rfp").unwrap(), 1);
         // A task already journaled by someone else keeps its row; the claim goes.
         let c = won(j.claim(&req, 0, &["t1".into()]).unwrap());
         j.settle("k", c, Some(&Entry { task_id: Some("t1".into()), ..entry("k", "") }), None).unwrap();
@@ -2039,14 +2069,31 @@ mod tests {
         let old = Entry { created_ms: now - CLAIM_STALE_MS - 1_000, ..req.clone() };
         let dead = won(j.claim(&old, 0, &[]).unwrap());
         assert_eq!(j.claim(&req, now - CLAIM_STALE_MS - 5_000, &[]).unwrap(), Claim::Taken, "not stale by this bound");
-        let mine = won(j.claim(&req, now - CLAIM_STALE_MS, &[]).unwrap());
-        assert_ne!(mine, dead);
+        // Stale: it becomes an ambiguous create, and the identical request is told, not let through
+        // (its process may have paid); again and again, until the user pays again knowingly.
+        for _ in 0..2 {
+            match j.claim(&req, now - CLAIM_STALE_MS, &[]).unwrap() {
+                Claim::Ambiguous(e) => {
+                    assert_eq!((e.id, e.created_ms, e.note.as_deref()), (dead, old.created_ms, Some(STALE_CLAIM_NOTE)))
+                }
+                other => panic!("{other:?}"),
+            }
+        }
         let rows = j.list("k", &Filter { status: Some("ambiguous".into()), ..Default::default() }).unwrap();
         assert_eq!(rows.iter().map(|e| e.id).collect::<Vec<_>>(), [dead]);
         assert_eq!(rows[0].note.as_deref(), Some(STALE_CLAIM_NOTE));
+        assert_eq!(j.forget_ambiguous("other-key", req.request_fp.as_deref().unwrap()).unwrap(), 0, "another key's");
+        assert_eq!(j.forget_ambiguous("k", req.request_fp.as_deref().unwrap()).unwrap(), 1);
+        let mine = won(j.claim(&req, now - CLAIM_STALE_MS, &[]).unwrap());
+        assert_ne!(mine, dead);
+        j.settle("k", mine, None, None).unwrap();
+        let rows = j.list("k", &Filter { status: Some("ambiguous".into()), ..Default::default() }).unwrap();
+        assert_eq!(rows.iter().map(|e| e.id).collect::<Vec<_>>(), [dead], "still listed after the user chose");
         // A process that died is found at the next open too.
         let other = Entry { request_fp: Some("rfp2".into()), ..old.clone() };
         let dead2 = won(j.claim(&other, 0, &[]).unwrap());
+        // `mine` settled without a task is gone, so the identical request wins a fresh, live claim.
+        won(j.claim(&req, now - CLAIM_STALE_MS, &[]).unwrap());
         let j = j.reopened();
         let rows = j.list("k", &Filter { status: Some("ambiguous".into()), ..Default::default() }).unwrap();
         assert_eq!(rows.iter().map(|e| e.id).collect::<Vec<_>>(), [dead2, dead]);

@@ -601,7 +601,7 @@ static UPDATE_TASK_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
 static CLAIM_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT {COLUMNS} FROM runway_journal.tasks WHERE key_fp IN ($1, $3) AND request_fp = $2 AND \
-         ((task_id IS NOT NULL AND {IN_FLIGHT_SQL}) OR (task_id IS NULL AND status = 'SUBMITTING')) \
+         ((task_id IS NOT NULL AND {IN_FLIGHT_SQL}) OR (task_id IS NULL AND (status = 'SUBMITTING' OR status IS NULL))) \
          ORDER BY created_ms DESC, id DESC"
     )
 });
@@ -759,6 +759,7 @@ impl Journal for PgJournal {
                     match &row.task_id {
                         Some(id) if skip.contains(id) => continue,
                         Some(_) => return Ok(Claim::InFlight(Box::new(row))),
+                        None if row.status.is_none() => return Ok(Claim::Ambiguous(Box::new(row))),
                         None if row.created_ms >= stale_before_ms => return Ok(Claim::Taken),
                         None => {
                             c.execute(
@@ -768,6 +769,8 @@ impl Journal for PgJournal {
                             )
                             .await
                             .map_err(pg_err)?;
+                            let row = crate::journal::stale_to_ambiguous(row, &key_fp, now);
+                            return Ok(Claim::Ambiguous(Box::new(row)));
                         }
                     }
                 }
@@ -775,6 +778,15 @@ impl Journal for PgJournal {
             })
             .await
         })
+    }
+
+    fn forget_ambiguous(&self, key_fp: &str, request_fp: &str) -> Result<usize> {
+        let (key_fp, request_fp) = (key_fp.to_string(), request_fp.to_string());
+        let sql = crate::journal::FORGET_AMBIGUOUS_SQL
+            .replace("?1", "$1")
+            .replace("?2", "$2")
+            .replace("UPDATE tasks", "UPDATE runway_journal.tasks");
+        self.run(move |c| async move { Ok(c.execute(&sql, &[&key_fp, &request_fp]).await.map_err(pg_err)? as usize) })
     }
 
     fn settle(&self, key_fp: &str, id: i64, outcome: Option<&Entry>, lease: Option<LeaseTo>) -> Result<()> {

@@ -400,9 +400,15 @@ impl RunwayClient {
         request_fp: &Option<String>,
         meta: &CreateMeta,
     ) -> Result<Admit> {
-        let (Some(a), Some(fp), false) = (self.journal().cloned(), request_fp, meta.force_new) else {
+        let (Some(a), Some(fp)) = (self.journal().cloned(), request_fp) else {
             return Ok(Admit::Create(None));
         };
+        if meta.force_new {
+            // The user chose to pay again: earlier ambiguous creates of this request stop asking.
+            let (j, key_fp, fp) = (a.journal.clone(), a.key_fp.clone(), fp.clone());
+            blocking(move || j.forget_ambiguous(&key_fp, &fp)).await?;
+            return Ok(Admit::Create(None));
+        }
         let entry = request_entry(&a, endpoint, original, Some(fp.clone()), meta);
         let deadline = tokio::time::Instant::now() + CLAIM_WAIT;
         // Tasks of this request looked at and found finished or gone.
@@ -420,6 +426,7 @@ impl RunwayClient {
                     Some(t) => return Ok(Admit::Reattach(t)),
                     None => skip.push(row.task_id.unwrap_or_default()),
                 },
+                Claim::Ambiguous(row) => return Err(may_have_created(&row)),
                 Claim::Taken if tokio::time::Instant::now() >= deadline => {
                     return Err(Error::Other(format!(
                         "another server process has been creating an identical task for {} s and its id has not \
@@ -569,6 +576,24 @@ impl RunwayClient {
     pub async fn journal_spent_since(&self, since_ms: u64) -> Result<f64> {
         let a = self.journal_now().await?;
         blocking(move || a.journal.spent_since(&a.key_fp, since_ms)).await
+    }
+}
+
+/// The refusal of a create whose identical request may already have made a task (`row`).
+fn may_have_created(row: &Entry) -> Error {
+    let prompt = row.prompt.clone().or_else(|| prompt_of(&row.params)).unwrap_or_default();
+    let what: String = prompt.chars().take(80).collect();
+    let what = if what.is_empty() { String::new() } else { format!(" (\"{what}\")") };
+    let tool = if row.tool.is_empty() { row.endpoint.as_str() } else { row.tool.as_str() };
+    Error::MayHaveCreated {
+        message: format!(
+            "not sent: an identical request ({tool}{what}) made at {} may already have created a task at Runway, \
+             whose id never came back (its server process stopped, or Runway's answer was lost), so sending it \
+             again might pay twice. Check the Runway dashboard's task history; to make a new task anyway, call \
+             again with force_new (that pays again)",
+            crate::util::iso8601_millis(row.created_ms)
+        ),
+        claimed_ms: row.created_ms,
     }
 }
 

@@ -267,6 +267,11 @@ async fn an_ambiguous_create_is_journaled_with_advice(b: Backend) {
     assert_eq!(rows.len(), 1);
     assert!(rows[0].task_id.is_none() && rows[0].note.as_deref().unwrap().contains("dashboard"));
     assert_eq!(rows[0].prompt.as_deref(), Some("lost"));
+    // Calling again is not a silent second payment: Runway may have the first task.
+    assert_eq!(posts(&s), 1);
+    let again = c.create_task_with("text_to_video", body("lost"), true, &meta("t2v")).await.unwrap_err();
+    assert!(matches!(again, runway_core::errors::Error::MayHaveCreated { .. }), "{again}");
+    assert_eq!(posts(&s), 1, "nothing sent");
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -359,15 +364,31 @@ async fn a_claim_is_waited_for_and_a_stale_one_ignored(b: Backend) {
         other => panic!("{other:?}"),
     };
 
-    // A process that died while creating, long ago: its claim does not block; it becomes ambiguous.
+    // A process that died while creating, long ago: it may have paid, so its claim becomes an
+    // ambiguous create and the identical request is refused with when and what, sending nothing,
+    // every time, until the user pays again knowingly (force_new).
     let old = runway_core::util::now_unix_ms() - CLAIM_STALE_MS - 1_000;
     won(j.claim(&claim_of("crashed", old), 0, &[]).unwrap());
-    let t = c.create_task_with("text_to_video", body("crashed"), true, &meta("t2v")).await.unwrap();
-    assert!(!t.reattached);
-    assert_eq!(posts(&s), 1);
+    for _ in 0..2 {
+        match c.create_task_with("text_to_video", body("crashed"), true, &meta("t2v")).await {
+            Err(runway_core::errors::Error::MayHaveCreated { message, claimed_ms }) => {
+                assert_eq!(claimed_ms, old);
+                assert!(message.contains(&runway_core::util::iso8601_millis(old)), "{message}");
+                assert!(message.contains("t2v") && message.contains("\"crashed\"") && message.contains("force_new"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(posts(&s), 0);
     let amb = c.journal_list(Filter { status: Some("ambiguous".into()), ..Default::default() }).await.unwrap();
     assert_eq!(amb.len(), 1);
     assert_eq!(amb[0].note.as_deref(), Some(STALE_CLAIM_NOTE));
+    let forced = CreateMeta { force_new: true, ..meta("t2v") };
+    let t = c.create_task_with("text_to_video", body("crashed"), true, &forced).await.unwrap();
+    assert!(!t.reattached);
+    assert_eq!(posts(&s), 1);
+    let again = c.create_task_with("text_to_video", body("crashed"), true, &meta("t2v")).await.unwrap();
+    assert_eq!((again.id.as_str(), again.reattached, posts(&s)), (t.id.as_str(), true, 1), "the choice is kept");
 
     // Another process is creating this request: wait; its create fails (the claim goes): create.
     let id = won(j.claim(&claim_of("failed elsewhere", 0), 0, &[]).unwrap());
@@ -445,6 +466,9 @@ impl Journal for Counting {
     }
     fn claim(&self, e: &Entry, stale_before_ms: u64, skip: &[String]) -> runway_core::errors::Result<Claim> {
         self.0.claim(e, stale_before_ms, skip)
+    }
+    fn forget_ambiguous(&self, key_fp: &str, request_fp: &str) -> runway_core::errors::Result<usize> {
+        self.0.forget_ambiguous(key_fp, request_fp)
     }
     fn settle(
         &self,

@@ -17,6 +17,7 @@ __all__ = [
     "TaskFailedError",
     "TaskTimeoutError",
     "TransportError",
+    "MayHaveCreatedError",
     "Task",
     "_Client",
     "Simulator",
@@ -58,6 +59,9 @@ class TaskFailedError(RunwayError):
 class TaskTimeoutError(RunwayError):
     task: Optional[Task]
     waited: float
+
+class MayHaveCreatedError(RunwayError):
+    claimed_at: float
 
 class TransportError(RunwayError):
     kind: Literal["connect", "timeout", "broken"]

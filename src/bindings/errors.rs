@@ -40,6 +40,12 @@ create_exception!(
 );
 create_exception!(
     runway_core,
+    MayHaveCreatedError,
+    RunwayError,
+    "Not sent: an identical earlier request may have made a task whose id never came back; force_new pays again."
+);
+create_exception!(
+    runway_core,
     TransportError,
     RunwayError,
     "The request could not be completed (connection, timeout)."
@@ -56,6 +62,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("TaskFailedError", py.get_type::<TaskFailedError>())?;
     m.add("TaskTimeoutError", py.get_type::<TaskTimeoutError>())?;
     m.add("TransportError", py.get_type::<TransportError>())?;
+    m.add("MayHaveCreatedError", py.get_type::<MayHaveCreatedError>())?;
     Ok(())
 }
 
@@ -81,6 +88,7 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
         Error::TaskFailed { .. } => TaskFailedError::new_err(message),
         Error::TaskTimeout { .. } => TaskTimeoutError::new_err(message),
         Error::Transport { .. } => TransportError::new_err(message),
+        Error::MayHaveCreated { .. } => MayHaveCreatedError::new_err(message),
         Error::Other(_) | Error::Callback(_) => RunwayError::new_err(message),
     };
     let v = err.value(py);
@@ -119,6 +127,9 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
             };
             v.setattr("kind", k)?;
             v.setattr("may_have_created", may_have_created)?;
+        }
+        Error::MayHaveCreated { claimed_ms, .. } => {
+            v.setattr("claimed_at", claimed_ms as f64 / 1000.0)?;
         }
         _ => {}
     }
