@@ -501,8 +501,20 @@ impl SqliteJournal {
         // Room for every statement the journal runs (rusqlite keeps 16): none is parsed twice.
         conn.set_prepared_statement_cache_capacity(48);
         // journal_mode answers with the mode in force; a file system without WAL support keeps the
-        // rollback journal, which is slower but just as safe.
-        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(sql)?;
+        // rollback journal, which is slower but just as safe. Switching needs the file to itself
+        // and SQLite does not wait for that (no busy handler): when processes open a new file at
+        // once, the others are told "database is locked", so wait for the turn here.
+        let started = std::time::Instant::now();
+        let _mode: String = loop {
+            match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                other => break other.map_err(sql)?,
+            }
+        };
         // NORMAL in WAL mode: a power cut may lose the last commits, never corrupts the file.
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
         conn.create_scalar_function(
@@ -2102,6 +2114,31 @@ mod tests {
         j.settle("k", dead, Some(&Entry { task_id: Some("late".into()), ..entry("k", "") }), None).unwrap();
         let e = j.get("k", "late").unwrap().unwrap();
         assert_eq!((e.id, e.note), (dead, None));
+    }
+
+    #[test]
+    fn journal_first_opens_at_once_all_succeed() {
+        // Processes starting together on a file none has made yet (replicas on one volume, a test
+        // run's children): each open waits its turn, none answers "database is locked".
+        const THREADS: usize = 8;
+        for round in 0..20 {
+            let dir = TempDir::new("first-opens");
+            let path = dir.file();
+            let barrier = Arc::new(Barrier::new(THREADS));
+            let workers: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    let (barrier, path) = (barrier.clone(), path.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        SqliteJournal::open(&path).map(|j| j.salt().to_vec())
+                    })
+                })
+                .collect();
+            let salts: Vec<_> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+            for s in &salts {
+                assert_eq!(s.as_ref().unwrap(), salts[0].as_ref().unwrap(), "round {round}: {s:?}");
+            }
+        }
     }
 
     fn journal_claim_race_has_one_winner(b: Backend) {
