@@ -225,6 +225,10 @@ pub trait Journal: Send + Sync {
     /// before journaling Runway's answer and may have paid. An ambiguous create of this request
     /// (such a claim, or a lost answer) is `Ambiguous` and claims nothing: never silently replaced.
     fn claim(&self, e: &Entry, stale_before_ms: u64, skip: &[String]) -> Result<Claim>;
+    /// What `claim` would find first for this request, read only, when it is an ambiguous create (or
+    /// a claim older than `stale_before_ms`, which would become one): the row to tell the user about
+    /// before asking whether to pay again. None when a task, a live claim, or nothing comes first.
+    fn find_ambiguous(&self, key_fp: &str, request_fp: &str, stale_before_ms: u64) -> Result<Option<Entry>>;
     /// The user chose to pay again (`force_new`): this request's ambiguous creates stop answering
     /// `claim` (they stay listed). How many there were.
     fn forget_ambiguous(&self, key_fp: &str, request_fp: &str) -> Result<usize>;
@@ -869,6 +873,17 @@ static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
 pub(crate) const FORGET_AMBIGUOUS_SQL: &str =
     "UPDATE tasks SET request_fp = NULL WHERE key_fp = ?1 AND request_fp = ?2 AND task_id IS NULL AND status IS NULL";
 
+/// Of `CLAIM_SQL`'s rows (newest first), the ambiguous create `claim` would answer with, if that is
+/// what it would meet first (both backends).
+pub(crate) fn first_ambiguous(rows: Vec<Entry>, key_fp: &str, stale_before_ms: u64) -> Option<Entry> {
+    let row = rows.into_iter().next()?;
+    match (&row.task_id, &row.status) {
+        (None, None) => Some(row),
+        (None, Some(_)) if row.created_ms < stale_before_ms => Some(stale_to_ambiguous(row, key_fp, now_unix_ms())),
+        _ => None,
+    }
+}
+
 /// A stale claim's row as it reads once it is an ambiguous create (both backends).
 pub(crate) fn stale_to_ambiguous(row: Entry, key_fp: &str, now: u64) -> Entry {
     Entry { key_fp: key_fp.to_string(), status: None, note: Some(STALE_CLAIM_NOTE.into()), updated_ms: now, ..row }
@@ -1152,6 +1167,13 @@ impl Journal for SqliteJournal {
     fn find_in_flight(&self, key_fp: &str, request_fp: &str) -> Result<Option<Entry>> {
         let args = [key_fp.to_string().into(), request_fp.to_string().into()];
         Ok(self.with(|c| Self::query(c, &FIND_IN_FLIGHT_SQL, &args))?.pop())
+    }
+
+    fn find_ambiguous(&self, key_fp: &str, request_fp: &str, stale_before_ms: u64) -> Result<Option<Entry>> {
+        let claim_key = format!("{CLAIM_KEY_PREFIX}{key_fp}");
+        let args = [key_fp.to_string().into(), request_fp.to_string().into(), claim_key.into()];
+        let rows = self.with(|c| Self::query(c, &CLAIM_SQL, &args))?;
+        Ok(first_ambiguous(rows, key_fp, stale_before_ms))
     }
 
     fn claim(&self, e: &Entry, stale_before_ms: u64, skip: &[String]) -> Result<Claim> {

@@ -747,6 +747,15 @@ impl Journal for PgJournal {
         self.run(move |c| async move { Ok(c.entries(&FIND_IN_FLIGHT_SQL, &[&key_fp, &request_fp]).await?.pop()) })
     }
 
+    fn find_ambiguous(&self, key_fp: &str, request_fp: &str, stale_before_ms: u64) -> Result<Option<Entry>> {
+        let claim_key = format!("{CLAIM_KEY_PREFIX}{key_fp}");
+        let (key_fp, request_fp) = (key_fp.to_string(), request_fp.to_string());
+        self.run(move |c| async move {
+            let rows = c.entries(&CLAIM_SQL, &[&key_fp, &request_fp, &claim_key]).await?;
+            Ok(crate::journal::first_ambiguous(rows, &key_fp, stale_before_ms))
+        })
+    }
+
     fn claim(&self, e: &Entry, stale_before_ms: u64, skip: &[String]) -> Result<Claim> {
         let (claim, request_fp, now) = claim_row(e)?;
         let claim_key = claim.key_fp.clone();

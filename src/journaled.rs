@@ -544,6 +544,16 @@ impl RunwayClient {
         self.reattach(&row).await
     }
 
+    /// Before asking the user: whether `create` of this body would be refused as possibly paid
+    /// already (`Error::MayHaveCreated`), and about which earlier request. Read only.
+    pub async fn may_have_created(&self, endpoint: &str, body: &Value) -> Result<Option<Entry>> {
+        let ep = crate::catalogue::normalize_endpoint(endpoint);
+        let Some(fp) = self.request_fp(ep, body).await? else { return Ok(None) };
+        let a = self.journal_now().await?;
+        let stale_before_ms = crate::util::now_unix_ms().saturating_sub(CLAIM_STALE_MS);
+        blocking(move || a.journal.find_ambiguous(&a.key_fp, &fp, stale_before_ms)).await
+    }
+
     /// This key's journal rows, newest first.
     pub async fn journal_list(&self, f: Filter) -> Result<Vec<Entry>> {
         let a = self.journal_now().await?;
@@ -581,20 +591,27 @@ impl RunwayClient {
 
 /// The refusal of a create whose identical request may already have made a task (`row`).
 fn may_have_created(row: &Entry) -> Error {
+    Error::MayHaveCreated {
+        message: format!(
+            "Not sent, nothing spent: {}. To make a new task anyway, call again with force_new (that pays again)",
+            doubt(row)
+        ),
+        claimed_ms: row.created_ms,
+    }
+}
+
+/// Why sending again might pay twice, for the refusal and for the question put to the user.
+pub fn doubt(row: &Entry) -> String {
     let prompt = row.prompt.clone().or_else(|| prompt_of(&row.params)).unwrap_or_default();
     let what: String = prompt.chars().take(80).collect();
     let what = if what.is_empty() { String::new() } else { format!(" (\"{what}\")") };
     let tool = if row.tool.is_empty() { row.endpoint.as_str() } else { row.tool.as_str() };
-    Error::MayHaveCreated {
-        message: format!(
-            "not sent: an identical request ({tool}{what}) made at {} may already have created a task at Runway, \
-             whose id never came back (its server process stopped, or Runway's answer was lost), so sending it \
-             again might pay twice. Check the Runway dashboard's task history; to make a new task anyway, call \
-             again with force_new (that pays again)",
-            crate::util::iso8601_millis(row.created_ms)
-        ),
-        claimed_ms: row.created_ms,
-    }
+    format!(
+        "an identical request ({tool}{what}) made at {} may already have created a task at Runway, whose id never \
+         came back (its server process stopped, or Runway's answer was lost), so sending it again might pay twice. \
+         Check the Runway dashboard's task history",
+        crate::util::iso8601_millis(row.created_ms)
+    )
 }
 
 /// `e` as the row of a settled claim, or as a new row; a task it names is leased to this client.

@@ -71,7 +71,7 @@ on_both!(
     one_key_never_sees_another_keys_tasks,
     identical_requests_made_at_once_make_one_task,
     two_clients_with_their_own_journal_handles_make_one_task,
-    a_claim_is_waited_for_and_a_stale_one_ignored,
+    a_claim_is_waited_for_and_a_stale_one_never_replaced,
     a_create_that_made_no_task_leaves_no_claim,
     a_poll_that_saw_nothing_new_writes_nothing,
     replicas_share_tasks_and_one_of_them_holds_a_lease,
@@ -272,6 +272,8 @@ async fn an_ambiguous_create_is_journaled_with_advice(b: Backend) {
     let again = c.create_task_with("text_to_video", body("lost"), true, &meta("t2v")).await.unwrap_err();
     assert!(matches!(again, runway_core::errors::Error::MayHaveCreated { .. }), "{again}");
     assert_eq!(posts(&s), 1, "nothing sent");
+    let row = c.may_have_created("text_to_video", &body("lost")).await.unwrap().expect("the lost answer's row");
+    assert_eq!(row.id, rows[0].id);
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -343,7 +345,7 @@ async fn two_clients_with_their_own_journal_handles_make_one_task(b: Backend) {
     std::fs::remove_dir_all(dir).ok();
 }
 
-async fn a_claim_is_waited_for_and_a_stale_one_ignored(b: Backend) {
+async fn a_claim_is_waited_for_and_a_stale_one_never_replaced(b: Backend) {
     let s = sim(2.0);
     let dir = temp_dir("claims");
     let j = open_journal(&journal_spec(b, &dir, "claims")).unwrap();
@@ -368,7 +370,13 @@ async fn a_claim_is_waited_for_and_a_stale_one_ignored(b: Backend) {
     // ambiguous create and the identical request is refused with when and what, sending nothing,
     // every time, until the user pays again knowingly (force_new).
     let old = runway_core::util::now_unix_ms() - CLAIM_STALE_MS - 1_000;
-    won(j.claim(&claim_of("crashed", old), 0, &[]).unwrap());
+    assert!(c.may_have_created("text_to_video", &body("crashed")).await.unwrap().is_none(), "nothing yet");
+    let dead = won(j.claim(&claim_of("crashed", old), 0, &[]).unwrap());
+    // Looked at before asking the user: the same row the refusal is about, and nothing changes.
+    for _ in 0..2 {
+        let row = c.may_have_created("text_to_video", &body("crashed")).await.unwrap().expect("a stale claim");
+        assert_eq!((row.id, row.created_ms, row.task_id), (dead, old, None));
+    }
     for _ in 0..2 {
         match c.create_task_with("text_to_video", body("crashed"), true, &meta("t2v")).await {
             Err(runway_core::errors::Error::MayHaveCreated { message, claimed_ms }) => {
@@ -389,6 +397,7 @@ async fn a_claim_is_waited_for_and_a_stale_one_ignored(b: Backend) {
     assert_eq!(posts(&s), 1);
     let again = c.create_task_with("text_to_video", body("crashed"), true, &meta("t2v")).await.unwrap();
     assert_eq!((again.id.as_str(), again.reattached, posts(&s)), (t.id.as_str(), true, 1), "the choice is kept");
+    assert!(c.may_have_created("text_to_video", &body("crashed")).await.unwrap().is_none(), "the user chose");
 
     // Another process is creating this request: wait; its create fails (the claim goes): create.
     let id = won(j.claim(&claim_of("failed elsewhere", 0), 0, &[]).unwrap());
@@ -466,6 +475,14 @@ impl Journal for Counting {
     }
     fn claim(&self, e: &Entry, stale_before_ms: u64, skip: &[String]) -> runway_core::errors::Result<Claim> {
         self.0.claim(e, stale_before_ms, skip)
+    }
+    fn find_ambiguous(
+        &self,
+        key_fp: &str,
+        request_fp: &str,
+        stale_before_ms: u64,
+    ) -> runway_core::errors::Result<Option<Entry>> {
+        self.0.find_ambiguous(key_fp, request_fp, stale_before_ms)
     }
     fn forget_ambiguous(&self, key_fp: &str, request_fp: &str) -> runway_core::errors::Result<usize> {
         self.0.forget_ambiguous(key_fp, request_fp)

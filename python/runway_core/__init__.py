@@ -172,6 +172,12 @@ class Client:
         status is fresh), or None; nothing is claimed or created. None without a journal."""
         return await self._core.in_flight(endpoint, body)
 
+    async def may_have_created(self, endpoint: str, body: Mapping[str, Any]) -> Optional[str]:
+        """Why `create_task(endpoint, body)` would raise MayHaveCreatedError now: an earlier
+        identical request may already have created (and been charged for) a task whose id never
+        came back. None when it would not, or without a journal. Nothing is claimed or sent."""
+        return await self._core.may_have_created(endpoint, body)
+
     @property
     def has_journal(self) -> bool:
         return self._core.has_journal

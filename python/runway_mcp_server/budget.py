@@ -1,10 +1,15 @@
-"""The budget guard: RUNWAY_MCP_MAX_CREDITS (most one task may cost) and RUNWAY_MCP_DAILY_CREDITS
-(all of today's tasks, UTC, by the journal's figures). A call whose tasks would cross a limit is not
-sent: the user is asked through the client (MCP elicitation) when it can ask, and the call is
-refused with the figures otherwise. The question goes from the server to the user; no tool argument
-answers it, so a model cannot confirm in the user's place. A call that would reattach to an
-identical request's running task spends nothing: it goes without the question, on the condition
-that it only reattaches.
+"""The spending guard. The budget: RUNWAY_MCP_MAX_CREDITS (most one task may cost) and
+RUNWAY_MCP_DAILY_CREDITS (all of today's tasks, UTC, by the journal's figures). A call whose tasks
+would cross a limit is not sent: the user is asked through the client (MCP elicitation) when it can
+ask, and the call is refused with the figures otherwise. The question goes from the server to the
+user; no tool argument answers it, so a model cannot confirm in the user's place. A call that would
+reattach to an identical request's running task spends nothing: it goes without the question, on
+the condition that it only reattaches.
+
+Paying twice: when an identical earlier request may already have created a task whose id never came
+back (its process died mid-create, or Runway's answer was lost), the core refuses to send it again.
+A client that can ask puts the question "pay again?" to the user first; yes sends it with force_new.
+Otherwise the refusal reaches the agent, which may pass force_new itself.
 
 Each tool gets the answer through a parameter annotated `Annotated[Approval, Resolve(fn)]`; the SDK
 runs `fn` before the tool body, asks the question `fn` returns (on every protocol version), and
@@ -35,7 +40,13 @@ class ReattachOnly(Spend):
     that if the task finished in the meantime nothing is spent without the question."""
 
 
+class PayAgain(Spend):
+    """The user's yes to a question that included paying again for a request an earlier call may
+    already have paid for: the create goes with force_new."""
+
+
 Approval = ElicitationResult[Spend]
+Doubt = Callable[[], Awaitable[Optional[str]]]
 Verdict = Union[Spend, Elicit[Spend]]
 WITHIN = Spend(spend=True)
 REATTACH = ReattachOnly(spend=True)
@@ -89,18 +100,31 @@ def _svc(ctx: Context) -> RunwayService:
 
 
 async def guard(ctx: Context, planned: Sequence[Planned],
-                reattaches: Optional[Callable[[], Awaitable[bool]]] = None) -> Verdict:
-    """Within the limits: go. Over them: go only to reattach when `reattaches()` says the call would
-    (nothing to spend), else a question for the user, or a refusal when none can be put."""
-    reason = await over_budget(_svc(ctx), planned)
-    if reason is None:
+                reattaches: Optional[Callable[[], Awaitable[bool]]] = None,
+                doubt: Optional[Doubt] = None) -> Verdict:
+    """Within the limits and no doubt: go. Over them: go only to reattach when `reattaches()` says
+    the call would (nothing to spend). `doubt()`: why sending might pay twice (asked only when the
+    client can ask; otherwise the core's refusal says it). Else a question for the user, or a
+    refusal when none can be put."""
+    asking = can_ask(ctx)
+    twice = await doubt() if doubt is not None and asking else None
+    reason = await over_budget(_svc(ctx), planned) if limited(_svc(ctx)) else None
+    if reason is None and twice is None:
         return WITHIN
-    if reattaches is not None and await reattaches():
+    if twice is None and reattaches is not None and await reattaches():
         return REATTACH
-    if not can_ask(ctx):
+    if not asking:
         raise ToolError(f"Not sent, nothing spent: {reason}. To allow it, raise that limit in the server's "
                         "environment, or use a client that can ask the user to confirm (MCP elicitation).")
-    return Elicit(f"Over your Runway budget: {reason}. Spend it anyway?", Spend)
+    if twice is None:
+        return Elicit(f"Over your Runway budget: {reason}. Spend it anyway?", Spend)
+    over = f" It is also over your Runway budget: {reason}." if reason else ""
+    return Elicit(f"{twice}.{over} Pay again for a new task?", PayAgain)
+
+
+def pay_again(outcome: Approval) -> bool:
+    """Whether the user said yes to paying again (see `PayAgain`): the create goes with force_new."""
+    return isinstance(outcome, AcceptedElicitation) and isinstance(outcome.data, PayAgain)
 
 
 def reattach_only(outcome: Approval) -> bool:
@@ -108,9 +132,12 @@ def reattach_only(outcome: Approval) -> bool:
     return isinstance(outcome, AcceptedElicitation) and isinstance(outcome.data, ReattachOnly)
 
 
-async def check(ctx: Context, outcome: Approval, planned: Callable[[], Sequence[Planned]]) -> None:
+async def check(ctx: Context, outcome: Approval, planned: Callable[[], Sequence[Planned]],
+                doubt: Optional[Doubt] = None) -> None:
     """In the tool body: go on only when the guard let it through or the user said yes."""
     if isinstance(outcome, AcceptedElicitation) and outcome.data.spend:
         return
-    reason = await over_budget(_svc(ctx), planned()) or "over the budget"
+    why = [await over_budget(_svc(ctx), planned()) if limited(_svc(ctx)) else None,
+           await doubt() if doubt is not None else None]
+    reason = "; ".join(w for w in why if w) or "over the budget"
     raise ToolError(f"Not sent, nothing spent: the user declined ({reason}).")

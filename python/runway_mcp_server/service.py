@@ -356,6 +356,10 @@ class RunwayService:
         """Whether `create` of this body would reattach: an identical request's task still runs."""
         return await self.client().in_flight(endpoint, sent(body)) is not None
 
+    async def may_have_created(self, endpoint: str, body: dict[str, Any]) -> Optional[str]:
+        """Why `create` of this body would be refused as possibly paid already, or None."""
+        return await self.client().may_have_created(endpoint, sent(body))
+
     async def create(self, tool: str, endpoint: str, body: dict[str, Any], params: Optional[dict[str, str]] = None,
                      force_new: bool = False, reattach_only: bool = False) -> runway_core.Task:
         """Checks the body locally (nothing is sent if it is wrong) and creates the task (or returns

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Annotated, Any, Callable, Literal, Optional
 
@@ -337,13 +337,23 @@ async def reattaches(g: Gen, models: list[cat.Model], ctx: Context, a: dict[str,
         return False
 
 
+async def doubt(g: Gen, models: list[cat.Model], ctx: Context, a: dict[str, Any]) -> Optional[str]:
+    """Why the call might pay twice: an identical earlier request may have made a task (see budget)."""
+    if a.get("force_new") is True:
+        return None
+    try:
+        endpoint, _, body, _ = assemble(g, models, {k: v for k, v in a.items() if k not in CALL_ONLY})
+        return await _svc(ctx).may_have_created(endpoint, body)
+    except (ToolError, RunwayError):  # a wrong input: the create reports it
+        return None
+
+
 def budget_resolver(g: Gen, models: list[cat.Model], names: list[str]) -> Callable[..., Any]:
-    """The budget guard for `g`, run by the SDK before the tool body with the call's arguments."""
+    """The spending guard for `g`, run by the SDK before the tool body with the call's arguments."""
 
     async def resolve(ctx: Context, **a: Any) -> budget.Verdict:
-        if not budget.limited(_svc(ctx)):
-            return budget.WITHIN
-        return await budget.guard(ctx, planned(g, models, a), lambda: reattaches(g, models, ctx, a))
+        return await budget.guard(ctx, planned(g, models, a), lambda: reattaches(g, models, ctx, a),
+                                  lambda: doubt(g, models, ctx, a))
 
     kw_only = inspect.Parameter.KEYWORD_ONLY
     params = [inspect.Parameter("ctx", kw_only, annotation=Context)]
@@ -357,10 +367,10 @@ def budget_resolver(g: Gen, models: list[cat.Model], names: list[str]) -> Callab
 
 async def run(g: Gen, models: list[cat.Model], ctx: Context, a: dict[str, Any]) -> CallToolResult:
     approval = a.pop("approval")
-    await budget.check(ctx, approval, lambda: planned(g, models, a))
+    await budget.check(ctx, approval, lambda: planned(g, models, a), lambda: doubt(g, models, ctx, a))
     wait = a.pop("wait_for_completion", None) is not False
     max_wait = a.pop("max_wait_seconds", None)
-    force_new = a.pop("force_new", None) is True
+    force_new = a.pop("force_new", None) is True or budget.pay_again(approval)
     endpoint, _, body, names = assemble(g, models, a)
     return await _svc(ctx).submit(ctx, g.name, endpoint, body, wait, max_wait, names, force_new,
                                   budget.reattach_only(approval))
@@ -731,10 +741,30 @@ def batch_planned(items: list[batch.Item]) -> list[budget.Planned]:
     return [budget.Planned(f"#{it.index} {it.tool} with {it.model}", it.credits) for it in items if not it.error]
 
 
+async def batch_doubts(ctx: Context, items: list[batch.Item]) -> dict[int, str]:
+    """The items that might pay twice (see `doubt`), by index."""
+    out = {}
+    for it in items:
+        if it.error or it.force_new:
+            continue
+        try:
+            why = await _svc(ctx).may_have_created(it.endpoint, it.body)
+        except (ToolError, RunwayError):
+            why = None
+        if why:
+            out[it.index] = why
+    return out
+
+
+def _doubt_of(ctx: Context, items: list[batch.Item]) -> budget.Doubt:
+    async def why() -> Optional[str]:
+        return "; ".join(f"#{i}: {d}" for i, d in (await batch_doubts(ctx, items)).items()) or None
+    return why
+
+
 async def batch_guard(ctx: Context, items: list[dict[str, Any]]) -> budget.Verdict:
-    if not budget.limited(_svc(ctx)):
-        return budget.WITHIN
-    return await budget.guard(ctx, batch_planned([batch_item(i, x) for i, x in enumerate(items)]))
+    prepared = [batch_item(i, x) for i, x in enumerate(items)]
+    return await budget.guard(ctx, batch_planned(prepared), doubt=_doubt_of(ctx, prepared))
 
 
 class Batch(BaseModel):
@@ -751,7 +781,10 @@ async def batch_generate_videos(
     if not 0 < len(items) <= batch.MAX_ITEMS:
         raise ToolError(f"items: give 1 to {batch.MAX_ITEMS} {{tool, arguments}}, not {len(items)}")
     prepared = [batch_item(i, x) for i, x in enumerate(items)]
-    await budget.check(ctx, approval, lambda: batch_planned(prepared))
+    await budget.check(ctx, approval, lambda: batch_planned(prepared), _doubt_of(ctx, prepared))
+    if budget.pay_again(approval):
+        again = await batch_doubts(ctx, prepared)
+        prepared = [replace(it, force_new=True) if it.index in again else it for it in prepared]
     svc = _svc(ctx)
     entries = await batch.run(svc, ctx, prepared, wait_for_completion is not False, max_wait_seconds)
     head = "[SIMULATED: no credits spent] " if svc.simulated else ""

@@ -249,6 +249,21 @@ impl PyClient {
         })
     }
 
+    /// Why `create_task` would raise MayHaveCreatedError now (an earlier identical request may
+    /// already have created a task), or None. Read only.
+    fn may_have_created<'py>(
+        &self,
+        py: Python<'py>,
+        endpoint: String,
+        body: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        let body = py_to_json(body).map_err(|e| super::errors::ValidationError::new_err(format!("body: {e}")))?;
+        spawn(py, async move { Ok(c.may_have_created(&endpoint, &body).await?) }, |py, e| {
+            Ok(e.map(|row| crate::journaled::doubt(&row)).into_pyobject(py)?.into_any())
+        })
+    }
+
     #[getter]
     fn has_journal(&self) -> PyResult<bool> {
         Ok(self.client()?.journal().is_some())
