@@ -1,7 +1,8 @@
 """The team server probed as a team would deploy it and as an attacker would: behind the reverse
 proxy of docs/deploy.md (Debian's nginx, on loopback), Host and Origin allow-lists, two keys that
 collide on a short hash prefix, the server's own files, repeated credential headers, what
-get_api_info shows, and one key's load against another's calls. Real server processes on free
+get_api_info shows, one key's load against another's calls, and a server killed with SIGKILL in
+the middle of 50 creates. Real server processes on free
 ports, driven by the MCP SDK's client over streamable HTTP, against the simulator."""
 
 from __future__ import annotations
@@ -327,3 +328,67 @@ async def test_one_key_is_bounded_and_others_are_still_served(sim, tmp_path):
     busy = [x for x in log_lines(proc) if x.get("error") == "TooBusy"]
     assert len(busy) == 40
     assert len(api_requests(sim, "POST")) == 1
+
+
+# ---- a crash in the middle of creating ----
+
+def claims_age(journal: Path, seconds: float) -> int:
+    """Makes the journal's claims without a task id `seconds` older, as if that time had passed
+    since the killed process made them (2 minutes is when a claim counts as its process's death)."""
+    import sqlite3
+
+    with sqlite3.connect(journal) as db:
+        n = db.execute("UPDATE tasks SET created_ms = created_ms - ? WHERE task_id IS NULL",
+                       (int(seconds * 1000),)).rowcount
+    return int(n)
+
+
+async def test_kill_9_during_creates_then_the_same_requests_pay_nothing_twice(sim, tmp_path):
+    """50 creates at once, the server killed with SIGKILL while Runway has made some tasks whose
+    answers are still on the way (the simulator holds every other answer 30 s): then, in a new
+    server process, the same 50 requests. None is created twice at Runway: each reattaches to its
+    journaled task, is created for the first time, or is refused with when and what the earlier
+    request was (a task whose id never came back)."""
+    n = 50
+    prompts = [f"crash fox {i} [sim:seconds=600]" for i in range(n)]
+    for i in range(n):
+        sim.inject_fault("slow", method="POST", path="/v1/text_to_video", seconds=30.0 if i % 2 else 0.0)
+    journal = tmp_path / "journal.sqlite3"
+    call = {"model": "gen4.5", "duration": 5, "wait_for_completion": False}
+
+    def posted() -> list[str]:
+        return [r["body"]["promptText"] for r in api_requests(sim, "POST")
+                if r["path"] == "/v1/text_to_video" and "body" in r]
+
+    with server(sim, tmp_path, "--require-key", RUNWAY_MCP_MAX_CALLS_PER_KEY="64") as (base, proc):
+        async def first_round() -> None:
+            async with user(base, ALICE) as c:
+                await asyncio.gather(*(c.call_tool("generate_video_text_to_video", {**call, "prompt_text": p})
+                                       for p in prompts), return_exceptions=True)
+
+        calls = asyncio.ensure_future(first_round())
+        deadline = time.monotonic() + 60
+        while len(posted()) < n and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)  # the prompt answers are journaled; the held ones are not
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        calls.cancel()
+        await asyncio.gather(calls, return_exceptions=True)
+    before = posted()
+    assert len(before) == n and len(set(before)) == n, "each request sent once"
+    assert claims_age(journal, 121) > 0, "the kill left creates whose answer never came"
+
+    with server(sim, tmp_path, "--require-key", RUNWAY_MCP_MAX_CALLS_PER_KEY="64") as (base, proc):
+        async with user(base, ALICE) as c:
+            again = await asyncio.gather(*(c.call_tool("generate_video_text_to_video", {**call, "prompt_text": p})
+                                           for p in prompts))
+    after = posted()
+    assert sorted(after) == sorted(before), f"{len(after) - len(before)} duplicates"
+    told = [r for r in again if r.is_error]
+    reattached = [r for r in again if not r.is_error and r.structured_content["reattached"]]
+    assert len(told) + len(reattached) == n, [text(r) for r in again if not r.is_error and r not in reattached]
+    for r in told:
+        assert "Not sent, nothing spent" in text(r) and "may already have created a task" in text(r), text(r)
+        assert "force_new" in text(r)
+    assert told and reattached, (len(told), len(reattached))
