@@ -11,8 +11,8 @@
 //! the database server's clock, so replicas with skewed clocks still agree on expiry.
 //!
 //! Connection: `postgresql://user[:password]@host[:port]/db` (or libpq's `key=value` form), one
-//! connection per handle, reconnected when lost. No TLS yet (`NoTls`): keep the server on a private
-//! network or a Unix socket. The password never appears in errors.
+//! connection per handle, reconnected when lost. TLS as the URL's `sslmode` and `sslrootcert` say
+//! (journal_pg_tls). The password never appears in errors.
 //!
 //! The `Journal` trait is synchronous; each handle owns a one-thread tokio runtime that drives its
 //! connection, and every call waits for its future on a channel, so it may be called from any
@@ -27,7 +27,8 @@ use std::time::Duration;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Config, NoTls, Row, Statement};
+use tokio_postgres::{Client, Config, Row, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::errors::{Error, Result};
 use crate::journal::{
@@ -139,8 +140,8 @@ type PgResult<T> = std::result::Result<T, tokio_postgres::Error>;
 type Params<'a> = [&'a (dyn ToSql + Sync)];
 
 impl Conn {
-    async fn connect(cfg: Config) -> PgResult<Conn> {
-        let (client, connection) = cfg.connect(NoTls).await?;
+    async fn connect(cfg: Config, tls: MakeRustlsConnect) -> PgResult<Conn> {
+        let (client, connection) = cfg.connect(tls).await?;
         // Drives the socket until the client is dropped or the server goes away.
         tokio::spawn(async move {
             let _ = connection.await;
@@ -211,8 +212,70 @@ fn lock_id(parts: &[&str]) -> i64 {
 }
 
 fn pg_err(e: tokio_postgres::Error) -> Error {
-    // The driver's messages name neither the password nor the connection string.
-    Error::Other(format!("task journal (PostgreSQL): {e}"))
+    // The driver's messages name neither the password nor the connection string; the reason is in
+    // the causes ("error performing TLS handshake: invalid peer certificate: UnknownIssuer").
+    let mut message = format!("task journal (PostgreSQL): {e}");
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = c.source();
+    }
+    Error::Other(message)
+}
+
+/// The password libpq would use when the URL has none: `PGPASSWORD`, else the first matching line
+/// of the password file (`PGPASSFILE`, else `~/.pgpass`: `host:port:database:user:password`, `*`
+/// for any, `\:` and `\\` escaped; libpq skips a file others can read, and so does this).
+fn password_from_env(cfg: &Config, env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<String> {
+    use tokio_postgres::config::Host;
+    if let Some(p) = env("PGPASSWORD").and_then(|p| p.into_string().ok()).filter(|p| !p.is_empty()) {
+        return Some(p);
+    }
+    let file = env("PGPASSFILE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| env("HOME").map(|h| std::path::PathBuf::from(h).join(".pgpass")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(&file).ok()?.permissions().mode() & 0o077 != 0 {
+            return None;
+        }
+    }
+    let text = std::fs::read_to_string(&file).ok()?;
+    let host = match cfg.get_hosts().first() {
+        Some(Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(Host::Unix(_)) | None => "localhost".into(),
+        #[cfg(not(unix))]
+        None => "localhost".into(),
+    };
+    let port = cfg.get_ports().first().copied().unwrap_or(5432).to_string();
+    let user = cfg.get_user().unwrap_or_default().to_string();
+    let db = cfg.get_dbname().map(str::to_string).unwrap_or_else(|| user.clone());
+    text.lines().filter(|l| !l.trim_start().starts_with('#')).find_map(|line| {
+        let fields = pgpass_fields(line);
+        let [h, p, d, u, pw] = <[String; 5]>::try_from(fields).ok()?;
+        let ok = |pat: &str, v: &str| pat == "*" || pat == v;
+        (ok(&h, &host) && ok(&p, &port) && ok(&d, &db) && ok(&u, &user)).then_some(pw)
+    })
+}
+
+/// A password-file line's fields, `\:` and `\\` unescaped.
+fn pgpass_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => fields.last_mut().unwrap().extend(chars.next()),
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => fields.last_mut().unwrap().push(c),
+        }
+    }
+    fields
 }
 
 /// The journal in a PostgreSQL database, shared by every replica that opens it.
@@ -220,6 +283,7 @@ pub struct PgJournal {
     /// Some until dropped (taken out to shut it down without blocking).
     rt: Option<tokio::runtime::Runtime>,
     config: Config,
+    tls: MakeRustlsConnect,
     conn: Mutex<Option<Arc<Conn>>>,
     target: String,
     salt: Vec<u8>,
@@ -244,7 +308,9 @@ impl PgJournal {
     /// Connects to the database at `url`, creates or migrates the journal's schema, and reads (or
     /// makes) the shared salt. Refuses a schema written by a newer version.
     pub fn open(url: &str) -> Result<PgJournal> {
-        let mut config = Config::from_str(url.trim()).map_err(|_| {
+        let (url, wish) = crate::journal_pg_tls::split_tls(url.trim())?;
+        let tls = crate::journal_pg_tls::connector(&wish)?;
+        let mut config = Config::from_str(&url).map_err(|_| {
             // The parser's message may quote the string, password and all.
             Error::Other(
                 "task journal: not a valid PostgreSQL URL (expected postgresql://user[:password]@host[:port]/database)"
@@ -257,6 +323,11 @@ impl PgJournal {
         if config.get_application_name().is_none() {
             config.application_name("runway-mcp-server");
         }
+        if config.get_password().is_none() {
+            if let Some(p) = password_from_env(&config, |k| std::env::var_os(k)) {
+                config.password(p);
+            }
+        }
         let target = describe(&config);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -264,7 +335,7 @@ impl PgJournal {
             .enable_all()
             .build()
             .map_err(|e| Error::Other(format!("task journal {target}: {e}")))?;
-        let mut j = PgJournal { rt: Some(rt), config, conn: Mutex::new(None), target, salt: Vec::new() };
+        let mut j = PgJournal { rt: Some(rt), config, tls, conn: Mutex::new(None), target, salt: Vec::new() };
         j.salt = j.run(|c| async move { c.in_tx(prepare(&c)).await }).map_err(|e| j.context(e))?;
         Ok(j)
     }
@@ -275,7 +346,11 @@ impl PgJournal {
     }
 
     fn context(&self, e: Error) -> Error {
-        Error::Other(format!("{} ({})", e, self.target))
+        let message = e.to_string();
+        if message.contains(&format!("({})", self.target)) {
+            return e; // already named (a failed connect inside a failed open)
+        }
+        Error::Other(format!("{message} ({})", self.target))
     }
 
     /// Waits for `fut` on this journal's runtime.
@@ -300,7 +375,10 @@ impl PgJournal {
         let conn = match slot.as_ref() {
             Some(c) if !c.client.is_closed() => c.clone(),
             _ => {
-                let c = Arc::new(self.block(Conn::connect(self.config.clone()))?.map_err(|e| self.context(pg_err(e)))?);
+                let c = Arc::new(
+                    self.block(Conn::connect(self.config.clone(), self.tls.clone()))?
+                        .map_err(|e| self.context(pg_err(e)))?,
+                );
                 *slot = Some(c.clone());
                 c
             }
@@ -865,6 +943,40 @@ mod tests {
         assert!(!msg.contains("s3cret") && msg.contains("127.0.0.1:1"), "{msg}");
         let bad = PgJournal::open("postgresql://alice:s3cret@host:notaport/db").unwrap_err().to_string();
         assert!(!bad.contains("s3cret"), "{bad}");
+    }
+
+    #[test]
+    fn the_password_comes_from_pgpassword_or_a_private_password_file() {
+        use std::ffi::OsString;
+        let dir = std::env::temp_dir().join(format!("rmcp-pgpass-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pass");
+        std::fs::write(
+            &file,
+            "# comment\nother:5432:*:runway:nope\ndb.internal:6543:journal:runway:p\\:w\\\\1\n*:*:*:runway:any\n",
+        )
+        .unwrap();
+        let env = |extra: Vec<(&'static str, OsString)>| {
+            let mut m: HashMap<&'static str, OsString> = extra.into_iter().collect();
+            m.entry("PGPASSFILE").or_insert_with(|| file.clone().into());
+            move |k: &str| m.get(k).cloned()
+        };
+        let cfg = |u: &str| Config::from_str(u).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let open = cfg("postgresql://runway@db.internal:6543/journal");
+            assert_eq!(password_from_env(&open, env(vec![])), None, "a file others can read is skipped");
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let c = cfg("postgresql://runway@db.internal:6543/journal");
+        assert_eq!(password_from_env(&c, env(vec![])).as_deref(), Some(r"p:w\1"));
+        assert_eq!(password_from_env(&cfg("postgresql://runway@elsewhere/j"), env(vec![])).as_deref(), Some("any"));
+        assert_eq!(password_from_env(&cfg("postgresql://bob@elsewhere/j"), env(vec![])), None);
+        let from_env = env(vec![("PGPASSWORD", "envpw".into())]);
+        assert_eq!(password_from_env(&c, from_env).as_deref(), Some("envpw"));
+        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]

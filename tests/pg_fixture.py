@@ -19,12 +19,12 @@ _names = itertools.count()
 
 
 class PgServer:
-    def __init__(self) -> None:
+    def __init__(self, *args: str) -> None:
         for _ in range(3):
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))
                 port = s.getsockname()[1]
-            proc = subprocess.Popen(["bash", str(SCRIPT), str(port)], stdin=subprocess.PIPE,
+            proc = subprocess.Popen(["bash", str(SCRIPT), str(port), *args], stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, text=True)
             assert proc.stdout is not None
             line = proc.stdout.readline()
@@ -38,12 +38,15 @@ class PgServer:
     def database(self, name: str) -> str:
         """The URL of a new, empty database."""
         db = f"py{os.getpid()}_{next(_names)}_{''.join(c if c.isalnum() else '_' for c in name.lower())}"[:60]
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(f"createdb {db}\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline().strip()
+        line = self.command(f"createdb {db}")
         assert line.startswith("postgresql://"), f"could not create test database {db}: {line}"
         return line
+
+    def command(self, line: str) -> str:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline().strip()
 
     def close(self) -> None:
         # Closing its input stops the server and removes its files.

@@ -4,7 +4,7 @@
 # --strict on both packages), builds the extension into it, then `cargo test` (pure Rust) and
 # pytest (library, MCP, stubtest, exit stress), then tests/wheels.sh (the release wheel on CPython
 # 3.10-3.13, without Rust, and the sdist). The journal suites run on SQLite and on PostgreSQL:
-# installed here when missing (Debian's package), and so is nginx for the reverse-proxy test.
+# installed here when missing (Debian's package), and so are nginx (reverse-proxy test) and openssl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,30 +20,29 @@ fi
 echo "== npm tools for the client tests"
 npm install --prefix tests/node --no-audit --no-fund --silent
 
-# The journal tests start a throwaway PostgreSQL server (tests/pg_server.sh) and fail without one:
-# install Debian's package where there is none (as root, as CI runs; a normal user is told what to do).
-if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+# Debian packages some tests need, installed where missing (as root, as CI runs; a normal user is
+# told what to do): `need WHY PACKAGE COMMAND...` (present when any COMMAND is there).
+need() {
+    local why=$1 package=$2
+    shift 2
+    for c in "$@"; do
+        if command -v "$c" >/dev/null 2>&1 || compgen -G "$c" >/dev/null; then return 0; fi
+    done
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "== install PostgreSQL (apt-get install postgresql) for the journal tests"
+        echo "== install $package (apt-get install $package) for $why"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
     else
-        echo "the journal tests need PostgreSQL's server binaries (initdb): apt-get install postgresql" >&2
+        echo "$why needs $package: apt-get install $package" >&2
         exit 1
     fi
-fi
-
+}
+# The journal tests start a throwaway PostgreSQL server (tests/pg_server.sh), and fail without one.
+need "the journal tests" postgresql initdb '/usr/lib/postgresql/*/bin/initdb'
 # The proxy test (tests/test_http_security.py) runs docs/deploy.md's nginx site on loopback.
-if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "== install nginx (apt-get install nginx-light) for the reverse-proxy test"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
-    else
-        echo "the reverse-proxy test needs nginx: apt-get install nginx-light" >&2
-        exit 1
-    fi
-fi
+need "the reverse-proxy test" nginx-light nginx /usr/sbin/nginx
+# The TLS journal test makes its certificates (tests/pg_server.sh tls).
+need "the PostgreSQL TLS test" openssl openssl
 
 echo "== lint gates: rustfmt, clippy"
 cargo fmt --check
