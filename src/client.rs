@@ -37,6 +37,9 @@ pub struct ClientOptions {
     pub poll: PollConfig,
     /// Which local files media inputs may read.
     pub input_policy: crate::media::InputPolicy,
+    /// HTTP clients to share with other clients (built with these timeouts and this base URL's
+    /// scheme, see `HttpClients::build`); None: this client's own.
+    pub http: Option<HttpClients>,
 }
 
 impl Default for ClientOptions {
@@ -52,6 +55,7 @@ impl Default for ClientOptions {
             max_retry_after: 60.0,
             poll: PollConfig::default(),
             input_policy: Default::default(),
+            http: None,
         }
     }
 }
@@ -153,6 +157,58 @@ impl std::fmt::Debug for RunwayClient {
     }
 }
 
+/// A client's two HTTP clients: the API's (each request carries its own key, so clients of several
+/// keys may share one, and its connection pool) and the plain one for downloads and uploads,
+/// whose redirects are checked like their first URL. Idle connections go back after 30 s, at most
+/// 16 kept per host: a burst leaves no sockets behind.
+#[derive(Clone, Debug)]
+pub struct HttpClients {
+    pub api: reqwest::Client,
+    pub plain: reqwest::Client,
+}
+
+impl HttpClients {
+    /// `http_ok`: the API is plain http (the simulator), so downloads may be too.
+    pub fn build(connect_timeout: f64, timeout: f64, http_ok: bool) -> Result<HttpClients> {
+        let mut headers = HeaderMap::new();
+        headers.insert("X-Runway-Version", HeaderValue::from_static(API_VERSION));
+        let failed = |e: reqwest::Error| Error::Other(format!("could not build the HTTP client: {e}"));
+        let api = reqwest::Client::builder()
+            .user_agent(format!("runway-mcp-server/{VERSION}"))
+            .default_headers(headers)
+            .connect_timeout(Duration::from_secs_f64(connect_timeout))
+            .timeout(Duration::from_secs_f64(timeout))
+            .pool_idle_timeout(POOL_IDLE)
+            .pool_max_idle_per_host(POOL_MAX_IDLE)
+            .build()
+            .map_err(failed)?;
+        // A redirect is checked like the first URL (https, or http only against an http API): a
+        // link may not bounce a download to a plain-http or internal address.
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 10 {
+                attempt.error("too many redirects")
+            } else if fetchable(attempt.url().as_str(), http_ok) {
+                attempt.follow()
+            } else {
+                attempt.error("refusing a redirect to a URL that is not https")
+            }
+        });
+        let plain = reqwest::Client::builder()
+            .user_agent(format!("runway-mcp-server/{VERSION}"))
+            .redirect(redirects)
+            .connect_timeout(Duration::from_secs_f64(connect_timeout))
+            .read_timeout(Duration::from_secs_f64(timeout))
+            .pool_idle_timeout(POOL_IDLE)
+            .pool_max_idle_per_host(POOL_MAX_IDLE)
+            .build()
+            .map_err(failed)?;
+        Ok(HttpClients { api, plain })
+    }
+}
+
+const POOL_IDLE: Duration = Duration::from_secs(30);
+const POOL_MAX_IDLE: usize = 16;
+
 impl RunwayClient {
     /// Builds a client from options, filling gaps from the process environment.
     pub fn new(opts: ClientOptions) -> Result<Self> {
@@ -167,35 +223,10 @@ impl RunwayClient {
         let mut auth = HeaderValue::from_str(&format!("Bearer {key}"))
             .map_err(|_| Error::Other("the API key contains characters not allowed in a header".into()))?;
         auth.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert("X-Runway-Version", HeaderValue::from_static(API_VERSION));
-        let http = reqwest::Client::builder()
-            .user_agent(format!("runway-mcp-server/{VERSION}"))
-            .default_headers(headers)
-            .connect_timeout(Duration::from_secs_f64(opts.connect_timeout))
-            .timeout(Duration::from_secs_f64(opts.timeout))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build()
-            .map_err(|e| Error::Other(format!("could not build the HTTP client: {e}")))?;
-        // A redirect is checked like the first URL (https, or http only against an http API): a
-        // link may not bounce a download to a plain-http or internal address.
-        let http_ok = base_url.starts_with("http://");
-        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= 10 {
-                attempt.error("too many redirects")
-            } else if fetchable(attempt.url().as_str(), http_ok) {
-                attempt.follow()
-            } else {
-                attempt.error("refusing a redirect to a URL that is not https")
-            }
-        });
-        let plain = reqwest::Client::builder()
-            .user_agent(format!("runway-mcp-server/{VERSION}"))
-            .redirect(redirects)
-            .connect_timeout(Duration::from_secs_f64(opts.connect_timeout))
-            .read_timeout(Duration::from_secs_f64(opts.timeout))
-            .build()
-            .map_err(|e| Error::Other(format!("could not build the HTTP client: {e}")))?;
+        let HttpClients { api: http, plain } = match &opts.http {
+            Some(shared) => shared.clone(),
+            None => HttpClients::build(opts.connect_timeout, opts.timeout, base_url.starts_with("http://"))?,
+        };
         Ok(RunwayClient {
             http,
             plain,

@@ -337,6 +337,35 @@ pub fn open_journal(spec: &str) -> Result<Arc<dyn Journal>> {
     }
 }
 
+/// `open_journal`, once per process for each journal: every client that names the same file or
+/// database (a team server's clients, one per user key) shares one handle, so the process holds
+/// one SQLite connection, or one bounded PostgreSQL pool, however many keys it serves. Opened
+/// again after the last client let it go.
+pub fn open_shared(spec: &str) -> Result<Arc<dyn Journal>> {
+    static OPEN: LazyLock<Mutex<std::collections::HashMap<String, std::sync::Weak<dyn Journal>>>> =
+        LazyLock::new(Default::default);
+    let name = if crate::journal_pg::is_pg_url(spec) {
+        spec.trim().to_string()
+    } else {
+        // One file, however it is named ("j.sqlite3", "./j.sqlite3", through a link or "..").
+        let p = Path::new(spec);
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        match (dir.canonicalize(), p.file_name()) {
+            (Ok(d), Some(f)) => d.join(f).display().to_string(),
+            _ => spec.to_string(), // a folder not made yet: open_journal makes it
+        }
+    };
+    // Held while opening, so that two clients starting at once do not open it twice.
+    let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+    open.retain(|_, j| j.strong_count() > 0);
+    if let Some(j) = open.get(&name).and_then(std::sync::Weak::upgrade) {
+        return Ok(j);
+    }
+    let j = open_journal(spec)?;
+    open.insert(name, Arc::downgrade(&j));
+    Ok(j)
+}
+
 /// `RUNWAY_MCP_JOURNAL` if set, else `runway-mcp-server/journal.sqlite3` in the user's data directory.
 pub fn default_path() -> PathBuf {
     default_path_from(|k| std::env::var(k).ok())
@@ -2136,6 +2165,23 @@ mod tests {
         j.settle("k", dead, Some(&Entry { task_id: Some("late".into()), ..entry("k", "") }), None).unwrap();
         let e = j.get("k", "late").unwrap().unwrap();
         assert_eq!((e.id, e.note), (dead, None));
+    }
+
+    #[test]
+    fn one_handle_per_journal_while_it_is_used() {
+        let dir = TempDir::new("shared");
+        let path = dir.file();
+        let a = open_shared(&path.display().to_string()).unwrap();
+        let other = format!("{}/../sub/journal.sqlite3", path.parent().unwrap().display());
+        let b = open_shared(&other).unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "the same file, named two ways");
+        let elsewhere = TempDir::new("shared-other");
+        assert!(!Arc::ptr_eq(&a, &open_shared(&elsewhere.file().display().to_string()).unwrap()));
+        let (weak, salt) = (Arc::downgrade(&a), a.salt().to_vec());
+        drop((a, b));
+        assert!(weak.upgrade().is_none(), "the registry does not keep it open");
+        let again = open_shared(&path.display().to_string()).unwrap();
+        assert_eq!(again.salt(), salt, "opened again: the same file");
     }
 
     #[test]

@@ -10,12 +10,12 @@
 //! request get exactly one winner. Leases are one `INSERT … ON CONFLICT DO UPDATE … WHERE`, timed by
 //! the database server's clock, so replicas with skewed clocks still agree on expiry.
 //!
-//! Connection: `postgresql://user[:password]@host[:port]/db` (or libpq's `key=value` form), one
-//! connection per handle, reconnected when lost. TLS as the URL's `sslmode` and `sslrootcert` say
+//! Connection: `postgresql://user[:password]@host[:port]/db`, a pool of at most `POOL_SIZE`
+//! connections per handle (one handle per process), each reconnected when lost. TLS as the URL's `sslmode` and `sslrootcert` say
 //! (journal_pg_tls). The password never appears in errors.
 //!
 //! The `Journal` trait is synchronous; each handle owns a one-thread tokio runtime that drives its
-//! connection, and every call waits for its future on a channel, so it may be called from any
+//! connections, and every call waits for its future on a channel, so it may be called from any
 //! thread (blocking threads in the client, plain threads and async tests alike).
 
 use std::collections::HashMap;
@@ -38,6 +38,9 @@ use crate::journal::{
 use crate::util::now_unix_ms;
 
 const SCHEMA_VERSION: i64 = 1;
+
+/// Connections one journal handle (one process: see `journal::open_shared`) holds at most.
+pub const POOL_SIZE: usize = 4;
 
 /// Migrations; the one at index i takes the schema from version i to i + 1. Never edit a released
 /// one: add the next. (Versions count apart from the SQLite file's.)
@@ -284,7 +287,9 @@ pub struct PgJournal {
     rt: Option<tokio::runtime::Runtime>,
     config: Config,
     tls: MakeRustlsConnect,
-    conn: Mutex<Option<Arc<Conn>>>,
+    /// The pool: up to `POOL_SIZE` connections, each made when first needed and remade when lost.
+    conns: Vec<Mutex<Option<Arc<Conn>>>>,
+    next: std::sync::atomic::AtomicUsize,
     target: String,
     salt: Vec<u8>,
 }
@@ -335,7 +340,15 @@ impl PgJournal {
             .enable_all()
             .build()
             .map_err(|e| Error::Other(format!("task journal {target}: {e}")))?;
-        let mut j = PgJournal { rt: Some(rt), config, tls, conn: Mutex::new(None), target, salt: Vec::new() };
+        let mut j = PgJournal {
+            rt: Some(rt),
+            config,
+            tls,
+            conns: (0..POOL_SIZE).map(|_| Mutex::new(None)).collect(),
+            next: Default::default(),
+            target,
+            salt: Vec::new(),
+        };
         j.salt = j.run(|c| async move { c.in_tx(prepare(&c)).await }).map_err(|e| j.context(e))?;
         Ok(j)
     }
@@ -363,15 +376,23 @@ impl PgJournal {
         rx.recv().map_err(|_| Error::Other("task journal: the PostgreSQL worker stopped".into()))
     }
 
-    /// Runs `f` on this handle's connection (connecting first if there is none or it was lost),
-    /// one call at a time, so that a transaction never interleaves with another call's statements.
+    /// Runs `f` on one of the pool's connections (connecting first if it has none or it was lost).
     fn run<T, F, Fut>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(Arc<Conn>) -> Fut,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
-        let mut slot = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        // A free connection if there is one, else wait for one (round robin): a call holds its
+        // connection to the end, so that a transaction never interleaves with another's statements.
+        let n = self.conns.len();
+        let start = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % n;
+        let free = (0..n).find_map(|i| match self.conns[(start + i) % n].try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        });
+        let mut slot = free.unwrap_or_else(|| self.conns[start].lock().unwrap_or_else(|p| p.into_inner()));
         let conn = match slot.as_ref() {
             Some(c) if !c.client.is_closed() => c.clone(),
             _ => {
@@ -977,6 +998,31 @@ mod tests {
         let from_env = env(vec![("PGPASSWORD", "envpw".into())]);
         assert_eq!(password_from_env(&c, from_env).as_deref(), Some("envpw"));
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn one_handle_holds_at_most_its_pool() {
+        let j = Arc::new(PgJournal::open(&crate::test_pg::database("pool")).unwrap());
+        let workers: Vec<_> = (0..12)
+            .map(|i| {
+                let j = j.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..20 {
+                        j.list(&format!("k{i}"), &Filter::default()).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        let n = j
+            .exec_for_tests(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND application_name = 'runway-mcp-server'",
+            )
+            .unwrap();
+        assert!((2..=POOL_SIZE as i64).contains(&n), "{n} connections for 12 threads at once");
     }
 
     #[test]

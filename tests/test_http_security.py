@@ -1,7 +1,8 @@
 """The team server probed as a team would deploy it and as an attacker would: behind the reverse
 proxy of docs/deploy.md (Debian's nginx, on loopback), Host and Origin allow-lists, two keys that
 collide on a short hash prefix, the server's own files, repeated credential headers, what
-get_api_info shows, one key's load against another's calls, and a server killed with SIGKILL in
+get_api_info shows, one key's load against another's calls, many keys on one journal and HTTP
+pool, and a server killed with SIGKILL in
 the middle of 50 creates. Real server processes on free
 ports, driven by the MCP SDK's client over streamable HTTP, against the simulator."""
 
@@ -392,3 +393,28 @@ async def test_kill_9_during_creates_then_the_same_requests_pay_nothing_twice(si
         assert "Not sent, nothing spent" in text(r) and "may already have created a task" in text(r), text(r)
         assert "force_new" in text(r)
     assert told and reattached, (len(told), len(reattached))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_many_keys_share_one_journal_and_one_connection_pool(sim, tmp_path, backend, request):
+    """Made-up bearer keys, each its own user: the server holds one journal handle (SQLite: one
+    connection; PostgreSQL: one pool, at most its size) and one HTTP pool, not one per key, so its
+    open files and threads do not grow with the number of keys."""
+    env = {"RUNWAY_MCP_JOURNAL": request.getfixturevalue("pg_url")} if backend == "postgresql" else {}
+    with server(sim, tmp_path, "--require-key", **env) as (base, proc):
+        async with user(base, ALICE) as alice:
+            await alice.call_tool("get_credits", {})  # a Runway call: the HTTP pool has a connection
+            await alice.call_tool("list_tasks", {})
+        files, threads = open_files(proc.pid), len(os.listdir(f"/proc/{proc.pid}/task"))
+        for i in range(60):
+            async with user(base, f"key_made_up_{i:04d}") as c:
+                r = await c.call_tool("list_tasks", {})
+                assert not r.is_error and r.structured_content["tasks"] == [], text(r)
+        # What the keys leave: at most the PostgreSQL pool's connections (4) and sockets still
+        # closing; one journal handle and one HTTP pool per key made it 3 files and, on PostgreSQL,
+        # a thread per key.
+        deadline = time.monotonic() + 10
+        while open_files(proc.pid) > files + 8 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert open_files(proc.pid) <= files + 8, (files, open_files(proc.pid))
+        assert len(os.listdir(f"/proc/{proc.pid}/task")) <= threads + 6

@@ -174,7 +174,9 @@ impl PyClient {
         let input_policy = crate::media::InputPolicy {
             roots: input_dirs.map(|ds| ds.into_iter().map(|d| d.canonicalize().unwrap_or(d)).collect()),
         };
-        let opts = ClientOptions {
+        // Building reqwest's client needs no runtime, but its connections live on the shared one.
+        let _guard = pyo3_async_runtimes::tokio::get_runtime().enter();
+        let mut opts = ClientOptions {
             api_key,
             base_url,
             timeout,
@@ -183,12 +185,12 @@ impl PyClient {
             input_policy,
             ..Default::default()
         };
-        // Building reqwest's client needs no runtime, but its connections live on the shared one.
-        let _guard = pyo3_async_runtimes::tokio::get_runtime().enter();
+        opts.http = Some(shared_http(&opts).map_err(|e| to_pyerr(py, e))?);
         let mut client = RunwayClient::new(opts).map_err(|e| to_pyerr(py, e))?;
         if let Some(spec) = journal {
             // A SQLite file's path, or a postgresql:// URL for a journal shared by several replicas.
-            let j = py.detach(|| crate::journal::open_journal(&spec)).map_err(|e| to_pyerr(py, e))?;
+            // One handle per journal in the process, shared by every key's client.
+            let j = py.detach(|| crate::journal::open_shared(&spec)).map_err(|e| to_pyerr(py, e))?;
             client.attach_journal(j);
         }
         Ok(PyClient { base_url: client.base_url().to_string(), inner: Mutex::new(Some(Arc::new(client))) })
@@ -634,4 +636,22 @@ impl PySimulator {
 /// Journal rows as a list of dicts.
 fn entries_to_py<'py>(py: Python<'py>, rows: &[crate::journal::Entry]) -> PyResult<Bound<'py, PyAny>> {
     json_to_py(py, &serde_json::Value::Array(rows.iter().map(crate::journaled::entry_json).collect()))
+}
+
+/// The process's HTTP clients for these options: every `Client` (one per user key on a team
+/// server) with the same timeouts shares one connection pool, so sockets do not grow with keys.
+/// One runtime runs them all (pyo3-async-runtimes'), which a shared pool needs.
+fn shared_http(opts: &ClientOptions) -> crate::errors::Result<crate::client::HttpClients> {
+    type Key = (u64, u64, bool);
+    static SHARED: std::sync::LazyLock<Mutex<std::collections::HashMap<Key, crate::client::HttpClients>>> =
+        std::sync::LazyLock::new(Default::default);
+    let base = crate::client::resolve_base_url(opts.base_url.as_deref(), |k| std::env::var(k).ok());
+    let key = (opts.connect_timeout.to_bits(), opts.timeout.to_bits(), base.starts_with("http://"));
+    let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(h) = shared.get(&key) {
+        return Ok(h.clone());
+    }
+    let h = crate::client::HttpClients::build(opts.connect_timeout, opts.timeout, key.2)?;
+    shared.insert(key, h.clone());
+    Ok(h)
 }
