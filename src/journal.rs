@@ -393,11 +393,11 @@ fn default_path_from(env: impl Fn(&str) -> Option<String>) -> PathBuf {
     data_dir.unwrap_or_else(std::env::temp_dir).join("runway-mcp-server").join("journal.sqlite3")
 }
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// Migrations; the one at index i takes the schema from version i to i + 1. Never edit a released
 /// one: add the next.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     r#"
 CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE tasks (
@@ -465,6 +465,17 @@ CREATE TABLE leases (
     PRIMARY KEY (key_fp, task_id)
 ) WITHOUT ROWID;
 "#,
+    // 4: prompt search reads only the caller's rows, as on PostgreSQL. The trigram index answered
+    // across every key's rows, so its time told one key whether others' prompts held a phrase.
+    // prompt_lc is the prompt lower-cased by the writer (Rust's Unicode rules).
+    r#"
+DROP TRIGGER tasks_fts_insert;
+DROP TRIGGER tasks_fts_delete;
+DROP TRIGGER tasks_fts_update;
+DROP TABLE tasks_fts;
+ALTER TABLE tasks ADD COLUMN prompt_lc TEXT;
+UPDATE tasks SET prompt_lc = journal_lower(prompt) WHERE prompt IS NOT NULL;
+"#,
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -488,13 +499,17 @@ const STALE_SWEEP_SQL: &str = "UPDATE tasks SET key_fp = substr(key_fp, 7), stat
 
 static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
     let cols = &COLUMNS["id, ".len()..];
-    let marks: Vec<String> = (1..=20).map(|i| format!("?{i}")).collect();
-    format!("INSERT INTO tasks ({cols}) VALUES ({})", marks.join(", "))
+    let marks: Vec<String> = (1..=21).map(|i| format!("?{i}")).collect();
+    format!("INSERT INTO tasks ({cols}, prompt_lc) VALUES ({})", marks.join(", "))
 });
 static UPDATE_SQL: LazyLock<String> = LazyLock::new(|| {
-    let sets: Vec<String> =
-        COLUMNS["id, ".len()..].split(", ").enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
-    format!("UPDATE tasks SET {} WHERE id = ?21", sets.join(", "))
+    let sets: Vec<String> = COLUMNS["id, ".len()..]
+        .split(", ")
+        .chain(["prompt_lc"])
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ?{}", i + 1))
+        .collect();
+    format!("UPDATE tasks SET {} WHERE id = ?22", sets.join(", "))
 });
 
 /// The journal in one SQLite file, shared by every process that opens it.
@@ -550,15 +565,12 @@ impl SqliteJournal {
         };
         // NORMAL in WAL mode: a power cut may lose the last commits, never corrupts the file.
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
+        // For migration 4, which lower-cases the prompts already there as the writer does.
         conn.create_scalar_function(
-            "journal_contains",
-            2,
+            "journal_lower",
+            1,
             FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-            |ctx| {
-                let hay: Option<String> = ctx.get(0)?;
-                let needle: String = ctx.get(1)?;
-                Ok(hay.is_some_and(|h| h.to_lowercase().contains(&needle)))
-            },
+            |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|h| h.to_lowercase())),
         )
         .map_err(sql)?;
 
@@ -690,6 +702,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Entry> {
 /// Inserts `e` (id None) or rewrites row `id` with it; returns the row id.
 fn store(tx: &Connection, e: &Entry, id: Option<i64>) -> rusqlite::Result<i64> {
     let (params_json, outputs, files) = (e.params.to_string(), e.outputs.to_string(), e.files.to_string());
+    let prompt_lc = e.prompt.as_deref().map(str::to_lowercase);
     let values = params![
         e.task_id,
         e.key_fp,
@@ -711,6 +724,7 @@ fn store(tx: &Connection, e: &Entry, id: Option<i64>) -> rusqlite::Result<i64> {
         ms(e.created_ms),
         ms(e.updated_ms),
         e.finished_ms.map(ms),
+        prompt_lc,
     ];
     match id {
         None => {
@@ -845,15 +859,10 @@ fn list_query(key_fp: &str, f: &Filter) -> (String, Vec<SqlValue>) {
         args.push(SqlValue::Integer(ms(since)));
     }
     if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
-        if text.chars().count() >= 3 {
-            // A trigram phrase: the characters in a row, case-folded. Quotes are doubled.
-            sql.push_str(" AND id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)");
-            args.push(format!("\"{}\"", text.replace('"', "\"\"")).into());
-        } else {
-            // Too short for a trigram: scan.
-            sql.push_str(" AND journal_contains(prompt, ?)");
-            args.push(text.to_lowercase().into());
-        }
+        // Within this key's rows only (the index on key_fp), so the time a search takes depends
+        // on the caller's own journal, never on what other keys' prompts hold.
+        sql.push_str(" AND instr(prompt_lc, ?) > 0");
+        args.push(text.to_lowercase().into());
     }
     sql.push_str(" ORDER BY created_ms DESC, id DESC LIMIT ?");
     args.push(SqlValue::Integer(f.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT) as i64));
@@ -1711,6 +1720,36 @@ mod tests {
         .join("\n")
     }
 
+    /// A prompt search by one key must not tell it what other keys' prompts hold, by how long it
+    /// takes: the work SQLite does for it (virtual machine steps, a count, not a clock) is the same
+    /// whether another key has no rows or thousands that contain the phrase.
+    #[test]
+    fn a_prompt_search_does_the_same_work_whatever_other_keys_hold() {
+        let dir = TempDir::new("search-work");
+        let j = SqliteJournal::open(dir.file()).unwrap();
+        for i in 0..20 {
+            let prompt = format!("my own prompt {i}");
+            j.record(&Entry { prompt: Some(prompt), created_ms: 1 + i, ..entry("me", &format!("m{i}")) }).unwrap();
+        }
+        let steps = |text: &str| {
+            let (sql, args) = list_query("me", &Filter { text: Some(text.into()), ..Default::default() });
+            j.with(|c| {
+                let mut st = c.prepare(&sql)?;
+                let n = st.query(rusqlite::params_from_iter(&args))?.mapped(|_| Ok(())).count();
+                Ok((n, st.get_status(rusqlite::StatementStatus::VmStep)))
+            })
+            .unwrap()
+        };
+        let before = [steps("secret phrase"), steps("own prompt 1")];
+        for i in 0..2000 {
+            let prompt = Some(format!("the secret phrase, take {i}"));
+            j.record(&Entry { prompt, created_ms: 100 + i, ..entry("other", &format!("o{i}")) }).unwrap();
+        }
+        assert_eq!([steps("secret phrase"), steps("own prompt 1")], before);
+        assert_eq!(before[0].0, 0);
+        assert_eq!(before[1].0, 11, "'own prompt 1' is in prompts 1 and 10 to 19");
+    }
+
     #[test]
     fn journal_queries_use_their_indexes() {
         let dir = TempDir::new("plans");
@@ -1734,7 +1773,7 @@ mod tests {
                 (list(Filter::default()), "tasks_by_created"),
                 (list(Filter { status: Some("running".into()), ..Default::default() }), "tasks_live"),
                 (list(Filter { status: Some("FAILED".into()), ..Default::default() }), "tasks_by_status"),
-                (list(Filter { text: Some("cat".into()), ..Default::default() }), "tasks_fts"),
+                (list(Filter { text: Some("cat".into()), ..Default::default() }), "tasks_by_created"),
                 (plan(&j, &FIND_IN_FLIGHT_SQL, &[key(), SqlValue::Text("r".into())]), "tasks_by_request"),
                 (plan(&j, &UNFINISHED_SQL, &[key(), SqlValue::Integer(10)]), "tasks_live"),
                 (plan(&j, &UNFINISHED_SQL, &[key(), SqlValue::Integer(10)]), "tasks_unsaved"),
@@ -2245,9 +2284,14 @@ mod tests {
                  INSERT INTO meta (name, value) VALUES ('key_salt', x'0102');",
             )
             .unwrap();
-            let tx = raw.unchecked_transaction().unwrap();
-            store(&tx, &Entry { created_ms: 5, updated_ms: 5, ..entry("k", "old") }, None).unwrap();
-            tx.commit().unwrap();
+            // Version 1's columns (no prompt_lc), with a prompt whose case the search must fold.
+            raw.execute(
+                "INSERT INTO tasks (task_id, key_fp, tool, endpoint, model, prompt, params, outputs, files, \
+                 created_ms, updated_ms) VALUES ('old', 'k', 'generate_video', '/v1/text_to_video', 'gen4.5', \
+                 'A Cat on a SKATEBOARD', '{}', '[]', '[]', 5, 5)",
+                [],
+            )
+            .unwrap();
         }
         let j = SqliteJournal::open(dir.file()).unwrap();
         assert_eq!(j.salt(), [1, 2]);
@@ -2257,7 +2301,11 @@ mod tests {
             .with(|c| c.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'tasks_claims'", [], |r| r.get(0)))
             .unwrap();
         assert_eq!(index, 1);
-        assert_eq!(j.get("k", "old").unwrap().unwrap().prompt.as_deref(), Some("a cat on a skateboard"));
+        assert_eq!(j.get("k", "old").unwrap().unwrap().prompt.as_deref(), Some("A Cat on a SKATEBOARD"));
+        let fts: i64 = j
+            .with(|c| c.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'tasks_fts%'", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(fts, 0, "version 4 drops the trigram index and its triggers");
         assert_eq!(
             ids(&j.list("k", &Filter { text: Some("skateboard".into()), ..Default::default() }).unwrap()),
             ["old"]
