@@ -327,3 +327,47 @@ async def test_a_replica_killed_mid_wait_loses_nothing(sim, tmp_path, pg_url):
         assert done.structured_content["status"] == "SUCCEEDED", text(done)
         assert done.structured_content["model"] == "gen4.5"  # from the journal: Runway's task has no model
     assert len(api_requests(sim, "POST")) == 1
+
+
+def _memory(pid: int) -> dict[str, int]:
+    """This process's resident memory and its peak since the last reset, in bytes."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {k: int(fields[k].split()[0]) * 1024 for k in ("VmRSS", "VmHWM")}
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_a_large_output_is_read_without_holding_it_in_memory(sim, tmp_path, mode):
+    """Reading a 48 MiB output as a resource: the client gets exactly Runway's bytes, while the
+    server's memory rises by a small part of the file (the SDK's own path held about 5x it), and
+    the downloaded copy is gone from the server's disk afterwards."""
+    import base64
+
+    size = 48 << 20
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    with server(sim, tmp_path, "--require-key", TMPDIR=str(tmp)) as (base, proc):
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {ALICE}"}, timeout=120)
+        # The legacy answer is one SSE event; the SDK's client takes at most 1 MiB in one unless told.
+        transport = streamable_http_client(f"{base}/mcp", http_client=http, max_sse_event_size=None)
+        async with Client(transport, mode=mode) as c:
+            made = await c.call_tool("generate_video_text_to_video", {
+                "prompt_text": f"a long cat [sim:output_bytes={size}]", "model": "gen4.5", "ratio": "1280:720",
+                "duration": 5})
+            assert not made.is_error, text(made)
+            uri = next(b.uri for b in made.content if b.type == "resource_link")
+            Path(f"/proc/{proc.pid}/clear_refs").write_text("5")  # restart the peak from here
+            before = _memory(proc.pid)
+            read = await c.read_resource(uri)
+            after = _memory(proc.pid)
+        blob = read.contents[0]
+        assert blob.mime_type == "video/mp4"
+        got = base64.b64decode(blob.blob)
+        with urllib.request.urlopen(made.structured_content["outputs"][0], timeout=30) as r:
+            assert got == r.read() and len(got) >= size
+        rise = after["VmHWM"] - before["VmRSS"]
+        assert rise < size // 4, f"the server's memory rose by {rise >> 20} MiB reading a {size >> 20} MiB file"
+        assert list(tmp.iterdir()) == [], "the downloaded copy is deleted"
+        # A small one, and a second read of the same, still arrive whole.
+        async with user(base, ALICE) as c:
+            again = await c.read_resource(uri)
+        assert again.contents[0].blob == blob.blob

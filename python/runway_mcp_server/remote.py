@@ -17,6 +17,7 @@ from mcp.server.mcpserver import MCPServer
 
 from .service import Refused, request_key
 from .settings import Settings
+from .streaming import Substituting
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -116,9 +117,11 @@ class Edge:
             return
         counted = scope.get("method") == "POST"  # a GET stream would hold a stop forever
         self.in_flight += counted
+        out = Substituting(send)  # a resource read's file goes out from disk (streaming.py)
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, out)
         finally:
+            out.close()
             self.in_flight -= counted
 
 

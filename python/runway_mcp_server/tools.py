@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -22,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import runway_core
 from runway_core import NotFoundError, RunwayError
 
-from . import batch, budget
+from . import batch, budget, streaming
 from . import catalog as cat
 from .results import plain
 from .service import RunwayService, name_params, svc_of
@@ -878,7 +879,8 @@ async def task_output(task_id: str, name: str, ctx: Context) -> bytes:
         raise ResourceError(f"task {task_id}: {e}") from None
     if task.status != "SUCCEEDED" or not 0 <= index < len(task.output):
         raise ResourceError(f"task {task_id} has no output {index} (status {task.status})")
-    with tempfile.TemporaryDirectory(prefix="runway-mcp-resource-") as d:
+    d = tempfile.mkdtemp(prefix="runway-mcp-resource-")
+    try:
         dest = os.path.join(d, name)
         try:
             info = await client.download(task.output[index], dest)
@@ -887,8 +889,16 @@ async def task_output(task_id: str, name: str, ctx: Context) -> bytes:
         if (info.get("bytes") or 0) > RESOURCE_MAX_BYTES:
             raise ResourceError(f"task {task_id} output {index} is over {RESOURCE_MAX_BYTES >> 20} MiB: "
                                 f"fetch its URL instead: {task.output[index]}")
+        # Over HTTP the edge sends the file from disk (and deletes it); elsewhere it is read here.
+        placeholder = streaming.defer(dest, cleanup=d)
+        if placeholder is not None:
+            d = ""
+            return placeholder
         with open(dest, "rb") as f:
             return f.read()
+    finally:
+        if d:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 @dataclass(frozen=True)
