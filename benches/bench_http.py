@@ -1,6 +1,8 @@
 """Multi-replica benchmark over streamable HTTP: `get_task_status` calls per second at concurrency 1
 and 32 through one replica and through two, and many concurrent generations through two replicas
-sharing one journal (all returned, requests per task, completion lag, no task polled by both).
+sharing one journal (all returned, requests per task, completion lag, no task polled by both);
+with --neighbour, one key's many concurrent waits against another key's latency, and the
+replica's memory and open files before, during and after.
 
 The simulator runs as a separate process; the replicas are real `python -m runway_mcp_server
 --http` processes, driven by the MCP SDK's client over streamable HTTP. Replica A reaches the
@@ -8,6 +10,7 @@ simulator as 127.0.0.1 and replica B as localhost, so the simulator's log (its H
 which replica polled what. Run with the project installed (see benches/README.md):
 
     python benches/bench_http.py [--journal postgresql://...] [--generations 300] [--task-seconds 20]
+    python benches/bench_http.py --skip-throughput --skip-generations --neighbour [--waits 1000]
 
 Without --journal the replicas share a fresh SQLite file. Prints figures; asserts nothing.
 """
@@ -33,12 +36,18 @@ from typing import Any
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from runway_mcp_server.settings import DEFAULT_MAX_CALLS_PER_KEY
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+# The neighbour part's quiet user: a second key the simulator accepts.
+QUIET_KEY = "key_" + "b2" * 32
+
+
 def start_simulator(task_seconds: float) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    p = subprocess.Popen([sys.executable, "-m", "runway_core.simulator", "--task-seconds", str(task_seconds)],
+    p = subprocess.Popen([sys.executable, "-m", "runway_core.simulator", "--task-seconds", str(task_seconds),
+                          "--extra-key", QUIET_KEY],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert p.stdout is not None
     return p, json.loads(p.stdout.readline())
@@ -62,9 +71,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def start_replica(sim_base: str, journal: str, port: int) -> subprocess.Popen[bytes]:
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
+def open_files(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def start_replica(sim_base: str, journal: str, port: int, **extra: str) -> subprocess.Popen[bytes]:
     env = {"PATH": os.environ["PATH"], "HOME": tempfile.mkdtemp(prefix="bench-http-home-"),
-           "RUNWAYML_BASE_URL": sim_base, "RUNWAY_MCP_JOURNAL": journal, "RUNWAY_MCP_MAX_WAIT": "600"}
+           "RUNWAYML_BASE_URL": sim_base, "RUNWAY_MCP_JOURNAL": journal, "RUNWAY_MCP_MAX_WAIT": "600", **extra}
     p = subprocess.Popen([sys.executable, "-m", "runway_mcp_server", "--http", "--require-key", "--port", str(port)],
                          env=env, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
@@ -171,6 +189,66 @@ async def generations(ports: list[int], key: str, sim_base: str, n: int, task_se
             "create_spread_s": max(created_at) - min(created_at)}
 
 
+async def latencies(c: Client, task_id: str, n: int) -> list[float]:
+    """Milliseconds of `n` get_task_status calls one after another."""
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        r = await c.call_tool("get_task_status", {"task_id": task_id})
+        out.append((time.perf_counter() - t) * 1000)
+        assert not r.is_error, r
+    return out
+
+
+def pct(xs: list[float], q: float) -> float:
+    return sorted(xs)[max(0, int(len(xs) * q) - 1)]
+
+
+async def neighbour(sim_base: str, noisy_key: str, cap: int, waits: int, samples: int, task_seconds: float) -> dict[str, Any]:
+    """One replica; the noisy key opens `waits` concurrent wait_for_task calls on one task while the
+    quiet key calls get_task_status one call at a time. RUNWAY_MCP_MAX_CALLS_PER_KEY is `cap`."""
+    port = free_port()
+    journal = os.path.join(tempfile.mkdtemp(prefix="bench-http-journal-"), "j.sqlite3")
+    replica = start_replica(sim_base, journal, port, RUNWAY_MCP_MAX_CALLS_PER_KEY=str(cap))
+    pid = replica.pid
+    try:
+        async with AsyncExitStack() as stack:
+            quiet = await stack.enter_async_context(client(port, QUIET_KEY))
+            noisy = [await stack.enter_async_context(client(port, noisy_key)) for _ in range(8)]
+            own = await quiet.call_tool("generate_video_text_to_video", {
+                "prompt_text": "quiet [sim:seconds=86400]", "model": "gen4.5", "duration": 5, "wait_for_completion": False})
+            quiet_task = own.structured_content["task_id"]
+            long = await noisy[0].call_tool("generate_video_text_to_video", {
+                "prompt_text": f"noisy [sim:seconds={task_seconds:g}]", "model": "gen4.5", "duration": 5,
+                "wait_for_completion": False})
+            noisy_task = long.structured_content["task_id"]
+            await latencies(quiet, quiet_task, 20)  # warm-up
+            before = {"rss_mb": rss_mb(pid), "open_files": open_files(pid)}
+            alone = await latencies(quiet, quiet_task, samples)
+            started = time.monotonic()
+            calls = [asyncio.ensure_future(noisy[i % len(noisy)].call_tool(
+                "wait_for_task", {"task_id": noisy_task, "max_wait_seconds": 600})) for i in range(waits)]
+            # While the waits arrive (the refusals are answered then), and after, while the rest are held.
+            arriving = await latencies(quiet, quiet_task, samples)
+            await asyncio.sleep(max(0.0, 2.0 - (time.monotonic() - started)))
+            loaded = await latencies(quiet, quiet_task, samples)
+            during = {"rss_mb": rss_mb(pid), "open_files": open_files(pid)}
+            sampled_before_end = time.monotonic() - started < task_seconds
+            results = await asyncio.gather(*calls)
+            refused = sum(1 for r in results if r.is_error and "too many calls at once" in str(r.content))
+            succeeded = sum(1 for r in results if not r.is_error and (r.structured_content or {}).get("status") == "SUCCEEDED")
+        await asyncio.sleep(5.0)  # sessions closed; let the server drop what they held
+        after = {"rss_mb": rss_mb(pid), "open_files": open_files(pid)}
+    finally:
+        replica.terminate()
+        replica.wait(timeout=60)
+    return {"cap": cap, "waits": waits, "refused": refused, "succeeded": succeeded,
+            "quiet_alone_p50_ms": statistics.median(alone), "quiet_alone_p95_ms": pct(alone, 0.95),
+            "quiet_arriving_p50_ms": statistics.median(arriving), "quiet_arriving_p95_ms": pct(arriving, 0.95),
+            "quiet_loaded_p50_ms": statistics.median(loaded), "quiet_loaded_p95_ms": pct(loaded, 0.95),
+            "sampled_while_waits_held": sampled_before_end, "before": before, "during": during, "after": after}
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--journal", help="a postgresql:// URL shared by the replicas (default: a fresh SQLite file)")
@@ -179,6 +257,10 @@ async def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--skip-generations", action="store_true")
+    ap.add_argument("--neighbour", action="store_true",
+                    help="also: one key's many waits against another key's latency, at the default cap and at --waits")
+    ap.add_argument("--waits", type=int, default=1000)
     args = ap.parse_args()
     journal = args.journal or os.path.join(tempfile.mkdtemp(prefix="bench-http-journal-"), "j.sqlite3")
     sim, info = start_simulator(args.task_seconds)
@@ -194,14 +276,29 @@ async def main() -> None:
             print("get_task_status over streamable HTTP (median of rounds):", flush=True)
             result["throughput"] = await throughput(ports, [r.pid for r in replicas], key, info["base_url"],
                                                     args.rounds, args.seconds)
-        print(f"{args.generations} concurrent generations of {args.task_seconds:g} s tasks through 2 replicas:", flush=True)
-        g = await generations(ports, key, info["base_url"], args.generations, args.task_seconds)
-        result["generations"] = g
-        print(f"  returned {g['returned']}/{g['generations']}, succeeded {g['succeeded']}, wall {g['wall_s']:.1f} s; "
-              f"requests per task mean {g['requests_per_task_mean']:.2f} max {g['requests_per_task_max']}; "
-              f"lag p50 {g['lag_p50_s']:.2f} s p95 {g['lag_p95_s']:.2f} s; "
-              f"tasks polled by both replicas: {g['tasks_polled_by_both_replicas']}; "
-              f"creates spread over {g['create_spread_s']:.1f} s", flush=True)
+        if not args.skip_generations:
+            print(f"{args.generations} concurrent generations of {args.task_seconds:g} s tasks through 2 replicas:", flush=True)
+            g = await generations(ports, key, info["base_url"], args.generations, args.task_seconds)
+            result["generations"] = g
+            print(f"  returned {g['returned']}/{g['generations']}, succeeded {g['succeeded']}, wall {g['wall_s']:.1f} s; "
+                  f"requests per task mean {g['requests_per_task_mean']:.2f} max {g['requests_per_task_max']}; "
+                  f"lag p50 {g['lag_p50_s']:.2f} s p95 {g['lag_p95_s']:.2f} s; "
+                  f"tasks polled by both replicas: {g['tasks_polled_by_both_replicas']}; "
+                  f"creates spread over {g['create_spread_s']:.1f} s", flush=True)
+        if args.neighbour:
+            print(f"{args.waits} concurrent waits from one key, another key's get_task_status one at a time:", flush=True)
+            result["neighbour"] = []
+            for cap in (DEFAULT_MAX_CALLS_PER_KEY, args.waits):
+                n = await neighbour(info["base_url"], key, cap, args.waits, 200, 40.0)
+                result["neighbour"].append(n)
+                print(f"  cap {cap}: refused {n['refused']}, succeeded {n['succeeded']}; quiet key p50/p95 "
+                      f"{n['quiet_alone_p50_ms']:.1f}/{n['quiet_alone_p95_ms']:.1f} ms alone, "
+                      f"{n['quiet_arriving_p50_ms']:.1f}/{n['quiet_arriving_p95_ms']:.1f} ms while the waits arrive, "
+                      f"{n['quiet_loaded_p50_ms']:.1f}/{n['quiet_loaded_p95_ms']:.1f} ms while they are held "
+                      f"(sampled while held: {n['sampled_while_waits_held']}); RSS MB "
+                      f"{n['before']['rss_mb']:.0f} -> {n['during']['rss_mb']:.0f} -> {n['after']['rss_mb']:.0f}, "
+                      f"open files {n['before']['open_files']} -> {n['during']['open_files']} -> {n['after']['open_files']}",
+                      flush=True)
         print(json.dumps(result))
     finally:
         for r in replicas:

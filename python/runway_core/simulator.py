@@ -21,12 +21,14 @@ def main(argv: "list[str] | None" = None) -> int:
     p.add_argument("--task-seconds", type=float, default=8.0)
     p.add_argument("--pending-seconds", type=float, default=0.5)
     p.add_argument("--max-concurrency", type=int, default=None)
+    p.add_argument("--extra-key", action="append", default=[], help="another key the simulator accepts (repeatable)")
     args = p.parse_args(argv)
     sim = Simulator(
         task_seconds=args.task_seconds,
         pending_seconds=args.pending_seconds,
         max_concurrency=args.max_concurrency,
         port=args.port,
+        extra_keys=args.extra_key,
     )
     print(json.dumps({"base_url": sim.base_url, "api_key": sim.api_key}), flush=True)
     try:
