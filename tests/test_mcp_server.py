@@ -207,8 +207,9 @@ async def test_status_and_cancel(sim):
         finished = data(r)["task_id"]
         r = await c.call_tool("get_task_status", {"task_id": finished})
         assert data(r)["status"] == "SUCCEEDED" and data(r)["outputs"]
-        r = await c.call_tool("cancel_task", {"task_id": finished})
-        assert data(r)["action"] == "deleted" and "outputs are gone" in data(r)["message"]
+        r = await c.call_tool("cancel_task", {"task_id": finished})  # this client cannot ask: refused
+        assert r.is_error and "Not deleted" in text(r) and finished in text(r)
+    assert [d["path"] for d in api_requests(sim, "DELETE")] == [f"/v1/tasks/{running}"] * 2
 
 
 async def test_client_cancellation_stops_waiting_but_not_the_task(sim):

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import runway_core
 from runway_core import NotFoundError, RunwayError
 
-from . import batch, budget, streaming
+from . import batch, budget, deletion, streaming
 from . import catalog as cat
 from .results import plain
 from .service import RunwayService, name_params, svc_of
@@ -489,23 +489,31 @@ class CancelResult(BaseModel):
     message: str
 
 
-async def cancel_task(task_id: TaskId, ctx: Context) -> Annotated[CallToolResult, CancelResult]:
+async def cancel_task(task_id: TaskId, ctx: Context,
+                      answer: Annotated[deletion.Answer, Resolve(deletion.ask)]) -> Annotated[CallToolResult, CancelResult]:
     client = _svc(ctx).client()
     try:
-        before = (await client.get_task(task_id)).status
+        task: Optional[runway_core.Task] = await client.get_task(task_id)
     except NotFoundError:
-        before = None
+        task = None
     except RunwayError as e:
         raise ToolError(str(e)) from None
+    # Finished since the question was (or was not) put: deleting it needs the user's yes.
+    if task is not None and task.is_terminal and not deletion.confirmed(answer):
+        if not deletion.asked(answer):
+            raise ToolError(f"Not deleted, nothing changed: task {task_id} finished ({task.status}) before it could be "
+                            "cancelled. Call again to delete it; the user will be asked.")
+        raise ToolError(f"Not deleted, nothing changed: the user declined deleting task {task_id} ({task.status}).")
     try:
         done = await client.cancel_task(task_id)
     except RunwayError as e:
         raise ToolError(str(e)) from None
-    if not done or before is None:
+    before = task.status if task is not None else None
+    if not done or task is None:
         r = CancelResult(task_id=task_id, action="already_gone", message=f"Task {task_id} was already cancelled or deleted (or never existed).")
-    elif before in ("SUCCEEDED", "FAILED", "CANCELLED"):
+    elif task.is_terminal:
         r = CancelResult(task_id=task_id, action="deleted", previous_status=before,
-                         message=f"Task {task_id} had finished ({before}); it is deleted and its outputs are gone.")
+                         message=f"Task {task_id} had finished ({before}); it is deleted and its outputs at Runway are gone.")
     else:
         note = " Runway may still charge for work already done." if before == "RUNNING" else ""
         r = CancelResult(task_id=task_id, action="cancelled", previous_status=before, message=f"Task {task_id} was {before} and is cancelled.{note}")
@@ -920,7 +928,7 @@ def specs() -> list[ToolSpec]:
         (batch_generate_videos, "Several generations at once.", PAID),
         (get_task_status, "Task status, cost, outputs (saved locally).", FETCH),
         (wait_for_task, "Wait longer for a task.", FETCH),
-        (cancel_task, "Cancel a running task, or delete a finished one and its outputs.", CANCEL),
+        (cancel_task, "Cancel a running task; delete a finished one (asks the user).", CANCEL),
         (upload_file, "runway:// URI (24 h) for a local file; tools take paths too.", UPLOAD),
         (list_available_models, "Models: tools, tags, costs. Free.", LOCAL),
         (describe_model, "A model's fields, limits, rules, cost, example. Free.", LOCAL),
