@@ -1,13 +1,62 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: sets up .venv (maturin, pytest, the dev group) and the npm
-# test tools (tests/node), runs the lint gates (cargo fmt --check, clippy -D warnings, mypy
-# --strict on both packages), builds the extension into it, then `cargo test` (pure Rust) and
-# pytest (library, MCP, stubtest, exit stress), then tests/wheels.sh (the release wheel on CPython
-# 3.10-3.13, without Rust, and the sdist). The journal suites run on SQLite and on PostgreSQL:
-# installed here when missing (Debian's package), and so are nginx (reverse-proxy test) and openssl.
+# Runs every test on a fresh machine, in phases, and prints how long each took:
+#   setup      .venv (maturin, pytest, the dev group), the npm test tools (tests/node, `npm ci`),
+#              and the Debian packages some tests need (PostgreSQL, nginx, openssl) where missing
+#   lint       cargo fmt --check, clippy -D warnings, mypy --strict on both packages and the examples
+#   rust       cargo test (the pure-Rust logic)
+#   python     the extension built into .venv (maturin develop), then the whole pytest suite once,
+#              its files spread over parallel workers (pytest-xdist; the suite waits more than it
+#              computes); stubtest is one of its tests
+#   packaging  tests/wheels.sh: the sdist, one release abi3 wheel built from it, and a smoke set on
+#              CPython 3.10-3.13 against that wheel, without Rust
+#
+#   bash tests/run.sh                 every phase
+#   bash tests/run.sh lint python     some phases (setup always runs first)
+#   bash tests/run.sh -k cancel       pytest arguments: setup, lint, rust and a narrowed pytest
+# Environment: PYTEST_WORKERS (default 4), RUNWAY_SKIP_WHEELS=1 (leave out packaging).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+PHASES=()
+while [ $# -gt 0 ]; do
+    case $1 in
+        lint | rust | python | packaging) PHASES+=("$1"); shift ;;
+        *) break ;;
+    esac
+done
+if [ ${#PHASES[@]} = 0 ]; then
+    PHASES=(lint rust python packaging)
+    if [ "${RUNWAY_SKIP_WHEELS:-}" = 1 ] || [ $# -gt 0 ]; then
+        PHASES=(lint rust python)
+        echo "== packaging: SKIPPED (pytest arguments given, or RUNWAY_SKIP_WHEELS=1); CI runs it"
+    fi
+fi
+wants() { [[ " ${PHASES[*]} " == *" $1 "* ]]; }
+
+T0=$SECONDS
+TIMES=()
+phase_start() { echo "== $1"; PHASE=$1; PHASE_T=$SECONDS; }
+phase_end() { TIMES+=("$(printf '%-10s %4d s' "$PHASE" $((SECONDS - PHASE_T)))"); }
+summary() {
+    echo "== phase times"
+    for t in "${TIMES[@]}"; do echo "   $t"; done
+    echo "   total      $((SECONDS - T0)) s"
+}
+trap 'rc=$?; [ $rc = 0 ] || { echo "== FAILED in phase ${PHASE:-setup}" >&2; summary >&2; }' EXIT
+
+# Quiet unless it fails: then its whole output.
+quietly() {
+    local log
+    log=$(mktemp)
+    if ! "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        return 1
+    fi
+    rm -f "$log"
+}
+
+phase_start setup
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
@@ -16,9 +65,9 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
 .venv/bin/python -m pip install -q --disable-pip-version-check --group dev
 
-# The MCP Inspector and mcpb (tests/test_clients.py), pinned by tests/node/package-lock.json.
-echo "== npm tools for the client tests"
-npm install --prefix tests/node --no-audit --no-fund --silent
+# The MCP Inspector and mcpb (tests/test_clients.py), exactly as tests/node/package-lock.json pins
+# them (`npm ci` never rewrites the lock file).
+npm ci --prefix tests/node --no-audit --no-fund --silent
 
 # Debian packages some tests need, installed where missing (as root, as CI runs; a normal user is
 # told what to do): `need WHY PACKAGE COMMAND...` (present when any COMMAND is there).
@@ -29,7 +78,7 @@ need() {
         if command -v "$c" >/dev/null 2>&1 || compgen -G "$c" >/dev/null; then return 0; fi
     done
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "== install $package (apt-get install $package) for $why"
+        echo "   install $package (apt-get install $package) for $why"
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
     else
@@ -37,35 +86,51 @@ need() {
         exit 1
     fi
 }
-# The journal tests start a throwaway PostgreSQL server (tests/pg_server.sh), and fail without one.
-need "the journal tests" postgresql initdb '/usr/lib/postgresql/*/bin/initdb'
-# The proxy test (tests/test_http_security.py) runs docs/deploy.md's nginx site on loopback.
-need "the reverse-proxy test" nginx-light nginx /usr/sbin/nginx
-# The TLS journal test makes its certificates (tests/pg_server.sh tls).
-need "the PostgreSQL TLS test" openssl openssl
-
-echo "== lint gates: rustfmt, clippy"
-cargo fmt --check
-cargo clippy --quiet --all-targets -- -D warnings
-
-echo "== cargo test"
-cargo test --quiet
-
-echo "== build the extension (maturin develop)"
-VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop --quiet
-
-# After the build: it installs the runtime dependencies (mcp) that the type check reads.
-echo "== lint gate: mypy --strict on both packages and the examples"
-.venv/bin/python -m mypy --strict python/runway_core python/runway_mcp_server examples/make_video.py
-
-echo "== pytest"
-.venv/bin/python -m pytest -q "$@"
-
-# The shipped artefacts: one release abi3 wheel under CPython 3.10-3.13 (the whole suite against
-# the installed wheel), the wheel without Rust, and the sdist built from scratch.
-# A run narrowed by pytest arguments (`bash tests/run.sh -k cancel`) leaves them out, and says so.
-if [ "${RUNWAY_SKIP_WHEELS:-}" = 1 ] || [ $# -gt 0 ]; then
-    echo "== wheels: SKIPPED (pytest arguments given, or RUNWAY_SKIP_WHEELS=1); CI runs them"
-else
-    bash tests/wheels.sh
+if wants python; then
+    # The journal tests start a throwaway PostgreSQL server (tests/pg_server.sh), and fail without one.
+    need "the journal tests" postgresql initdb '/usr/lib/postgresql/*/bin/initdb'
+    # The proxy test (tests/test_http_security.py) runs docs/deploy.md's nginx site on loopback.
+    need "the reverse-proxy test" nginx-light nginx /usr/sbin/nginx
+    # The TLS journal test makes its certificates (tests/pg_server.sh tls).
+    need "the PostgreSQL TLS test" openssl openssl
 fi
+phase_end
+
+# The extension in .venv (debug build), with the runtime dependencies (mcp) that mypy reads.
+built=
+build() {
+    [ -z "$built" ] || return 0
+    echo "   maturin develop"
+    VIRTUAL_ENV="$PWD/.venv" quietly .venv/bin/maturin develop
+    built=1
+}
+
+if wants lint; then
+    phase_start lint
+    cargo fmt --check
+    cargo clippy --quiet --all-targets -- -D warnings
+    build
+    .venv/bin/python -m mypy --strict python/runway_core python/runway_mcp_server examples/make_video.py
+    phase_end
+fi
+
+if wants rust; then
+    phase_start rust
+    cargo test --quiet
+    phase_end
+fi
+
+if wants python; then
+    phase_start python
+    build
+    .venv/bin/python -m pytest -q -n "${PYTEST_WORKERS:-4}" --dist worksteal "$@"
+    phase_end
+fi
+
+if wants packaging; then
+    phase_start packaging
+    bash tests/wheels.sh
+    phase_end
+fi
+
+summary

@@ -112,6 +112,7 @@ def test_subcommand_help(args):
     assert p.returncode == 0 and "--simulate" in p.stdout
 
 
+@pytest.mark.smoke
 def test_version_matches_the_package():
     p = run_cli("--version")
     assert p.returncode == 0 and p.stdout.strip() == f"runway-mcp-server {runway_core.__version__}"

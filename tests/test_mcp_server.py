@@ -63,6 +63,7 @@ def sim():
 
 
 
+@pytest.mark.smoke
 async def test_tools_schemas_and_annotations(sim):
     async with server(sim) as c:
         tools = {t.name: t for t in (await c.list_tools()).tools}
@@ -88,6 +89,7 @@ async def test_tools_schemas_and_annotations(sim):
     assert "extension_duration" in tools["extend_video"].input_schema["properties"]
 
 
+@pytest.mark.smoke
 async def test_every_generation_tool_succeeds(sim):
     calls = {
         "generate_image_gen4": {"prompt_text": "a lighthouse at dawn"},
@@ -345,6 +347,7 @@ async def test_chaining_local_files_and_uploads(sim, tmp_path):
     assert len(sim.uploads()) == 1
 
 
+@pytest.mark.smoke
 async def test_streamable_http_transport():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

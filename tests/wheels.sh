@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# The shipped artefacts, tested as a user gets them (called at the end of tests/run.sh):
-#  1. ONE release abi3 wheel, built once with maturin (the profile that ships: [profile.release]);
-#     its extension links nothing outside the manylinux policy (ldd).
-#  2. For CPython 3.10, 3.11, 3.12 and 3.13 (pyenv): a fresh venv with that wheel and the test
-#     dependencies, and the whole pytest suite run from a copy of tests/ against the INSTALLED
-#     wheel (conftest refuses to run if runway_core comes from anywhere but that venv).
-#     A version pyenv lacks is an error, not a skip.
-#  3. The wheel on a machine without Rust: PATH holding only the venv (no cargo, rustc or C
-#     compiler), HOME without ~/.cargo;
-#     `runway-mcp-server --version` and one simulated generation through the console script.
-#  4. The sdist: `maturin sdist`, then `pip install` of it in a fresh venv (compiles the crate from
-#     the sdist's sources, reusing the dependencies compiled in this run's target dir), then the
-#     same smoke check.
+# The shipped artefacts, tested as a user gets them (the packaging phase of tests/run.sh):
+#  1. The sdist (`maturin sdist`), unpacked, and ONE release abi3 wheel built from those sources
+#     (the profile that ships: [profile.release]). So the sdist is proven to build, and to hold
+#     every Python file, without a second compile of the crate; the crates.io dependencies
+#     compiled in target/ are reused. The extension links nothing outside the manylinux policy.
+#  2. For CPython 3.10, 3.11, 3.12 and 3.13 (pyenv), in parallel: a fresh venv with that wheel and
+#     the test dependencies, and the smoke set (`pytest -m smoke`: the stubs against the binary,
+#     every generation tool over stdio, streamable HTTP, the version) run from a copy of tests/
+#     against the INSTALLED wheel (conftest refuses to run if runway_core comes from anywhere but
+#     that venv). A version pyenv lacks is an error, not a skip. The whole suite runs once, in
+#     the python phase.
+#  3. The wheel on a machine without Rust, in each of those venvs: PATH holding only the venv (no
+#     cargo, rustc or C compiler), HOME without ~/.cargo; `runway-mcp-server --version` and one
+#     simulated generation through the console script.
 # Prints each step's time. Environment: WHEELS_PYTHONS="3.10 3.11 3.12 3.13" (the versions),
 # CARGO_TARGET_DIR (default: target/ of the repository).
 set -euo pipefail
@@ -62,19 +63,36 @@ smoke() {  # $1 = venv: the console script with nothing on PATH but the venv, an
     echo "   only the venv on PATH, no ~/.cargo: $("${clean[@]}" runway-mcp-server --version); one simulated call SUCCEEDED, output saved"
 }
 
-step "build one release abi3 wheel"
-rm -rf "$WORK/dist"
-VIRTUAL_ENV="$REPO/.venv" .venv/bin/maturin build --quiet --release --out "$WORK/dist" 2>&1 | sed 's/^/   /'
+step "sdist, and one release abi3 wheel built from it"
+VIRTUAL_ENV="$REPO/.venv" .venv/bin/maturin sdist --out "$WORK/sdist" 2>&1 | grep 'source distribution' | sed 's/^ */   /'
+SDIST=$(ls "$WORK"/sdist/*.tar.gz)
+mkdir "$WORK/sdist-src"
+tar -C "$WORK/sdist-src" -xzf "$SDIST"
+SRC=$(ls -d "$WORK"/sdist-src/*/)
+# This crate's own release artefacts are dropped first: cargo would otherwise take the unpacked
+# sources (older than those artefacts) as unchanged and compile nothing from the sdist.
+cargo clean --quiet --release -p runway-core
+(cd "$SRC" && VIRTUAL_ENV="$REPO/.venv" "$REPO/.venv/bin/maturin" build --release --out "$WORK/dist") >"$WORK/build.log" 2>&1 \
+    || { tail -n 40 "$WORK/build.log" >&2; fail "the release wheel did not build from the sdist"; }
+compiled=$(grep -E -o 'Compiling runway-core v[^ ]+ \([^)]*\)' "$WORK/build.log" || true)
+[[ $compiled == *"($WORK/sdist-src/"* ]] || fail "the crate was not compiled from the sdist: ${compiled:-no Compiling line}"
+echo "   $compiled"
+# Those artefacts are the sdist's; the next build compiles the crate from the repository.
+cargo clean --quiet --release -p runway-core
 
 WHEEL=$(ls "$WORK"/dist/*.whl)
 [ "$(ls "$WORK"/dist/*.whl | wc -l)" = 1 ] || fail "expected one wheel"
 echo "   $(basename "$WHEEL") ($(du -k "$WHEEL" | cut -f1) KB)"
 [[ $(basename "$WHEEL") == *-cp310-abi3-manylinux_*.whl ]] || fail "not a cp310-abi3 manylinux wheel: $WHEEL"
+mkdir "$WORK/unpacked"
+"$HOST_PY" -m zipfile -e "$WHEEL" "$WORK/unpacked"
+# Every Python source the repository tracks is in the wheel, so the sdist dropped none.
+for f in $(git ls-files 'python/*.py' 'python/*.pyi' 'python/*/py.typed'); do
+    [ -f "$WORK/unpacked/${f#python/}" ] || fail "the wheel built from the sdist lacks ${f#python/}"
+done
 took
 
 step "the extension links only what manylinux allows"
-mkdir "$WORK/unpacked"
-"$HOST_PY" -m zipfile -e "$WHEEL" "$WORK/unpacked"
 SO=$(ls "$WORK"/unpacked/runway_core/_core*.so)
 ldd "$SO" | sed 's/^/   /'
 # glibc's own libraries, libgcc_s and the kernel's vDSO: the manylinux policy's whitelist subset we use.
@@ -82,8 +100,8 @@ bad=$(ldd "$SO" | awk '{print $1}' | grep -v -E '^(linux-vdso\.so\.1|/lib64/ld-l
 [ -z "$bad" ] || fail "the extension links libraries outside the manylinux policy: $bad"
 took
 
-for v in $VERSIONS; do
-    step "CPython $v: fresh venv, the wheel, the whole pytest suite against it"
+one_python() {  # $1 = X.Y: venv, the wheel, the smoke set against it, the no-Rust check
+    local v=$1 py venv tree
     py=$(find_python "$v")
     venv="$WORK/venv-$v"
     "$py" -m venv "$venv"
@@ -94,38 +112,30 @@ for v in $VERSIONS; do
     mkdir -p "$tree/src/simulator"
     # (The npm test tools are linked, not copied: 160 MB.)
     tar -cf - --exclude=tests/node/node_modules tests examples docs mcpb README.md server.json | tar -C "$tree" -xf -
-    ln -s "$PWD/tests/node/node_modules" "$tree/tests/node/node_modules"
+    ln -s "$REPO/tests/node/node_modules" "$tree/tests/node/node_modules"
     cp -r src/simulator/media "$tree/src/simulator/media"
     cp pyproject.toml "$tree/"
-    (cd "$tree" && RUNWAY_TEST_INSTALLED_IN="$venv" "$venv/bin/python" -m pytest -q -p no:cacheprovider) \
-        || fail "pytest failed on CPython $v against the installed wheel"
+    (cd "$tree" && RUNWAY_TEST_INSTALLED_IN="$venv" "$venv/bin/python" -m pytest -q -p no:cacheprovider -m smoke) \
+        || fail "the smoke set failed on CPython $v against the installed wheel"
     smoke "$venv"
-    took
-done
+}
 
-step "sdist: build, then install from scratch in a fresh venv (compiles)"
-VIRTUAL_ENV="$REPO/.venv" .venv/bin/maturin sdist --out "$WORK/sdist" 2>&1 | grep 'source distribution' | sed 's/^ */   /'
-SDIST=$(ls "$WORK"/sdist/*.tar.gz)
-"$(find_python 3.11)" -m venv "$WORK/venv-sdist"
-"$WORK/venv-sdist/bin/python" -m pip install "${PIP_FLAGS[@]}" --upgrade "pip>=25.1"
-# Same CARGO_TARGET_DIR as the wheel above, so the crates.io dependencies compiled there are reused.
-# This crate's own release artefacts are dropped first: cargo would otherwise take the unpacked
-# sources (older than those artefacts) as unchanged and compile nothing from the sdist.
-cargo clean --quiet --release -p runway-core
-sdist_t=$SECONDS
-"$WORK/venv-sdist/bin/python" -m pip install --disable-pip-version-check -v --no-cache-dir "$SDIST" >"$WORK/sdist-build.log" 2>&1 \
-    || { tail -n 40 "$WORK/sdist-build.log" >&2; fail "pip install of the sdist failed"; }
-echo "   pip install of the sdist: $((SECONDS - sdist_t)) s"
-compiled=$(grep -E -o 'Compiling runway-core v[^ ]+ \([^)]*\)' "$WORK/sdist-build.log" || true)
-[ -n "$compiled" ] && [[ $compiled != *"($REPO)"* ]] || fail "the sdist's crate was not compiled from the sdist: ${compiled:-no Compiling line}"
-echo "   $compiled"
-# Those artefacts are the sdist's now; the next wheel build compiles the crate from the repository.
-cargo clean --quiet --release -p runway-core
-(cd "$WORK" && "$WORK/venv-sdist/bin/python" -c '
-import runway_core, runway_mcp_server, sys
-assert runway_core.__file__.startswith(sys.prefix), runway_core.__file__
-print("   import from", runway_core.__file__.rsplit("/", 2)[0], runway_core.__version__)')
-smoke "$WORK/venv-sdist"
+step "CPython $VERSIONS, in parallel: fresh venv, the wheel, the smoke set against it, no Rust"
+pids=()
+for v in $VERSIONS; do
+    find_python "$v" >/dev/null
+    one_python "$v" >"$WORK/py-$v.log" 2>&1 &
+    pids+=($!)
+done
+failed=
+i=0
+for v in $VERSIONS; do
+    if ! wait "${pids[$i]}"; then failed="$failed $v"; fi
+    echo "   -- CPython $v:"
+    sed 's/^/   /' "$WORK/py-$v.log"
+    i=$((i + 1))
+done
+[ -z "$failed" ] || fail "CPython$failed"
 took
 
 echo "== wheels: all passed in $((SECONDS - T0)) s"
