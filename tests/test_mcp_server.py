@@ -275,6 +275,18 @@ def test_call_subcommand_runs_a_tool_through_the_server():
     progress = [line for line in p.stderr.splitlines() if "Runway task" in line]
     assert progress and "\r" not in p.stderr
     assert all(re.fullmatch(r" *[0-9.]+%  Runway task \S+: \w+.*", line) for line in progress), progress
+    p = subprocess.run([sys.executable, "-m", "runway_mcp_server", "call", "generate_video_text_to_video",
+                        '{"prompt_text": "a fox [sim:seconds=5]", "model": "gen4.5"}', "--simulate"],
+                       capture_output=True, text=True, env={**env, "RUNWAY_MCP_PROGRESS_INTERVAL": "0.5"}, timeout=120)
+    assert p.returncode == 0, p.stderr
+    progress = [line for line in p.stderr.splitlines() if "Runway task" in line]
+    # Heartbeats that change nothing print nothing; a bar figure beyond Runway's own says so.
+    states = [re.sub(r"^ *([0-9]+)\.[0-9]%", r"\1", line) for line in progress]
+    assert len(states) == len(set(states)) and sum("SUBMITTED" in line for line in progress) <= 1, progress
+    for line in progress:
+        m = re.search(r": RUNNING (~?)([0-9]+)%", line)
+        if m and m.group(1):
+            assert "Runway's last:" in line and abs(float(line.split("%")[0]) - int(m.group(2))) <= 1, line
     p = subprocess.run([sys.executable, "-m", "runway_mcp_server", "call", "generate_image_gen4", '{"prompt_text": "x", "model": "gen4_image_turbo"}', "--simulate"],
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 1 and "referenceImages" in p.stdout

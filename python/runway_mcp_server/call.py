@@ -37,6 +37,7 @@ async def _call(tool: str, arguments: dict[str, Any], simulate: bool) -> int:
     server_args = ["-m", "runway_mcp_server"] + (["--simulate"] if simulate else [])
     params = StdioServerParameters(command=sys.executable, args=server_args, env=dict(os.environ))
     tty = sys.stderr.isatty()
+    last = [""]
 
     async def on_progress(progress: float, total: "float | None", message: "str | None") -> None:
         if tty:  # one bar, redrawn in place
@@ -44,7 +45,11 @@ async def _call(tool: str, arguments: dict[str, Any], simulate: bool) -> int:
             line = f"\r[{'#' * done}{'.' * (24 - done)}] {progress:5.1f}%  {message or ''}"
             width = shutil.get_terminal_size((100, 20)).columns - 1
             sys.stderr.write(line[:width].ljust(width))
-        else:  # a log or a pipe: one plain line per update
+        else:  # a log or a pipe: one plain line per change (heartbeats repeat the last one)
+            seen = f"{progress:.0f} {message}"
+            if seen == last[0]:
+                return
+            last[0] = seen
             sys.stderr.write(f"{progress:5.1f}%  {message or ''}\n")
         sys.stderr.flush()
 

@@ -74,7 +74,11 @@ class Progress:
             # The protocol wants strictly increasing values; a stalled task creeps by 0.01.
             value = max(self.estimate(), self.sent + 0.01)
             self.sent = value
-            pct = f" {self.progress * 100:.0f}%" if self.progress is not None and self.status == "RUNNING" else ""
+            pct = ""
+            if self.progress is not None and self.status == "RUNNING":
+                # The value runs ahead of Runway's last figure (extrapolated); say both, not two numbers unexplained.
+                reported = self.progress * 100
+                pct = f" {reported:.0f}%" if round(value) == round(reported) else f" ~{value:.0f}% (Runway's last: {reported:.0f}%)"
             message = f"Runway task {self.task_id}: {self.status}{pct}"
             try:
                 await self.ctx.report_progress(value, 100, message)
