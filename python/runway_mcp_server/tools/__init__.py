@@ -1,0 +1,57 @@
+"""The MCP tools, a module per family: `table` (the generation tools as rows of one table) and
+`bodies` (the body shapes a row cannot say), `generate` (a tool made from its row), `tasks`,
+`models`, `batching`, `account`, and `resources` (task outputs as `runway://` resources).
+`specs()` lists every tool in tools/list order, with its description and annotations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from mcp.types import ToolAnnotations
+
+from .. import catalog as cat
+from .account import get_api_info, get_credits
+from .batching import batch_generate_videos
+from .common import CANCEL, FETCH, LOCAL, PAID, READ, UPLOAD
+from .generate import MAX_MODEL_ENUM, make_tool, offers_choice, tools_for
+from .models import describe_model, estimate_cost, list_available_models, list_voices
+from .resources import register_resources
+from .table import GENERATORS
+from .tasks import cancel_task, get_task_status, list_tasks, upload_file, wait_for_task
+
+__all__ = ["GENERATORS", "LOCAL", "MAX_MODEL_ENUM", "ToolSpec", "offers_choice", "register_resources", "specs",
+           "tools_for"]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool as the server registers it: `server.build()` makes it an SDK tool (its schemas from
+    the function's signature)."""
+
+    fn: Callable[..., Any]
+    name: str
+    description: str
+    annotations: ToolAnnotations
+
+
+def specs() -> list[ToolSpec]:
+    """Every tool, in the order tools/list gives them."""
+    out = [ToolSpec(make_tool(g), g.name, f"{g.what} {cat.cost_summary(cat.select(g.endpoints, g.tag))}", PAID)
+           for g in GENERATORS]
+    for fn, description, annotations in (
+        (batch_generate_videos, "Several generations at once.", PAID),
+        (get_task_status, "Task status, cost, outputs (saved locally).", FETCH),
+        (wait_for_task, "Wait longer for a task.", FETCH),
+        (cancel_task, "Cancel a running task; delete a finished one (asks the user).", CANCEL),
+        (upload_file, "runway:// URI (24 h) for a local file; tools take paths too.", UPLOAD),
+        (list_available_models, "Models: tools, tags, costs. Free.", LOCAL),
+        (describe_model, "A model's fields, limits, rules, cost, example. Free.", LOCAL),
+        (list_voices, "Preset and custom voices. Free.", READ),
+        (list_tasks, "Tasks started here: status, cost, files. Free.", LOCAL),
+        (estimate_cost, "Price a generation call. Sends nothing.", LOCAL),
+        (get_credits, "Credits left; per-model limits, use today.", READ),
+        (get_api_info, "Server version, settings. Free.", LOCAL),
+    ):
+        out.append(ToolSpec(fn, fn.__name__, description, annotations))
+    return out

@@ -1,0 +1,161 @@
+"""Free tools over the catalogue: models, one model's description, voices, a call's price."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
+from pydantic import BaseModel, ConfigDict, Field
+
+import runway_core
+from runway_core import RunwayError
+
+from .. import catalog as cat
+from ..results import plain
+from ..service import svc_of
+from .generate import SHARED, assemble, checked_args, generator, tools_for
+from .table import GENERATORS
+
+
+class Listing(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    models: list[dict[str, Any]]
+
+
+async def list_available_models(
+    endpoint: Optional[str] = None,
+    output: Optional[Literal["image", "video", "audio"]] = None,
+    capability: Annotated[Optional[str], Field(description="A tag, e.g. last_frame")] = None,
+) -> Annotated[CallToolResult, Listing]:
+    ms = [m for m in cat.all_models()
+          if (endpoint is None or m.endpoint == endpoint.strip("/").removeprefix("v1/"))
+          and (output is None or m.output == output) and (capability is None or capability in m.tags)]
+    rows = [{"model": m.name, "endpoint": m.endpoint, "title": m.title, "output": m.output, "tags": sorted(m.tags),
+             "cost": cat.cost_text(m), "tools": tools_for(m)} for m in ms]
+    text = "\n".join(f"{r['model']} ({r['endpoint']}; {', '.join(r['tools']) or 'no tool'}): {r['cost']}" for r in rows)
+    return plain(Listing(models=rows), text or "No model matches these filters.")
+
+
+def _example(m: cat.Model) -> dict[str, Any]:
+    """A call that reaches the model: its first tool with the required parameters filled."""
+    tool = next((g for g in GENERATORS if g.name in tools_for(m)), None)
+    if tool is None:
+        return {}
+    args: dict[str, Any] = {}
+    samples = {"image": "/path/to/image.png", "video": "/path/to/video.mp4", "audio": "/path/to/audio.mp3"}
+    for p in tool.params:
+        if not p.required:
+            continue
+        if p.media:
+            kind = "video" if "video" in p.name else "audio" if "audio" in p.name else "image"
+            args[p.name] = samples[kind]
+        elif p.annotation is not None and hasattr(p.annotation, "__args__"):
+            args[p.name] = p.annotation.__args__[0]
+        else:
+            spec = next((m.spec(f) for f in p.fields if m.has(f)), None) or {}
+            args[p.name] = spec.get("values", ["..."])[0] if spec.get("type") == "enum" else (5 if spec.get("type") in ("int", "number") else "...")
+    if tool.selector:
+        args[tool.selector[0]] = next(k for k, v in tool.selector[1].items() if v == m.endpoint)
+    args["model"] = m.name
+    covered = {f for p in tool.params for f in p.fields} | {"model"}
+    extra = {k: cat.allowed(s) for k, s in m.fields.items() if s.get("required") and k not in covered
+             and not (tool.build and k in ("promptImage", "character", "reference", "media", "audioUri", "avatar", "speech", "voice"))}
+    if extra:
+        args["options"] = extra
+    return {"tool": tool.name, "arguments": args}
+
+
+async def describe_model(
+    model: str,
+    endpoint: Optional[str] = None,
+) -> Annotated[CallToolResult, Listing]:
+    ms = [m for m in cat.all_models() if m.name == model and (endpoint is None or m.endpoint == endpoint)]
+    if not ms:
+        raise ToolError(f"model: '{model}' is not in the catalogue; list_available_models lists them")
+    rows: list[dict[str, Any]] = []
+    for m in ms:
+        fields = {k: {"allowed": cat.allowed(s), **{x: s[x] for x in ("required", "default", "description") if x in s}}
+                  for k, s in m.fields.items()}
+        rows.append({"model": m.name, "endpoint": m.endpoint, "title": m.title, "output": m.output,
+                     "tags": sorted(m.tags), "fields": fields, "rules": [r["message"] for r in m.rules],
+                     "cost": cat.cost_text(m), "notes": m.notes, "tools": tools_for(m), "example": _example(m)})
+    lines = []
+    for r in rows:
+        lines.append(f"{r['model']} ({r['title']}, {r['endpoint']} -> {r['output']}); tools: {', '.join(r['tools'])}; cost: {r['cost']}")
+        lines += [f"  {k}{'*' if f.get('required') else ''}: {f['allowed']}" for k, f in r["fields"].items()]
+        lines += [f"  rule: {x}" for x in r["rules"]]
+    return plain(Listing(models=rows), "\n".join(lines) + "\n(* required; fields are Runway's names: pass those without a tool parameter in options)")
+
+
+def _presets(endpoints: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+
+    def walk(spec: Any) -> None:
+        if isinstance(spec, dict):
+            if "presetId" in spec.get("fields", {}):
+                for v in spec["fields"]["presetId"].get("values", []):
+                    if v not in out:
+                        out.append(v)
+            for v in spec.values():
+                walk(v)
+        elif isinstance(spec, list):
+            for v in spec:
+                walk(v)
+
+    for m in cat.all_models():
+        if m.endpoint in endpoints:
+            walk(m.spec("voice"))
+            walk(m.spec("speech"))
+    return out
+
+
+class Voices(BaseModel):
+    speech_presets: list[str]
+    avatar_presets: list[str]
+    custom: list[dict[str, Any]]
+    custom_error: Optional[str] = None
+
+
+async def list_voices(ctx: Context) -> Annotated[CallToolResult, Voices]:
+    custom: list[dict[str, Any]] = []
+    error = None
+    try:
+        custom = [{k: v.get(k) for k in ("id", "name", "status", "description")} for v in await svc_of(ctx).client().list_voices()]
+    except (RunwayError, ToolError) as e:
+        error = str(e)
+    speech = _presets(("text_to_speech", "speech_to_speech"))
+    live = _presets(("avatar_videos",))
+    data = Voices(speech_presets=speech, avatar_presets=live, custom=custom, custom_error=error)
+    mine = ", ".join(f"{v['name']} ({v['id']})" for v in custom) or "none"
+    text = (f"Speech presets (generate_audio, process_audio): {', '.join(speech)}\n"
+            f"Avatar voices (generate_avatar_video): {', '.join(live)}\n"
+            f"Custom voices: {mine}" + (f" (could not list them: {error})" if error else ""))
+    return plain(data, text)
+
+
+class Estimate(BaseModel):
+    tool: str
+    endpoint: str
+    model: str
+    estimated_credits: Optional[float]
+    pricing: str
+
+
+async def estimate_cost(
+    tool: str,
+    arguments: dict[str, Any],
+) -> Annotated[CallToolResult, Estimate]:
+    g = generator(tool)
+    checked_args(g, arguments)
+    args = {k: v for k, v in arguments.items() if k not in SHARED[2:]}
+    endpoint, m, body, names = assemble(g, cat.select(g.endpoints, g.tag), args)
+    try:
+        credits = runway_core.estimate_cost(endpoint, body)
+    except RunwayError as e:
+        raise ToolError(str(e)) from None
+    r = Estimate(tool=tool, endpoint=endpoint, model=m.name, estimated_credits=credits, pricing=cat.cost_text(m))
+    figure = (f"at most {credits:g} credits (${credits / 100:.2f})" if credits is not None
+              else "not known locally (Runway's estimate comes back when the task is created)")
+    return plain(r, f"{tool} with {m.name}: {figure}. Pricing: {r.pricing}. Nothing was sent.")

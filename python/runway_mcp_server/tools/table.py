@@ -1,0 +1,135 @@
+"""The generation tools as rows of one table (`GENERATORS`): a name, the endpoints and capability
+tag that pick their models from the catalogue, and the parameters mapped to Runway's fields.
+0.1.0's tool and parameter names are kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from .. import catalog as cat
+from .bodies import audio, avatar, character, edit, extend, first_last, restyle, upscale
+
+
+@dataclass(frozen=True)
+class P:
+    """A tool parameter. `fields`: the Runway fields it fills (the first one the model has).
+    Without `fields` a builder uses it. `annotation` overrides the type derived from the data."""
+
+    name: str
+    fields: tuple[str, ...] = ()
+    desc: str = ""
+    required: bool = False
+    media: bool = False
+    annotation: Any = None
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class Gen:
+    name: str
+    what: str
+    endpoints: tuple[str, ...]
+    params: tuple[P, ...]
+    tag: Optional[str] = None
+    default_model: Optional[str] = None
+    # Per-endpoint defaults of a tool over several endpoints (else the endpoint's first model).
+    defaults: tuple[tuple[str, str], ...] = ()
+    # A parameter choosing the endpoint: (name, {value: endpoint}).
+    selector: Optional[tuple[str, dict[str, str]]] = None
+    build: Optional[Callable[[dict[str, Any], dict[str, Any], cat.Model], None]] = None
+
+
+PROMPT = P("prompt_text", ("promptText",), required=True)
+
+
+PROMPT_OPT = P("prompt_text", ("promptText",))
+
+
+RATIO = P("ratio", ("ratio",))
+
+
+DURATION = P("duration", ("duration",))
+
+
+SEED = P("seed", ("seed",), annotation=int)
+
+
+VIDEO_IN = P("input_video", ("videoUri", "promptVideo"), required=True, media=True)
+
+
+GENERATORS: tuple[Gen, ...] = (
+    Gen("generate_image_gen4", "Make images from a prompt and reference images.", ("text_to_image",),
+        (PROMPT, RATIO,
+         P("reference_images", ("referenceImages",), "[{uri, tag?}]; use @tag in the prompt.",
+           annotation=Optional[list[dict[str, Any]]]),
+         P("output_count", ("outputCount",)), SEED),
+        default_model="gen4_image"),
+    Gen("generate_video_text_to_video", "Make a video from a prompt.", ("text_to_video",),
+        (PROMPT, RATIO, DURATION, P("audio", ("audio",), "Make sound"),
+         P("negative_prompt", ("negativePrompt",)), SEED),
+        default_model="veo3.1"),
+    Gen("generate_video_image_to_video", "Make a video from a first frame.", ("image_to_video",),
+        (P("prompt_image", ("promptImage",), "The first frame.", required=True, media=True), PROMPT_OPT, RATIO,
+         DURATION, SEED),
+        default_model="gen4_turbo"),
+    Gen("generate_video_first_last_frame", "Make a video from a first to a last frame.", ("image_to_video",),
+        (P("first_frame", (), required=True, media=True),
+         P("last_frame", (), required=True, media=True), PROMPT_OPT, RATIO, DURATION, SEED),
+        tag="last_frame", default_model="veo3.1", build=first_last),
+    Gen("edit_video_with_aleph", "Edit a video by prompt and guide images.", ("video_to_video",),
+        (VIDEO_IN, P("prompt_text", ("promptText",)),
+         P("keyframes", ("keyframes",), "[{uri, seconds|at}] (aleph2)",
+           annotation=Optional[list[dict[str, Any]]]),
+         P("reference_image", (), "Guide image.", media=True),
+         P("target_aspect_ratio", ("targetAspectRatio",), "Reframe."), RATIO, SEED),
+        tag="edit", default_model="aleph2", build=edit),
+    Gen("restyle_video", "Restyle a video by prompt and/or image.", ("video_to_video",),
+        (VIDEO_IN, P("style_prompt", ()),
+         P("style_image", (), "Style reference.", media=True), SEED),
+        tag="restyle", default_model="aleph2", build=restyle),
+    Gen("extend_video", "Continue a video with new footage.", ("video_to_video",),
+        (VIDEO_IN, P("prompt_text", ("promptText",)),
+         P("extension_duration", ("duration",), "New seconds."), SEED),
+        tag="extend", default_model="seedance2_5", build=extend),
+    Gen("upscale_video_4k", "Upscale a video (default 4K) or its frame rate.", ("video_upscale",),
+        (VIDEO_IN, P("resolution", ("resolution",), "Default 4k.")),
+        default_model="magnific_video_upscaler_creative", build=upscale),
+    Gen("generate_audio", "Make speech from text, or sound effects.",
+        ("text_to_speech", "sound_effect"),
+        (P("prompt_text", ("promptText",), "Speech, or the sound.", required=True),
+         P("kind", (), "Default speech.", annotation=Optional[cat.literal(["speech", "sound_effect"])]),
+         P("voice", (), "See list_voices."), P("duration", ("duration",))),
+        selector=("kind", {"speech": "text_to_speech", "sound_effect": "sound_effect"}), build=audio,
+        defaults=(("text_to_speech", "eleven_multilingual_v2"), ("sound_effect", "eleven_text_to_sound_v2"))),
+    Gen("process_audio", "Change, dub or isolate a voice.",
+        ("speech_to_speech", "voice_dubbing", "voice_isolation"),
+        (P("input_audio", (), "Audio (or video for change_voice).", required=True, media=True),
+         P("operation", (), required=True,
+           annotation=cat.literal(["change_voice", "dub", "isolate_voice"])),
+         P("voice", (), "For change_voice (list_voices)."),
+         P("target_language", ("targetLang",), "For dub.")),
+        selector=("operation", {"change_voice": "speech_to_speech", "dub": "voice_dubbing",
+                                "isolate_voice": "voice_isolation"}), build=audio),
+    Gen("animate_character", "Animate a character with a performance video.",
+        ("character_performance",),
+        (P("character", (), "Image or video; face in frame.", required=True, media=True),
+         P("reference_video", (), "The performance.", required=True, media=True), RATIO,
+         P("body_control", ("bodyControl",)),
+         P("expression_intensity", ("expressionIntensity",))),
+        build=character),
+    Gen("upscale_image", "Upscale an image.", ("image_upscale",),
+        (P("input_image", ("imageUri",), required=True, media=True),
+         P("scale_factor", ("scaleFactor",)))),
+    Gen("add_audio_to_video", "Make sound effects for a video.", ("video_to_audio",),
+        (VIDEO_IN, P("duration", ("duration",), "Seconds of audio.", required=True),
+         P("prompt_text", ("promptText",)))),
+    Gen("convert_video_to_hdr", "Convert an SDR video to HDR.", ("video_to_hdr",),
+        (VIDEO_IN, P("output_format", ("outputFormat",)))),
+    Gen("generate_avatar_video", "Make a talking-avatar video.", ("avatar_videos",),
+        (P("avatar", (), "Preset or custom avatar id.", required=True),
+         P("speech_text", ()),
+         P("speech_audio", (), media=True),
+         P("voice", (), "See list_voices.")),
+        build=avatar),
+)
