@@ -200,7 +200,8 @@ async def test_sigterm_lets_calls_in_flight_finish(sim, tmp_path):
 def test_pool_gives_each_key_its_own_service_bounded(monkeypatch):
     from mcp.server.mcpserver.exceptions import ToolError
 
-    from runway_mcp_server.service import Pool, Refused, request_key
+    from runway_mcp_server.auth import Refused, request_key
+    from runway_mcp_server.pool import Pool
     from runway_mcp_server.settings import Settings
 
     pool = Pool(Settings(remote=True, require_key=True, journal=None))
@@ -229,7 +230,7 @@ def test_pool_gives_each_key_its_own_service_bounded(monkeypatch):
 
 
 def pool_id(key: str) -> str:
-    from runway_mcp_server.service import pool_key
+    from runway_mcp_server.auth import pool_key
 
     return pool_key(key)
 

@@ -226,7 +226,7 @@ async def test_keys_that_collide_on_a_short_hash_never_cross(sim, tmp_path):
 
 
 def test_log_ids_are_unlinkable_across_processes():
-    code = "from runway_mcp_server.service import key_id; print(key_id('key_same'))"
+    code = "from runway_mcp_server.auth import key_id; print(key_id('key_same'))"
     ids = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
            for _ in range(2)}
     assert len(ids) == 2 and hashlib.sha256(b"key_same").hexdigest()[:12] not in ids

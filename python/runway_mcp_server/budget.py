@@ -27,7 +27,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit
 from pydantic import BaseModel, Field
 
-from .service import RunwayService, svc_of
+from .pool import svc_of
+from .service import RunwayService
 
 
 class Spend(BaseModel):

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from runway_core import RunwayError
 
 from .budget import can_ask
-from .service import svc_of
+from .pool import svc_of
 
 
 class Delete(BaseModel):

@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable, MutableMapping, Optional
 
 from mcp.server.mcpserver import MCPServer
 
-from .service import Refused, request_key
+from .auth import Refused, request_key
 from .settings import Settings
 from .streaming import Substituting
 

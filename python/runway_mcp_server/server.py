@@ -16,7 +16,8 @@ from mcp.types import Tool
 import runway_core
 
 from . import lazytools, tools
-from .service import Pool, Refused, TooBusy, key_id, request_key
+from .auth import Refused, key_id, request_key
+from .pool import Pool, TooBusy
 from .settings import Settings
 
 INSTRUCTIONS = """Make and edit images, video and audio with Runway. Generation tools spend credits

@@ -1,18 +1,16 @@
 """What the tools stand on: the Runway client (or the built-in simulator), submitting with local
-validation, and waiting under a cap with progress notifications. The tools stay a few lines each."""
+validation, and waiting under a cap with progress notifications (`progress`), for one API key
+(`pool` holds one per key; `auth` says whose key a request brings). The tools stay a few lines each."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import hashlib
-import hmac
 import logging
 import os
 import time
 from collections import OrderedDict
-from contextlib import asynccontextmanager, contextmanager
-from typing import Any, AsyncIterator, Iterator, Mapping, Optional, cast
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Optional
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -21,74 +19,11 @@ from mcp.types import CallToolResult
 import runway_core
 from runway_core import RunwayError, TaskFailedError, TaskTimeoutError, ValidationError
 
+from .progress import Progress
 from .results import OutputFile, TaskResult, task_result, to_call_result
 from .settings import MAX_WAIT_LIMIT, Settings
 
 log = logging.getLogger("runway_mcp_server")
-
-
-class Progress:
-    """Sends MCP progress notifications (0-100) while a task runs: on every new snapshot, and as a
-    heartbeat every few seconds in between, estimated from the progress rate. Each message names
-    the task id, so a person watching a client that gives up still learns it. A no-op when the
-    client sent no progressToken."""
-
-    def __init__(self, ctx: Context, task_id: str, interval: float) -> None:
-        self.ctx, self.task_id, self.interval = ctx, task_id, interval
-        self.sent = -1.0
-        self.status = "SUBMITTED"
-        self.progress: Optional[float] = None
-        self.seen_at = self.started = time.monotonic()
-        self.rate: Optional[float] = None  # progress per second
-        self.lock = asyncio.Lock()
-        self.beat: Optional[asyncio.Task[None]] = None
-
-    async def __aenter__(self) -> "Progress":
-        await self.send()
-        self.beat = asyncio.ensure_future(self._beat())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self.beat:
-            self.beat.cancel()
-
-    async def update(self, task: runway_core.Task) -> None:
-        now = time.monotonic()
-        if task.progress is not None and now > self.seen_at and task.progress > (self.progress or 0.0):
-            # From the last snapshot; for the first one, from when the wait began.
-            since = self.seen_at if self.progress is not None else self.started
-            self.rate = (task.progress - (self.progress or 0.0)) / max(now - since, 1e-3)
-        self.status, self.progress, self.seen_at = task.status or self.status, task.progress, now
-        await self.send()
-
-    def estimate(self) -> float:
-        if self.status == "SUCCEEDED":
-            return 100.0
-        if self.progress is None:
-            return 0.0
-        p = self.progress + (self.rate or 0.0) * (time.monotonic() - self.seen_at)
-        return min(p, 0.99) * 100
-
-    async def send(self) -> None:
-        async with self.lock:
-            # The protocol wants strictly increasing values; a stalled task creeps by 0.01.
-            value = max(self.estimate(), self.sent + 0.01)
-            self.sent = value
-            pct = ""
-            if self.progress is not None and self.status == "RUNNING":
-                # The value runs ahead of Runway's last figure (extrapolated); say both, not two numbers unexplained.
-                reported = self.progress * 100
-                pct = f" {reported:.0f}%" if round(value) == round(reported) else f" ~{value:.0f}% (Runway's last: {reported:.0f}%)"
-            message = f"Runway task {self.task_id}: {self.status}{pct}"
-            try:
-                await self.ctx.report_progress(value, 100, message)
-            except Exception as e:  # a client gone away must not fail the wait
-                log.debug("progress notification failed: %s", e)
-
-    async def _beat(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            await self.send()
 
 
 def name_params(msg: str, params: dict[str, str]) -> str:
@@ -427,167 +362,7 @@ class RunwayService:
 
 
 
-class Refused(Exception):
-    """An HTTP request without the credentials this server asks for; the message says what to send."""
-
-
 def sent(body: dict[str, Any]) -> dict[str, Any]:
     """The body as Runway gets it: a field left None is left out (and so is not part of the request
     an identical call is recognised by)."""
     return {k: v for k, v in body.items() if v is not None}
-
-
-def request_key(headers: Optional[Mapping[str, str]], settings: Settings) -> Optional[str]:
-    """The Runway key an HTTP request brings: `Authorization: Bearer <key>`, or `X-Runway-Key` when
-    the bearer token is the server's access token. None: the server's own key (stdio, or HTTP
-    without a key where the server allows it). Raises Refused."""
-    if headers is None:
-        return None
-    auth = headers.get("authorization", "")
-    bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-    own = (headers.get("x-runway-key") or "").strip() or None
-    if settings.access_token:
-        if bearer is None or not hmac.compare_digest(bearer.encode(), settings.access_token.encode()):
-            raise Refused("this server needs its access token: Authorization: Bearer <token>")
-        key = own
-    else:
-        key = bearer or own
-    if key is None and settings.require_key:
-        raise Refused("this server needs your Runway key: Authorization: Bearer <key>"
-                      + (" with the access token, and X-Runway-Key: <key>" if settings.access_token else ""))
-    return key
-
-
-# A secret of this process's own: what is derived from a key with it can be neither searched for
-# offline (an id in a log line) nor made to collide on purpose (the pool's index).
-_SECRET = os.urandom(32)
-
-
-def _keyed(purpose: bytes, key: str) -> str:
-    return hmac.new(_SECRET, purpose + b"\0" + key.encode(), hashlib.sha256).hexdigest()
-
-
-def key_id(key: Optional[str]) -> str:
-    """A short id of a key for log lines: the same for one key within this process, unlinkable to
-    the key and to other processes' ids (never the key)."""
-    return "server" if key is None else _keyed(b"log", key)[:12]
-
-
-def pool_key(key: str) -> str:
-    """The pool's index of a key: the whole HMAC, so that no two keys share a service."""
-    return _keyed(b"pool", key)
-
-
-class TooBusy(Exception):
-    """A key already has as many calls in flight as the server allows one key."""
-
-
-class Pool:
-    """One RunwayService per API key, so one user's client, tasks, uploads and files never reach
-    another's: the server's own key (stdio) and, over HTTP, each key requests bring. Bounded: the
-    least recently used beyond MAX_KEYS, and any unused for IDLE_SECONDS, are dropped (a dropped
-    service's client closes when its last call ends)."""
-
-    MAX_KEYS = 256
-    IDLE_SECONDS = 1800.0
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.sim = (runway_core.Simulator(task_seconds=settings.sim_task_seconds, open_accounts=settings.remote)
-                    if settings.simulate else None)
-        self.default = RunwayService(settings, self.sim)
-        self.keyed: OrderedDict[str, RunwayService] = OrderedDict()
-        self.last_used: dict[str, float] = {}
-        self.resuming: set[asyncio.Task[None]] = set()
-        self._probe: Optional[runway_core.Client] = None
-        # Tool calls in flight per key (pool_key; None: the server's key), for the per-key limit.
-        self.calls: dict[Optional[str], int] = {}
-
-    @contextmanager
-    def call_slot(self, key: Optional[str]) -> Iterator[None]:
-        """One of the key's RUNWAY_MCP_MAX_CALLS_PER_KEY places for a call while inside; raises
-        TooBusy when none is free, so one user cannot hold the server's memory and sockets."""
-        limit = self.settings.max_calls_per_key
-        slot = None if key is None else pool_key(key)
-        if limit and self.calls.get(slot, 0) >= limit:
-            raise TooBusy(f"too many calls at once for this key: {limit} are in flight, the most this server takes "
-                          "from one key (RUNWAY_MCP_MAX_CALLS_PER_KEY). Nothing was sent. Call again when one has "
-                          "returned; a task that is still running can be followed with wait_for_task later.")
-        self.calls[slot] = self.calls.get(slot, 0) + 1
-        try:
-            yield
-        finally:
-            left = self.calls[slot] - 1
-            if left:
-                self.calls[slot] = left
-            else:
-                del self.calls[slot]
-
-    def service(self, key: Optional[str]) -> RunwayService:
-        if key is None:
-            if self.settings.remote and self.settings.require_key:
-                raise ToolError("this server needs your Runway key: Authorization: Bearer <key>")
-            return self.default
-        kid = pool_key(key)
-        now = time.monotonic()
-        while self.keyed:  # oldest first: drop the idle ones
-            oldest = next(iter(self.keyed))
-            if now - self.last_used[oldest] < self.IDLE_SECONDS:
-                break
-            del self.keyed[oldest], self.last_used[oldest]
-        svc = self.keyed.pop(kid, None)
-        if svc is not None and not hmac.compare_digest((svc.settings.api_key or "").encode(), key.encode()):
-            svc = None  # not this key's (cannot happen with a 256-bit HMAC; cheap to be sure)
-        if svc is None:
-            svc = RunwayService(dataclasses.replace(self.settings, api_key=key), self.sim)
-            # This key's unfinished tasks from before a restart are followed from its first call.
-            try:
-                t = asyncio.get_running_loop().create_task(svc.resume())
-                self.resuming.add(t)
-                t.add_done_callback(self.resuming.discard)
-            except RuntimeError:
-                pass  # no event loop (a script or a test using the pool directly)
-        self.keyed[kid] = svc
-        self.last_used[kid] = now
-        while len(self.keyed) > self.MAX_KEYS:
-            del self.last_used[self.keyed.popitem(last=False)[0]]
-        return svc
-
-    def for_context(self, ctx: Context) -> RunwayService:
-        try:
-            return self.service(request_key(ctx.headers, self.settings))
-        except Refused as e:
-            raise ToolError(str(e)) from None
-
-    async def journal_problem(self) -> Optional[str]:
-        """None when the journal answers (or there is none); else what is wrong. For /readyz."""
-        if not self.settings.journal:
-            return None
-        try:
-            if self._probe is None:
-                # A key of its own: it reads nothing of anyone's, only that the journal answers.
-                self._probe = runway_core.Client("key_readiness_probe", self.default.base_url, journal=self.settings.journal)
-            await self._probe.list_tasks(limit=1)
-            return None
-        except RunwayError as e:
-            return f"journal: {e}"
-
-    async def release_leases(self) -> None:
-        for svc in [self.default, *self.keyed.values()]:
-            await svc.release_leases()
-
-    def close(self) -> None:
-        if self._probe is not None:
-            self._probe.close()
-        for t in self.resuming:
-            t.cancel()
-        for svc in self.keyed.values():
-            svc.close()
-        self.default.close()
-        if self.sim:
-            self.sim.close()
-
-
-def svc_of(ctx: Context) -> RunwayService:
-    """The service of the request's key."""
-    return cast(Pool, ctx.request_context.lifespan_context).for_context(ctx)

@@ -14,7 +14,7 @@ import runway_core
 from runway_core import RunwayError
 
 from ..results import plain
-from ..service import svc_of
+from ..pool import svc_of
 
 
 class Credits(BaseModel):

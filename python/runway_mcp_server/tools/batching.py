@@ -15,7 +15,8 @@ import runway_core
 from runway_core import RunwayError
 
 from .. import batch, budget, catalog as cat
-from ..service import name_params, svc_of
+from ..pool import svc_of
+from ..service import name_params
 from .generate import assemble, checked_args, generator
 
 

@@ -16,7 +16,7 @@ import runway_core
 from runway_core import RunwayError
 
 from .. import budget, catalog as cat
-from ..service import svc_of
+from ..pool import svc_of
 from .common import Result
 from .table import GENERATORS, Gen, P
 

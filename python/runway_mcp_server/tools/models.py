@@ -14,7 +14,7 @@ from runway_core import RunwayError
 
 from .. import catalog as cat
 from ..results import plain
-from ..service import svc_of
+from ..pool import svc_of
 from .generate import SHARED, assemble, checked_args, generator, tools_for
 from .table import GENERATORS
 

@@ -12,7 +12,7 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from runway_core import RunwayError
 
 from .. import streaming
-from ..service import svc_of
+from ..pool import svc_of
 
 
 RESOURCE_MAX_BYTES = 100 << 20

@@ -17,7 +17,7 @@ from runway_core import NotFoundError, RunwayError
 
 from .. import deletion
 from ..results import plain
-from ..service import svc_of
+from ..pool import svc_of
 from .common import Result, TaskId
 
 
