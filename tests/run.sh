@@ -65,7 +65,7 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
 .venv/bin/python -m pip install -q --disable-pip-version-check --group dev
 
-# The MCP Inspector and mcpb (tests/test_clients.py), exactly as tests/node/package-lock.json pins
+# The MCP Inspector and mcpb (tests/test_client_configs.py), exactly as tests/node/package-lock.json pins
 # them (`npm ci` never rewrites the lock file).
 npm ci --prefix tests/node --no-audit --no-fund --silent
 

@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 
 import runway_core
-from runway_mcp_server import catalog as cat
+from runway_mcp_server import catalogue as cat
 from runway_mcp_server import tools as T
 from runway_mcp_server.server import build
 from runway_mcp_server.settings import Settings

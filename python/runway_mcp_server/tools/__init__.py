@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from mcp.types import ToolAnnotations
 
-from .. import catalog as cat
+from .. import catalogue as cat
 from .account import get_api_info, get_credits
 from .batching import batch_generate_videos
 from .common import CANCEL, FETCH, LOCAL, PAID, READ, UPLOAD

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 import runway_core
 from runway_core import RunwayError
 
-from .. import batch, budget, catalog as cat
+from .. import batch, budget, catalogue as cat
 from ..pool import svc_of
 from ..service import name_params
 from .generate import assemble, checked_args, generator

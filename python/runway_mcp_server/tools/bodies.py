@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from .. import catalog as cat
+from .. import catalogue as cat
 
 VIDEO_EXT = (".mp4", ".mov", ".webm", ".mkv", ".m4v")
 

@@ -15,7 +15,7 @@ from pydantic import Field
 import runway_core
 from runway_core import RunwayError
 
-from .. import budget, catalog as cat
+from .. import budget, catalogue as cat
 from ..pool import svc_of
 from .common import Result
 from .table import GENERATORS, Gen, P

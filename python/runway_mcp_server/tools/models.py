@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import runway_core
 from runway_core import RunwayError
 
-from .. import catalog as cat
+from .. import catalogue as cat
 from ..results import plain
 from ..pool import svc_of
 from .generate import SHARED, assemble, checked_args, generator, tools_for

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from .. import catalog as cat
+from .. import catalogue as cat
 from .bodies import audio, avatar, character, edit, extend, first_last, restyle, upscale
 
 
