@@ -65,7 +65,7 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
 .venv/bin/python -m pip install -q --disable-pip-version-check --group dev
 
-# The MCP Inspector and mcpb (tests/test_client_configs.py), exactly as tests/node/package-lock.json pins
+# The MCP Inspector and mcpb (tests/packaging/test_client_configs.py), exactly as tests/node/package-lock.json pins
 # them (`npm ci` never rewrites the lock file).
 npm ci --prefix tests/node --no-audit --no-fund --silent
 
@@ -89,7 +89,7 @@ need() {
 if wants python; then
     # The journal tests start a throwaway PostgreSQL server (tests/pg_server.sh), and fail without one.
     need "the journal tests" postgresql initdb '/usr/lib/postgresql/*/bin/initdb'
-    # The proxy test (tests/test_http_security.py) runs docs/deploy.md's nginx site on loopback.
+    # The proxy test (tests/server/test_http_security.py) runs docs/deploy.md's nginx site on loopback.
     need "the reverse-proxy test" nginx-light nginx /usr/sbin/nginx
     # The TLS journal test makes its certificates (tests/pg_server.sh tls).
     need "the PostgreSQL TLS test" openssl openssl

@@ -294,7 +294,7 @@ def test_the_deploy_guides_unit_starts_a_ready_replica(sim, tmp_path, pg_url):
     test's): the replica becomes ready on PostgreSQL and refuses a keyless call."""
     import re as _re
 
-    doc = (Path(__file__).resolve().parent.parent / "docs/deploy.md").read_text()
+    doc = (Path(__file__).resolve().parents[2] / "docs/deploy.md").read_text()
     unit = _re.search(r"```ini\n(.*?)```", doc, _re.S).group(1)  # type: ignore[union-attr]
     env = dict(_re.findall(r"^Environment=(\w+)=(.*)$", unit, _re.M))
     assert env["RUNWAY_MCP_JOURNAL"].startswith("postgresql://") and env["RUNWAY_MCP_REQUIRE_KEY"] == "1"

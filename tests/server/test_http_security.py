@@ -33,7 +33,7 @@ from conftest import api_requests, text
 from pg_fixture import pg_server, pg_url  # noqa: F401  (fixtures)
 from test_http import ALICE, BOB, free_port, get, server, user, wait_ready
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                    "clientInfo": {"name": "probe", "version": "0"}}}

@@ -336,7 +336,7 @@ def test_call_subcommand_asks_the_person_at_the_terminal_over_budget():
 
 async def test_chaining_local_files_and_uploads(sim, tmp_path):
     frame = tmp_path / "frame.png"
-    frame.write_bytes((Path(__file__).resolve().parent.parent / "src/simulator/media/placeholder.png").read_bytes())
+    frame.write_bytes((Path(__file__).resolve().parents[2] / "src/simulator/media/placeholder.png").read_bytes())
     notes = tmp_path / "notes.png"
     notes.write_text("SECRET=1\n")
     async with server(sim, RUNWAY_MCP_INPUT_DIRS=str(tmp_path)) as c:
@@ -353,7 +353,7 @@ async def test_chaining_local_files_and_uploads(sim, tmp_path):
         assert r.is_error and "not a file in the folders this server reads inputs from" in text(r), text(r)
         assert str(tmp_path) not in text(r)  # the input folders are not named to the caller
         big = tmp_path / "big.mp4"
-        big.write_bytes((Path(__file__).resolve().parent.parent / "src/simulator/media/placeholder.mp4").read_bytes() + b"\0" * 17_000_000)
+        big.write_bytes((Path(__file__).resolve().parents[2] / "src/simulator/media/placeholder.mp4").read_bytes() + b"\0" * 17_000_000)
         r = await c.call_tool("upload_file", {"path": str(big)})
         assert not r.is_error and data(r)["uri"].startswith("runway://"), text(r)
     assert len(sim.uploads()) == 1

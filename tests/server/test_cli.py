@@ -16,7 +16,7 @@ import runway_core
 import runway_mcp_server
 from runway_mcp_server import doctor
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLEAN = {k: v for k, v in os.environ.items() if not k.startswith(("RUNWAY", "runway"))}
 
 

@@ -282,7 +282,7 @@ async def test_list_voices(sim, tmp_path):
 
 async def test_estimate_cost_sends_nothing(sim, tmp_path):
     frame = tmp_path / "frame.png"
-    frame.write_bytes((Path(__file__).parent.parent / "src/simulator/media/placeholder.png").read_bytes())
+    frame.write_bytes((Path(__file__).resolve().parents[2] / "src/simulator/media/placeholder.png").read_bytes())
     async with mcp(sim, tmp_path) as c:
         # Veo 3.1 with sound, 8 s: 40 credits/s from the catalogue; a local path is fine (not read).
         r = await c.call_tool("estimate_cost", {"tool": "generate_video_image_to_video", "arguments": {

@@ -21,7 +21,7 @@ from mcp import Client, StdioServerParameters
 import runway_core
 from runway_mcp_server.settings import ENV_VARS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "tests/node/node_modules/.bin"
 README = (ROOT / "README.md").read_text()
 CLIENTS = ("Claude Desktop", "Claude Code", "Cursor", "VS Code", "Windsurf", "Gemini CLI")

@@ -15,7 +15,7 @@ from runway_core import Client, RunwayError, ValidationError
 
 from conftest import FAST_POLL, api_requests
 
-MEDIA = Path(__file__).resolve().parent.parent / "src" / "simulator" / "media"
+MEDIA = Path(__file__).resolve().parents[2] / "src" / "simulator" / "media"
 PNG = (MEDIA / "placeholder.png").read_bytes()
 MP4 = (MEDIA / "placeholder.mp4").read_bytes()
 
