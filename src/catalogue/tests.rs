@@ -1,5 +1,13 @@
+// The private helpers the tests call by name; the rest comes through the module's re-exports.
+use super::body::{path_of, values_equal};
+use super::describe::{list_values, show};
+use super::validate::check_value;
 use super::*;
-use serde_json::json;
+
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+use crate::errors::{Error, Issue};
 
 #[test]
 fn compiled_catalogue_loads() {
