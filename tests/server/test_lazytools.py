@@ -89,7 +89,7 @@ async def listing(server: MCPServer) -> str:
 def test_every_tool_renders_as_the_sdk_builds_it():
     specs = tools.specs()
     built = lazytools.build_tools(specs)
-    assert [type(t) for t in built] == [lazytools.LazyTool] * len(specs) and len(specs) == 27
+    assert [type(t) for t in built] == [lazytools.LazyTool] * len(specs)
     for s, t in zip(specs, built):
         assert listed(t) == listed(sdk(s.fn, s.name)), s.name
 
@@ -98,7 +98,7 @@ async def test_tools_list_is_what_the_sdks_registration_lists(sim, tmp_path):
     eager, lazy = pair(sim, tmp_path)
     first = await listing(eager)
     assert await listing(lazy) == first
-    assert len(json.loads(first)["tools"]) == 27
+    assert [t["name"] for t in json.loads(first)["tools"]] == [s.name for s in tools.specs()]
 
 
 # Every form the renderer takes, alone and combined as the tools combine them.
@@ -307,5 +307,5 @@ def test_a_start_builds_no_tool(tmp_path):
     p = subprocess.run([sys.executable, "-c", STARTUP], env=env, cwd=tmp_path, capture_output=True, text=True,
                        timeout=120)
     assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout.splitlines()[-1]) == {"made": ["task_outputArguments"], "tools": 27,
+    assert json.loads(p.stdout.splitlines()[-1]) == {"made": ["task_outputArguments"], "tools": len(tools.specs()),
                                                      "kinds": ["LazyTool"]}
