@@ -172,7 +172,7 @@ impl HttpClients {
     pub fn build(connect_timeout: f64, timeout: f64, http_ok: bool) -> Result<HttpClients> {
         let mut headers = HeaderMap::new();
         headers.insert("X-Runway-Version", HeaderValue::from_static(API_VERSION));
-        let failed = |e: reqwest::Error| Error::Other(format!("could not build the HTTP client: {e}"));
+        let failed = |e: reqwest::Error| Error::Config(format!("could not build the HTTP client: {e}"));
         let api = reqwest::Client::builder()
             .user_agent(format!("runway-mcp-server/{VERSION}"))
             .default_headers(headers)
@@ -214,14 +214,14 @@ impl RunwayClient {
     pub fn new(opts: ClientOptions) -> Result<Self> {
         let env = |k: &str| std::env::var(k).ok();
         let key = resolve_api_key(opts.api_key.as_deref(), env).ok_or_else(|| {
-            Error::Other(format!("no Runway API key: pass api_key= or set one of {}", KEY_ENV_VARS.join(", ")))
+            Error::Config(format!("no Runway API key: pass api_key= or set one of {}", KEY_ENV_VARS.join(", ")))
         })?;
         let base_url = resolve_base_url(opts.base_url.as_deref(), env);
         if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-            return Err(Error::Other(format!("base URL must start with https:// or http://, got '{base_url}'")));
+            return Err(Error::Config(format!("base URL must start with https:// or http://, got '{base_url}'")));
         }
         let mut auth = HeaderValue::from_str(&format!("Bearer {key}"))
-            .map_err(|_| Error::Other("the API key contains characters not allowed in a header".into()))?;
+            .map_err(|_| Error::Config("the API key contains characters not allowed in a header".into()))?;
         auth.set_sensitive(true);
         let HttpClients { api: http, plain } = match &opts.http {
             Some(shared) => shared.clone(),
@@ -262,7 +262,7 @@ impl RunwayClient {
         if fetchable(url, self.base_url.starts_with("http://")) {
             Ok(())
         } else {
-            Err(Error::Other(format!(
+            Err(Error::refused(format!(
                 "refusing to fetch {what} '{}': only https URLs are fetched",
                 url.chars().take(100).collect::<String>()
             )))
@@ -336,10 +336,9 @@ impl RunwayClient {
         };
         if meta.reattach_only {
             self.journal_no_task(claim).await;
-            return Err(Error::Other(
+            return Err(Error::refused(
                 "not sent, nothing spent: no identical request's task is still running to reattach to (it may have \
-                 finished a moment ago); call again to make a new task"
-                    .into(),
+                 finished a moment ago); call again to make a new task",
             ));
         }
         if validate {
@@ -367,7 +366,7 @@ impl RunwayClient {
             }
         };
         let Some(task) = Task::from_json(json.clone()) else {
-            let e = Error::Other(format!(
+            let e = Error::Protocol(format!(
                 "Runway accepted POST {path} but the answer has no task id: {json}. A task may exist; check the Runway dashboard before resubmitting"
             ));
             self.journal_ambiguous(ep, &original, request_fp, meta, &e, claim).await;
@@ -400,7 +399,7 @@ impl RunwayClient {
             .await
             .map_err(|e| e.with_task_id(id))?;
         let task =
-            Task::from_json(json).ok_or_else(|| Error::Other(format!("Runway's answer for task {id} has no id")))?;
+            Task::from_json(json).ok_or_else(|| Error::Protocol(format!("Runway's answer for task {id} has no id")))?;
         self.journal_seen(&task).await;
         Ok(task)
     }
@@ -546,7 +545,7 @@ impl RunwayClient {
                             return Ok(Value::Null);
                         }
                         return serde_json::from_str(&text).map_err(|e| {
-                            Error::Other(format!(
+                            Error::Protocol(format!(
                                 "Runway answered {method} {path} with invalid JSON ({e}): {}",
                                 redact(&snippet(&text), &self.key)
                             ))

@@ -93,7 +93,24 @@ pub enum Error {
     #[error("{message}")]
     MayHaveCreated { message: String, claimed_ms: u64 },
 
-    /// Configuration problems (no API key, bad base URL) and unexpected responses.
+    /// The task journal could not be opened, read or written (SQLite or PostgreSQL).
+    #[error("{0}")]
+    Journal(String),
+
+    /// A file on this machine could not be used: an input to read, an output to write.
+    #[error("{0}")]
+    LocalFile(String),
+
+    /// The client's settings: no API key, a base URL that is not http(s), a key unfit for a header.
+    #[error("{0}")]
+    Config(String),
+
+    /// Runway's answer has not the shape the API describes: no task id, invalid JSON, a download
+    /// cut short. A task may exist when it answered a create.
+    #[error("{0}")]
+    Protocol(String),
+
+    /// What fits no kind above: a worker of this process gone, a wait for another process's create.
     #[error("{0}")]
     Other(String),
 
@@ -110,6 +127,12 @@ impl Error {
         let message =
             if context.is_empty() { details.join("; ") } else { format!("{context}: {}", details.join("; ")) };
         Error::Validation { message, issues }
+    }
+
+    /// A request refused locally for a reason that is not one field of a body (an output that does
+    /// not exist, a URL that will not be fetched, an argument out of range): nothing was sent.
+    pub fn refused(message: impl Into<String>) -> Self {
+        Error::Validation { message: message.into(), issues: Vec::new() }
     }
 
     /// The task this error is about, once one exists.

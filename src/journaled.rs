@@ -144,7 +144,7 @@ impl Attached {
             let a = self.clone();
             tokio::spawn(async move { a.drain().await });
         }
-        rx.await.map_err(|_| Error::Other("task journal: the write was abandoned".into()))?
+        rx.await.map_err(|_| Error::Journal("task journal: the write was abandoned".into()))?
     }
 
     /// Writes the queued claims and settles, a transaction at a time, until none is left.
@@ -169,7 +169,7 @@ impl Attached {
                 }
                 Err(e) => {
                     for reply in replies {
-                        let _ = reply.send(Err(Error::Other(e.to_string())));
+                        let _ = reply.send(Err(Error::Journal(e.to_string())));
                     }
                 }
             }
@@ -316,8 +316,8 @@ static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// Runs a blocking journal call off the async threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    let _slot = SLOTS.acquire().await.map_err(|e| Error::Other(format!("journal: {e}")))?;
-    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Other(format!("journal task failed: {e}")))?
+    let _slot = SLOTS.acquire().await.map_err(|e| Error::Journal(format!("journal: {e}")))?;
+    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Journal(format!("journal task failed: {e}")))?
 }
 
 /// The body as journaled: media as the user gave them, but never file contents (a data URI is
@@ -343,11 +343,11 @@ fn prompt_of(body: &Value) -> Option<String> {
 }
 
 async fn sha256_file(path: PathBuf) -> Result<String> {
-    let mut f = tokio::fs::File::open(&path).await.map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+    let mut f = tokio::fs::File::open(&path).await.map_err(|e| Error::LocalFile(format!("{}: {e}", path.display())))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = f.read(&mut buf).await.map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+        let n = f.read(&mut buf).await.map_err(|e| Error::LocalFile(format!("{}: {e}", path.display())))?;
         if n == 0 {
             break;
         }
@@ -418,7 +418,7 @@ impl RunwayClient {
             let w = Write::Claim { entry: entry.clone(), stale_before_ms, skip: skip.clone() };
             let claim = match a.write_now(w).await? {
                 Written::Claim(c) => c,
-                other => return Err(Error::Other(format!("task journal: a claim answered {other:?}"))),
+                other => return Err(Error::Journal(format!("task journal: a claim answered {other:?}"))),
             };
             match claim {
                 Claim::Won(id) => return Ok(Admit::Create(Some(ClaimHold { a, id, sent: false, settled: false }))),
@@ -657,7 +657,7 @@ fn request_entry(
 }
 
 fn no_journal() -> Error {
-    Error::Other("this client has no task journal (open one with journal=...)".into())
+    Error::Config("this client has no task journal (open one with journal=...)".into())
 }
 
 /// A journal row as plain JSON (for Python and the MCP tools): times as ISO 8601 too.

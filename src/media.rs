@@ -407,6 +407,7 @@ pub struct Downloaded {
 fn slot_error(pointer: &str, e: Error) -> Error {
     let field = pointer.trim_start_matches('/').replace('/', ".");
     match e {
+        Error::Validation { issues, message } if issues.is_empty() => Error::refused(format!("{field}: {message}")),
         Error::Validation { issues, .. } => {
             let issues: Vec<Issue> = issues
                 .into_iter()
@@ -421,6 +422,11 @@ fn slot_error(pointer: &str, e: Error) -> Error {
                 .collect();
             Error::validation(issues, "")
         }
+        // The same kind of failure, saying which field it was for.
+        Error::LocalFile(m) => Error::LocalFile(format!("{field}: {m}")),
+        Error::Protocol(m) => Error::Protocol(format!("{field}: {m}")),
+        Error::Config(m) => Error::Config(format!("{field}: {m}")),
+        Error::Journal(m) => Error::Journal(format!("{field}: {m}")),
         other => Error::Other(format!("{field}: {other}")),
     }
 }
@@ -472,7 +478,7 @@ impl RunwayClient {
         let (Some(url), Some(uri)) =
             (slot.get("uploadUrl").and_then(Value::as_str), slot.get("runwayUri").and_then(Value::as_str))
         else {
-            return Err(Error::Other(format!("Runway's upload answer lacks uploadUrl or runwayUri: {slot}")));
+            return Err(Error::Protocol(format!("Runway's upload answer lacks uploadUrl or runwayUri: {slot}")));
         };
         self.check_fetch_url(url, "the upload URL")?;
         let mut form = reqwest::multipart::Form::new();
@@ -482,7 +488,7 @@ impl RunwayClient {
             }
         }
         let file =
-            tokio::fs::File::open(&m.path).await.map_err(|e| Error::Other(format!("{}: {e}", m.path.display())))?;
+            tokio::fs::File::open(&m.path).await.map_err(|e| Error::LocalFile(format!("{}: {e}", m.path.display())))?;
         // 1 MiB reads: reqwest's own File conversion reads 4 KiB at a time, ten times slower.
         let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
         let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), m.size)
@@ -533,34 +539,36 @@ impl RunwayClient {
         let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         tokio::fs::create_dir_all(dir)
             .await
-            .map_err(|e| Error::Other(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| Error::LocalFile(format!("cannot create {}: {e}", dir.display())))?;
         let name = dest.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "download".into());
         let tmp = dir.join(format!(".{name}.{}.part", &crate::util::uuid_v4()[..8]));
         let result = async {
             let file = tokio::fs::File::create(&tmp)
                 .await
-                .map_err(|e| Error::Other(format!("cannot write {}: {e}", tmp.display())))?;
+                .map_err(|e| Error::LocalFile(format!("cannot write {}: {e}", tmp.display())))?;
             // Network chunks are small; each unbuffered write would be its own blocking call.
             let mut f = tokio::io::BufWriter::with_capacity(1 << 20, file);
             let mut done = 0u64;
             while let Some(chunk) =
                 resp.chunk().await.map_err(|e| self.transport_error(&e, &reqwest::Method::GET, &short, Kind::Read))?
             {
-                f.write_all(&chunk).await.map_err(|e| Error::Other(format!("cannot write {}: {e}", tmp.display())))?;
+                f.write_all(&chunk)
+                    .await
+                    .map_err(|e| Error::LocalFile(format!("cannot write {}: {e}", tmp.display())))?;
                 done += chunk.len() as u64;
                 on_progress(done, total);
             }
             // No fsync: the rename makes the file appear whole to readers, and a file lost to a
             // power cut can be downloaded again from its task (flushing 200 MB costs ~30%).
-            f.flush().await.map_err(|e| Error::Other(format!("cannot write {}: {e}", tmp.display())))?;
+            f.flush().await.map_err(|e| Error::LocalFile(format!("cannot write {}: {e}", tmp.display())))?;
             if let Some(t) = total {
                 if t != done {
-                    return Err(Error::Other(format!("download of {short} stopped at {done} of {t} bytes")));
+                    return Err(Error::Protocol(format!("download of {short} stopped at {done} of {t} bytes")));
                 }
             }
             tokio::fs::rename(&tmp, dest)
                 .await
-                .map_err(|e| Error::Other(format!("cannot move the download to {}: {e}", dest.display())))?;
+                .map_err(|e| Error::LocalFile(format!("cannot move the download to {}: {e}", dest.display())))?;
             Ok(done)
         }
         .await;
@@ -607,7 +615,7 @@ impl RunwayClient {
                     refreshed = true;
                     let fresh = self.get_task(&task.id).await?;
                     if fresh.output.len() != urls.len() {
-                        return Err(Error::Other(format!(
+                        return Err(Error::Protocol(format!(
                             "task {} now lists {} outputs instead of {}",
                             task.id,
                             fresh.output.len(),
@@ -668,7 +676,7 @@ impl RunwayClient {
     async fn local_to_uri(&self, m: &LocalMedia) -> Result<String> {
         if fits_data_uri(m) {
             let bytes =
-                tokio::fs::read(&m.path).await.map_err(|e| Error::Other(format!("{}: {e}", m.path.display())))?;
+                tokio::fs::read(&m.path).await.map_err(|e| Error::LocalFile(format!("{}: {e}", m.path.display())))?;
             Ok(data_uri(m.sniffed.mime, &bytes))
         } else {
             self.upload_media(m).await
@@ -680,13 +688,13 @@ impl RunwayClient {
     async fn task_output_uri(&self, task_id: &str, index: usize, kind: MediaKind) -> Result<String> {
         let task = self.get_task(task_id).await?;
         if !task.succeeded() {
-            return Err(Error::Other(format!(
+            return Err(Error::refused(format!(
                 "task {task_id} is {}, so it has no output to use yet",
                 task.status.as_deref().unwrap_or("unknown")
             )));
         }
         let url = task.output.get(index).cloned().ok_or_else(|| {
-            Error::Other(format!(
+            Error::refused(format!(
                 "task {task_id} has {} output(s); #{index} does not exist (outputs are numbered from 0)",
                 task.output.len()
             ))

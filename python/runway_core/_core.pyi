@@ -18,6 +18,10 @@ __all__ = [
     "TaskTimeoutError",
     "TransportError",
     "MayHaveCreatedError",
+    "JournalError",
+    "LocalFileError",
+    "ConfigurationError",
+    "ProtocolError",
     "Task",
     "_Client",
     "Simulator",
@@ -66,6 +70,11 @@ class MayHaveCreatedError(RunwayError):
 class TransportError(RunwayError):
     kind: Literal["connect", "timeout", "broken"]
     may_have_created: bool
+
+class JournalError(RunwayError): ...
+class LocalFileError(RunwayError): ...
+class ConfigurationError(RunwayError): ...
+class ProtocolError(RunwayError): ...
 
 @final
 class Task:

@@ -51,6 +51,26 @@ create_exception!(
     "The request could not be completed (connection, timeout)."
 );
 
+create_exception!(runway_core, JournalError, RunwayError, "The task journal could not be opened, read or written.");
+create_exception!(
+    runway_core,
+    LocalFileError,
+    RunwayError,
+    "A file on this machine could not be used: an input to read, an output to write."
+);
+create_exception!(
+    runway_core,
+    ConfigurationError,
+    RunwayError,
+    "The client's settings: no API key, a base URL that is not http(s)."
+);
+create_exception!(
+    runway_core,
+    ProtocolError,
+    RunwayError,
+    "Runway's answer has not the shape the API describes (no task id, invalid JSON, a cut download)."
+);
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("RunwayError", py.get_type::<RunwayError>())?;
@@ -63,6 +83,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("TaskTimeoutError", py.get_type::<TaskTimeoutError>())?;
     m.add("TransportError", py.get_type::<TransportError>())?;
     m.add("MayHaveCreatedError", py.get_type::<MayHaveCreatedError>())?;
+    m.add("JournalError", py.get_type::<JournalError>())?;
+    m.add("LocalFileError", py.get_type::<LocalFileError>())?;
+    m.add("ConfigurationError", py.get_type::<ConfigurationError>())?;
+    m.add("ProtocolError", py.get_type::<ProtocolError>())?;
     Ok(())
 }
 
@@ -89,6 +113,10 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
         Error::TaskTimeout { .. } => TaskTimeoutError::new_err(message),
         Error::Transport { .. } => TransportError::new_err(message),
         Error::MayHaveCreated { .. } => MayHaveCreatedError::new_err(message),
+        Error::Journal(_) => JournalError::new_err(message),
+        Error::LocalFile(_) => LocalFileError::new_err(message),
+        Error::Config(_) => ConfigurationError::new_err(message),
+        Error::Protocol(_) => ProtocolError::new_err(message),
         Error::Other(_) | Error::Callback(_) => RunwayError::new_err(message),
     };
     let v = err.value(py);

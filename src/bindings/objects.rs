@@ -168,7 +168,7 @@ impl PyClient {
         if !(timeout.is_finite() && timeout > 0.0) {
             return Err(to_pyerr(
                 py,
-                Error::Other(format!("timeout must be a positive number of seconds, got {timeout}")),
+                Error::refused(format!("timeout must be a positive number of seconds, got {timeout}")),
             ));
         }
         let input_policy = crate::media::InputPolicy {
@@ -308,7 +308,7 @@ impl PyClient {
     /// write: the ids this client holds now (another client's lease that still runs is left).
     fn lease_tasks<'py>(&self, py: Python<'py>, task_ids: Vec<String>, seconds: f64) -> PyResult<Bound<'py, PyAny>> {
         if !(seconds.is_finite() && seconds >= 0.0) {
-            return Err(to_pyerr(py, Error::Other(format!("seconds must be 0 or more, got {seconds}"))));
+            return Err(to_pyerr(py, Error::refused(format!("seconds must be 0 or more, got {seconds}"))));
         }
         let c = self.client()?;
         let ttl = Duration::from_secs_f64(seconds.min(1e9));
@@ -397,7 +397,7 @@ impl PyClient {
                     None => c.get_task(&task_id).await?,
                 };
                 if !task.succeeded() {
-                    return Err(Error::Other(format!(
+                    return Err(Error::refused(format!(
                         "task {task_id} is {}, not SUCCEEDED: it has no outputs to save",
                         task.status.as_deref().unwrap_or("unknown")
                     ))
@@ -439,7 +439,7 @@ impl PyClient {
             if !(t.is_finite() && t >= 0.0) {
                 return Err(to_pyerr(
                     py,
-                    Error::Other(format!("timeout must be a non-negative number of seconds, got {t}")),
+                    Error::refused(format!("timeout must be a non-negative number of seconds, got {t}")),
                 ));
             }
         }

@@ -117,10 +117,10 @@ async def test_task_ids_as_inputs_chain_outputs(sim, client):
     for ref in (img.id, f"{img.id}#1"):
         t = await client.create_task("image_to_video", gen4_turbo(ref))
         assert (await client.wait_for_task(t.id, timeout=10)).status == "SUCCEEDED"
-    with pytest.raises(RunwayError, match="#5 does not exist"):
+    with pytest.raises(ValidationError, match="#5 does not exist"):
         await client.create_task("image_to_video", gen4_turbo(f"{img.id}#5"))
     pending = await client.create_task("text_to_image", {"model": "gen4_image", "promptText": "x [sim:seconds=30]", "ratio": "1280:720"})
-    with pytest.raises(RunwayError, match="no output to use yet"):
+    with pytest.raises(ValidationError, match="no output to use yet"):
         await client.create_task("image_to_video", gen4_turbo(pending.id))
     # An image task's output is not a video.
     with pytest.raises(ValidationError, match="a video is needed"):
