@@ -521,7 +521,7 @@ pub struct SqliteJournal {
 }
 
 fn db_err(e: rusqlite::Error) -> Error {
-    Error::Other(format!("task journal: {e}"))
+    Error::Journal(format!("task journal: {e}"))
 }
 
 impl SqliteJournal {
@@ -529,7 +529,7 @@ impl SqliteJournal {
     /// schema. Refuses a file written by a newer version.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteJournal> {
         let path = path.as_ref().to_path_buf();
-        let fail = |e: &dyn std::fmt::Display| Error::Other(format!("task journal {}: {e}", path.display()));
+        let fail = |e: &dyn std::fmt::Display| Error::Journal(format!("task journal {}: {e}", path.display()));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         }
@@ -826,7 +826,7 @@ pub(crate) fn check_array(what: &str, v: &Value) -> Result<()> {
     if v.is_array() {
         Ok(())
     } else {
-        Err(Error::Other(format!("task journal: {what} must be a JSON array, got {v}")))
+        Err(Error::Journal(format!("task journal: {what} must be a JSON array, got {v}")))
     }
 }
 
@@ -960,7 +960,7 @@ static UNFINISHED_SQL: LazyLock<String> = LazyLock::new(|| {
 /// Shared by the backends so that both store the same row.
 pub(crate) fn entry_to_record(e: &Entry) -> Result<(Entry, u64)> {
     if e.key_fp.is_empty() {
-        return Err(Error::Other("task journal: an entry needs a key fingerprint".into()));
+        return Err(Error::Journal("task journal: an entry needs a key fingerprint".into()));
     }
     check_array("outputs", &e.outputs)?;
     check_array("files", &e.files)?;
@@ -993,7 +993,7 @@ pub(crate) fn settled_row(key_fp: &str, e: &Entry, now: u64) -> Entry {
 /// fingerprint, and the time now. Shared by the backends.
 pub(crate) fn claim_row(e: &Entry) -> Result<(Entry, String, u64)> {
     let Some(request_fp) = e.request_fp.clone().filter(|_| !e.key_fp.is_empty()) else {
-        return Err(Error::Other("task journal: a claim needs a key and a request fingerprint".into()));
+        return Err(Error::Journal("task journal: a claim needs a key and a request fingerprint".into()));
     };
     let now = now_unix_ms();
     let created_ms = if e.created_ms == 0 { now } else { e.created_ms };
@@ -1219,7 +1219,7 @@ impl Journal for SqliteJournal {
         match self.write_all(std::slice::from_ref(&w))?.pop() {
             Some(Ok(Written::Claim(c))) => Ok(c),
             Some(Err(e)) => Err(e),
-            other => Err(Error::Other(format!("task journal: a claim answered {other:?}"))),
+            other => Err(Error::Journal(format!("task journal: a claim answered {other:?}"))),
         }
     }
 

@@ -227,7 +227,7 @@ fn pg_err(e: tokio_postgres::Error) -> Error {
         }
         cause = c.source();
     }
-    Error::Other(message)
+    Error::Journal(message)
 }
 
 /// The password libpq would use when the URL has none: `PGPASSWORD`, else the first matching line
@@ -317,7 +317,7 @@ impl PgJournal {
         let tls = crate::journal_pg_tls::connector(&wish)?;
         let mut config = Config::from_str(&url).map_err(|_| {
             // The parser's message may quote the string, password and all.
-            Error::Other(
+            Error::Journal(
                 "task journal: not a valid PostgreSQL URL (expected postgresql://user[:password]@host[:port]/database)"
                     .into(),
             )
@@ -339,7 +339,7 @@ impl PgJournal {
             .thread_name("runway-journal-pg")
             .enable_all()
             .build()
-            .map_err(|e| Error::Other(format!("task journal {target}: {e}")))?;
+            .map_err(|e| Error::Journal(format!("task journal {target}: {e}")))?;
         let mut j = PgJournal {
             rt: Some(rt),
             config,
@@ -363,7 +363,7 @@ impl PgJournal {
         if message.contains(&format!("({})", self.target)) {
             return e; // already named (a failed connect inside a failed open)
         }
-        Error::Other(format!("{message} ({})", self.target))
+        Error::Journal(format!("{message} ({})", self.target))
     }
 
     /// Waits for `fut` on this journal's runtime.
@@ -373,7 +373,7 @@ impl PgJournal {
         rt.spawn(async move {
             let _ = tx.send(fut.await);
         });
-        rx.recv().map_err(|_| Error::Other("task journal: the PostgreSQL worker stopped".into()))
+        rx.recv().map_err(|_| Error::Journal("task journal: the PostgreSQL worker stopped".into()))
     }
 
     /// Runs `f` on one of the pool's connections (connecting first if it has none or it was lost).
@@ -436,7 +436,7 @@ async fn prepare(c: &Conn) -> Result<Vec<u8>> {
     let row = c.client.query_one("SELECT COALESCE(MAX(version), 0) FROM runway_journal.schema_version", &[]).await;
     let version: i64 = row.map_err(sql)?.get(0);
     if version > SCHEMA_VERSION {
-        return Err(Error::Other(format!(
+        return Err(Error::Journal(format!(
             "task journal: schema version {version} is newer than this runway-core knows ({SCHEMA_VERSION}): a \
              newer runway-mcp-server wrote it. Upgrade, or set {} to another database",
             crate::journal::PATH_ENV
@@ -482,7 +482,7 @@ fn ms(t: u64) -> i64 {
 
 fn json_col(r: &Row, i: usize) -> Result<Value> {
     let s: String = r.try_get(i).map_err(pg_err)?;
-    serde_json::from_str(&s).map_err(|e| Error::Other(format!("task journal: column {i} is not JSON: {e}")))
+    serde_json::from_str(&s).map_err(|e| Error::Journal(format!("task journal: column {i} is not JSON: {e}")))
 }
 
 fn from_row(r: &Row) -> Result<Entry> {

@@ -55,7 +55,7 @@ pub(crate) fn split_tls(url: &str) -> Result<(String, TlsWish)> {
         "allow" | "prefer" => "prefer",
         "require" | "verify-ca" | "verify-full" => "require",
         other => {
-            return Err(Error::Other(format!(
+            return Err(Error::Journal(format!(
                 "task journal: sslmode={other} is not one of disable, allow, prefer, require, verify-ca, verify-full"
             )))
         }
@@ -103,7 +103,7 @@ pub(crate) fn connector(wish: &TlsWish) -> Result<MakeRustlsConnect> {
     };
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Other(format!("task journal: TLS: {e}")))?
+        .map_err(|e| Error::Journal(format!("task journal: TLS: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
@@ -113,7 +113,7 @@ pub(crate) fn connector(wish: &TlsWish) -> Result<MakeRustlsConnect> {
 fn webpki(provider: &Arc<CryptoProvider>, roots: RootCertStore) -> Result<Arc<WebPkiServerVerifier>> {
     WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
-        .map_err(|e| Error::Other(format!("task journal: TLS: {e}")))
+        .map_err(|e| Error::Journal(format!("task journal: TLS: {e}")))
 }
 
 fn roots(root_cert: Option<&str>) -> Result<RootCertStore> {
@@ -127,7 +127,7 @@ fn roots(root_cert: Option<&str>) -> Result<RootCertStore> {
     match file {
         Some(path) => {
             let bad =
-                |e: &dyn std::fmt::Display| Error::Other(format!("task journal: sslrootcert {}: {e}", path.display()));
+                |e: &dyn std::fmt::Display| Error::Journal(format!("task journal: sslrootcert {}: {e}", path.display()));
             for cert in CertificateDer::pem_file_iter(&path).map_err(|e| bad(&e))? {
                 store.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
             }
@@ -141,7 +141,7 @@ fn roots(root_cert: Option<&str>) -> Result<RootCertStore> {
                 let _ = store.add(cert); // one the system has but rustls cannot read: left out
             }
             if store.is_empty() {
-                return Err(Error::Other(
+                return Err(Error::Journal(
                     "task journal: no root certificates on this system to check the server's with; \
                      give sslrootcert=<PEM file>"
                         .into(),

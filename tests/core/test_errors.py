@@ -44,3 +44,11 @@ async def test_an_answer_without_a_task_id_is_a_protocol_error(sim, client):
     assert "A task may exist" in str(e.value)
     assert len(api_requests(sim, "POST")) == 1, "an ambiguous create is not retried"
 
+
+
+async def test_a_journal_that_cannot_be_opened_is_a_journal_error(sim, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(JournalError):
+        c = runway_core.Client(sim.api_key, sim.base_url, poll=FAST_POLL, journal=str(blocker / "j.sqlite3"))
+        await c.list_tasks()
