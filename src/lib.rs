@@ -7,8 +7,6 @@ pub mod catalogue;
 pub mod client;
 pub mod errors;
 pub mod journal;
-pub mod journal_pg;
-pub(crate) mod journal_pg_tls;
 pub mod journaled;
 pub mod media;
 pub mod simulator;

@@ -126,8 +126,9 @@ fn roots(root_cert: Option<&str>) -> Result<RootCertStore> {
     };
     match file {
         Some(path) => {
-            let bad =
-                |e: &dyn std::fmt::Display| Error::Journal(format!("task journal: sslrootcert {}: {e}", path.display()));
+            let bad = |e: &dyn std::fmt::Display| {
+                Error::Journal(format!("task journal: sslrootcert {}: {e}", path.display()))
+            };
             for cert in CertificateDer::pem_file_iter(&path).map_err(|e| bad(&e))? {
                 store.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
             }

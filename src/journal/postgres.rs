@@ -313,8 +313,8 @@ impl PgJournal {
     /// Connects to the database at `url`, creates or migrates the journal's schema, and reads (or
     /// makes) the shared salt. Refuses a schema written by a newer version.
     pub fn open(url: &str) -> Result<PgJournal> {
-        let (url, wish) = crate::journal_pg_tls::split_tls(url.trim())?;
-        let tls = crate::journal_pg_tls::connector(&wish)?;
+        let (url, wish) = super::tls::split_tls(url.trim())?;
+        let tls = super::tls::connector(&wish)?;
         let mut config = Config::from_str(&url).map_err(|_| {
             // The parser's message may quote the string, password and all.
             Error::Journal(
