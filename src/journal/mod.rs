@@ -29,8 +29,8 @@ pub use postgres::{is_pg_url, PgJournal};
 pub use sqlite::SqliteJournal;
 // The SQL and row logic both backends share.
 pub(crate) use sqlite::{
-    check_array, claim_row, distinct, entry_to_record, first_ambiguous, merge, new_salt, settled_row,
-    stale_to_ambiguous, CLAIM_KEY_PREFIX, COLUMNS, FORGET_AMBIGUOUS_SQL,
+    check_array, claim_row, distinct, entry_to_record, first_ambiguous, insert_sql, merge, new_salt, settled_row,
+    stale_to_ambiguous, update_sql, CLAIM_KEY_PREFIX, COLUMNS, FORGET_AMBIGUOUS_SQL,
 };
 
 use crate::errors::{Error, Result};

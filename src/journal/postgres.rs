@@ -513,21 +513,10 @@ fn from_row(r: &Row) -> Result<Entry> {
     })
 }
 
-static INSERT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let cols = &COLUMNS["id, ".len()..];
-    let marks: Vec<String> = (1..=21).map(|i| format!("${i}")).collect();
-    format!("INSERT INTO runway_journal.tasks ({cols}, prompt_lc) VALUES ({}) RETURNING id", marks.join(", "))
-});
-static UPDATE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let sets: Vec<String> = COLUMNS["id, ".len()..]
-        .split(", ")
-        .chain(["prompt_lc"])
-        .enumerate()
-        .map(|(i, c)| format!("{c} = ${}", i + 1))
-        .collect();
-    format!("UPDATE runway_journal.tasks SET {} WHERE id = $22", sets.join(", "))
-});
-
+static INSERT_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::journal::insert_sql("runway_journal.tasks", '$') + " RETURNING id");
+static UPDATE_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::journal::update_sql("runway_journal.tasks", '$'));
 /// Inserts `e` (id None) or rewrites row `id` with it; returns the row id.
 async fn store(c: &Conn, e: &Entry, id: Option<i64>) -> Result<i64> {
     let (params_json, outputs, files) = (e.params.to_string(), e.outputs.to_string(), e.files.to_string());

@@ -115,20 +115,26 @@ pub(super) const STALE_SWEEP_SQL: &str =
     "UPDATE tasks SET key_fp = substr(key_fp, 7), status = NULL, note = ?1, updated_ms = ?2 \
      WHERE status = 'SUBMITTING' AND created_ms < ?3 AND key_fp LIKE 'claim:%'";
 
-pub(super) static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
-    let cols = &COLUMNS["id, ".len()..];
-    let marks: Vec<String> = (1..=21).map(|i| format!("?{i}")).collect();
-    format!("INSERT INTO tasks ({cols}, prompt_lc) VALUES ({})", marks.join(", "))
-});
-pub(super) static UPDATE_SQL: LazyLock<String> = LazyLock::new(|| {
-    let sets: Vec<String> = COLUMNS["id, ".len()..]
-        .split(", ")
-        .chain(["prompt_lc"])
-        .enumerate()
-        .map(|(i, c)| format!("{c} = ?{}", i + 1))
-        .collect();
-    format!("UPDATE tasks SET {} WHERE id = ?22", sets.join(", "))
-});
+/// A row's INSERT and UPDATE by id, for both backends: every column of COLUMNS but `id`, then
+/// `prompt_lc`, as numbered parameters with the backend's mark (`?` SQLite, `$` PostgreSQL); the
+/// UPDATE's last parameter is the id. One list, so the two backends cannot drift apart.
+pub(crate) fn insert_sql(table: &str, mark: char) -> String {
+    let cols: Vec<&str> = row_columns().collect();
+    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("{mark}{i}")).collect();
+    format!("INSERT INTO {table} ({}) VALUES ({})", cols.join(", "), marks.join(", "))
+}
+
+pub(crate) fn update_sql(table: &str, mark: char) -> String {
+    let sets: Vec<String> = row_columns().enumerate().map(|(i, c)| format!("{c} = {mark}{}", i + 1)).collect();
+    format!("UPDATE {table} SET {} WHERE id = {mark}{}", sets.join(", "), sets.len() + 1)
+}
+
+fn row_columns() -> impl Iterator<Item = &'static str> {
+    COLUMNS["id, ".len()..].split(", ").chain(["prompt_lc"])
+}
+
+pub(super) static INSERT_SQL: LazyLock<String> = LazyLock::new(|| insert_sql("tasks", '?'));
+pub(super) static UPDATE_SQL: LazyLock<String> = LazyLock::new(|| update_sql("tasks", '?'));
 
 /// The journal in one SQLite file, shared by every process that opens it.
 pub struct SqliteJournal {

@@ -1061,3 +1061,22 @@ fn journal_processes_share_one_journal(b: Backend) {
         check_rows(&*j, &key, tag, 300);
     }
 }
+
+#[test]
+fn both_backends_write_a_row_with_the_same_columns_in_the_same_order() {
+    let cols: Vec<&str> = COLUMNS["id, ".len()..].split(", ").chain(["prompt_lc"]).collect();
+    let (sqlite, pg) = (insert_sql("tasks", '?'), insert_sql("runway_journal.tasks", '$'));
+    assert_eq!(sqlite.replace('?', "$"), pg.replace("runway_journal.tasks", "tasks"));
+    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    assert_eq!(sqlite, format!("INSERT INTO tasks ({}) VALUES ({})", cols.join(", "), marks.join(", ")));
+    let update = update_sql("tasks", '?');
+    for (i, c) in cols.iter().enumerate() {
+        assert!(update.contains(&format!("{c} = ?{}", i + 1)), "{c} in {update}");
+    }
+    assert!(update.ends_with(&format!("WHERE id = ?{}", cols.len() + 1)), "{update}");
+    assert_eq!(
+        update_sql("runway_journal.tasks", '$').replace('$', "?").replace("runway_journal.tasks", "tasks"),
+        update
+    );
+    assert_eq!((&*INSERT_SQL, &*UPDATE_SQL), (&sqlite, &update));
+}
