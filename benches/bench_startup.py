@@ -155,33 +155,27 @@ t3 = time.perf_counter()
 import asyncio
 asyncio.run(server.list_tools())
 t4 = time.perf_counter()
-from mcp.server.mcpserver.tools import Tool
-from runway_mcp_server import tools
-specs = tools.specs()
-t5 = time.perf_counter()
-for s in specs:
-    Tool.from_function(s.fn, name=s.name, description=s.description, annotations=s.annotations)
-t6 = time.perf_counter()
-kinds = {type(t).__name__ for t in server._tool_manager.list_tools()}
-print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t6 - t5, ",".join(sorted(kinds)))
+listed = server._tool_manager.list_tools()
+kinds = {type(t).__name__ for t in listed}
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, len(listed), ",".join(sorted(kinds)))
 """
 
 
 def breakdown(python: str, env: dict[str, str], cwd: str, runs: int) -> None:
     """In one process, the parts of a start: the SDK's import, this package's imports beyond it,
-    build() (the 27 tools listed from their signatures), the first list_tools; then, for
-    comparison, the SDK building the same 27 tools (Tool.from_function), as before lazytools."""
-    labels = ["import mcp", "runway_mcp_server imports beyond it", "build(): 27 tools", "first list_tools()",
-              "(the SDK building the 27 tools)"]
+    build() (the generation tools from their schemas, the others built by the SDK from their
+    signatures), the first list_tools."""
+    labels = ["import mcp", "runway_mcp_server imports beyond it", "build(): every tool", "first list_tools()"]
     parts: list[list[float]] = [[] for _ in labels]
-    kinds = set()
+    kinds, counts = set(), set()
     for _ in range(runs):
         out = subprocess.run([python, "-c", BREAKDOWN], env=env, cwd=cwd, check=True, capture_output=True,
                              text=True).stdout.split()
         for i, x in enumerate(out[:len(labels)]):
             parts[i].append(float(x) * 1000)
-        kinds.add(out[len(labels)])
-    print(f"\nin one process: median of {runs} (ms); tools in build() are {', '.join(sorted(kinds))}")
+        counts.add(out[len(labels)])
+        kinds.add(out[len(labels) + 1])
+    print(f"\nin one process: median of {runs} (ms); {'/'.join(sorted(counts))} tools, of kinds {', '.join(sorted(kinds))}")
     for label, xs in zip(labels, parts):
         print(f"  {label:38s} {statistics.median(xs):7.1f}")
 

@@ -9,7 +9,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal, Optional, Union
+from typing import Any, Optional
 
 import runway_core
 
@@ -76,66 +76,56 @@ def names(ms: list[Model]) -> list[str]:
     return out
 
 
-def literal(values: list[Any]) -> Any:
-    """A typing.Literal of these values, so the input schema lists them as an enum."""
-    return Literal[tuple(values)]
-
-
-# ---- parameter types derived from the specs of the models a tool offers ----
+# ---- parameter schemas derived from the specs of the models a tool offers ----
 
 def _flat(spec: Spec) -> list[Spec]:
     """The alternatives of a spec (any_of options, else the spec itself)."""
     return list(spec["options"]) if spec.get("type") == "any_of" else [spec]
 
 
-@dataclass
-class ParamShape:
-    """What a tool parameter mapped to a Runway field accepts, over the tool's models."""
-
-    annotation: Any
-    limits: dict[str, Any]
-    hint: str  # what the data says for the description (a shared default), or ""
+def enum(values: list[Any]) -> dict[str, Any]:
+    """The JSON schema of a choice among `values` (one value: a constant)."""
+    return {"const": values[0]} if len(values) == 1 else {"enum": list(values)}
 
 
-def shape(ms: list[Model], fields: tuple[str, ...], max_enum: int = 12) -> ParamShape:
-    """The union of what these models accept for the field: an enum when the values are few,
-    numbers with the widest bounds every model states, text otherwise."""
+def param_schema(ms: list[Model], fields: tuple[str, ...], max_enum: int = 12) -> tuple[dict[str, Any], str]:
+    """The JSON schema of a tool parameter filling one of `fields`, over what the models `ms` accept
+    there: an enum when the values are few, numbers with the widest bounds every model states, text
+    otherwise; and what the data says for its description (a default every model shares, or "").
+    It tells an agent the shape; the core checks each call against the chosen model's own spec."""
     specs = [s for m in ms for f in fields if (s := m.spec(f)) is not None]
     defaults = {repr(s["default"]) for s in specs if "default" in s}
-    # A default every model shares is worth saying (the data's, never written by hand).
     said = f"Default {specs[0]['default']}." if specs and len(defaults) == 1 and all("default" in s for s in specs) else ""
     alts = [a for s in specs for a in _flat(s)]
     kinds = {a.get("type") for a in alts}
-    enum_values: list[Any] = []
+    values: list[Any] = []
     for a in alts:
         for v in a.get("values", []) if a.get("type") == "enum" else []:
-            if v not in enum_values:
-                enum_values.append(v)
-    if kinds <= {"enum"} and enum_values and len(enum_values) <= max_enum:
-        return ParamShape(literal(enum_values), {}, said)
+            if v not in values:
+                values.append(v)
+    if kinds <= {"enum"} and values and len(values) <= max_enum:
+        return enum(values), said
     if kinds <= {"bool"}:
-        return ParamShape(bool, {}, said)
+        return {"type": "boolean"}, said
     nums = [a for a in alts if a.get("type") in ("int", "number")]
-    numeric_enum = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in enum_values)
-    if kinds <= {"int", "number", "enum"} and (nums or (enum_values and numeric_enum)):
-        strings = [v for v in enum_values if isinstance(v, str)]
-        ints = [v for v in enum_values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        base: Any = int if all(a.get("type") == "int" for a in nums) and all(isinstance(v, int) for v in ints) else float
-        limits: dict[str, Any] = {}
-        lows: list[Optional[float]] = [a.get("min") for a in nums] + [float(v) for v in ints]
-        highs: list[Optional[float]] = [a.get("max") for a in nums] + [float(v) for v in ints]
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    words = [v for v in values if isinstance(v, str)]
+    if kinds <= {"int", "number", "enum"} and (nums or (values and len(numbers) == len(values))):
+        whole = all(a.get("type") == "int" for a in nums) and all(isinstance(v, int) for v in numbers)
+        out: dict[str, Any] = {"type": "integer" if whole else "number"}
+        if words:  # a number or a word such as "auto": bounds vary by model, describe_model says them
+            return {"anyOf": [out, enum(words)]}, said
+        lows: list[Optional[float]] = [a.get("min") for a in nums] + [float(v) for v in numbers]
+        highs: list[Optional[float]] = [a.get("max") for a in nums] + [float(v) for v in numbers]
         # A bound goes in the schema only when every model states one.
-        if lows and None not in lows:
-            limits["ge"] = min(x for x in lows if x is not None)
-        if highs and None not in highs:
-            limits["le"] = max(x for x in highs if x is not None)
-        if base is int:
-            limits = {k: int(v) for k, v in limits.items()}
-        ann: Any = Union[base, literal(strings)] if strings else base
-        return ParamShape(ann, limits, said)
+        for key, bounds, pick in (("minimum", lows, min), ("maximum", highs, max)):
+            if bounds and None not in bounds:
+                bound = pick(x for x in bounds if x is not None)
+                out[key] = int(bound) if whole else bound
+        return out, said
     if kinds <= {"text", "enum", "media", "tag"}:
-        return ParamShape(str, {}, said)
-    return ParamShape(Any, {}, "")
+        return {"type": "string"}, said
+    return {}, ""
 
 
 def fill_required(m: Model, body: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from mcp.types import Tool
 
 import runway_core
 
-from . import lazytools, tools
+from . import tools
 from .auth import Refused, key_id, request_key
 from .pool import Pool, TooBusy
 from .settings import Settings
@@ -151,7 +151,7 @@ def build(settings: Settings) -> MCPServer:
             pool.close()
 
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
-                    tools=lazytools.build_tools(tools.specs()))
+                    tools=tools.build())
     mcp.settings_ = settings
     tools.register_resources(mcp)
     return mcp

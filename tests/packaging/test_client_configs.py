@@ -20,11 +20,11 @@ from mcp import Client, StdioServerParameters
 
 import runway_core
 from runway_mcp_server.settings import ENV_VARS
-from runway_mcp_server.tools import specs
+from runway_mcp_server.tools import build
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "tests/node/node_modules/.bin"
-TOOL_NAMES = {s.name for s in specs()}
+TOOL_NAMES = {t.name for t in build()}
 README = (ROOT / "README.md").read_text()
 CLIENTS = ("Claude Desktop", "Claude Code", "Cursor", "VS Code", "Windsurf", "Gemini CLI")
 ENV_NAMES = {name for name, _ in ENV_VARS}

@@ -1,14 +1,13 @@
 """The MCP tools, a module per family: `table` (the generation tools as rows of one table) and
 `bodies` (the body shapes a row cannot say), `generate` (a tool made from its row), `tasks`,
 `models`, `batching`, `account`, and `resources` (task outputs as `runway://` resources).
-`specs()` lists every tool in tools/list order, with its description and annotations."""
+`build()` makes every tool, in tools/list order, with its description and annotations: the
+generation tools with the input schemas made from the catalogue, the others by the SDK from their
+signatures."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
-
-from mcp.types import ToolAnnotations
+from mcp.server.mcpserver.tools import Tool
 
 from .. import catalogue as cat
 from .account import get_api_info, get_credits
@@ -20,25 +19,13 @@ from .resources import register_resources
 from .table import GENERATORS
 from .tasks import cancel_task, get_task_status, list_tasks, upload_file, wait_for_task
 
-__all__ = ["GENERATORS", "LOCAL", "MAX_MODEL_ENUM", "ToolSpec", "offers_choice", "register_resources", "specs",
-           "tools_for"]
+__all__ = ["GENERATORS", "LOCAL", "MAX_MODEL_ENUM", "build", "offers_choice", "register_resources", "tools_for"]
 
 
-@dataclass(frozen=True)
-class ToolSpec:
-    """A tool as the server registers it: `server.build()` makes it an SDK tool (its schemas from
-    the function's signature)."""
-
-    fn: Callable[..., Any]
-    name: str
-    description: str
-    annotations: ToolAnnotations
-
-
-def specs() -> list[ToolSpec]:
+def build() -> list[Tool]:
     """Every tool, in the order tools/list gives them."""
-    out = [ToolSpec(make_tool(g), g.name, f"{g.what} {cat.cost_summary(cat.select(g.endpoints, g.tag))}", PAID)
-           for g in GENERATORS]
+    out: list[Tool] = [make_tool(g, f"{g.what} {cat.cost_summary(cat.select(g.endpoints, g.tag))}", PAID)
+                       for g in GENERATORS]
     for fn, description, annotations in (
         (batch_generate_videos, "Several generations at once.", PAID),
         (get_task_status, "Task status, cost, outputs (saved locally).", FETCH),
@@ -53,5 +40,5 @@ def specs() -> list[ToolSpec]:
         (get_credits, "Credits left; per-model limits, use today.", READ),
         (get_api_info, "Server version, settings. Free.", LOCAL),
     ):
-        out.append(ToolSpec(fn, fn.__name__, description, annotations))
+        out.append(Tool.from_function(fn, name=fn.__name__, description=description, annotations=annotations))
     return out

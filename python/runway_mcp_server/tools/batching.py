@@ -17,7 +17,7 @@ from runway_core import RunwayError
 from .. import batch, budget, catalogue as cat
 from ..pool import svc_of
 from ..service import name_params
-from .generate import assemble, checked_args, generator
+from .generate import assemble, checked, generator
 
 
 def batch_item(i: int, item: Any) -> batch.Item:
@@ -28,7 +28,7 @@ def batch_item(i: int, item: Any) -> batch.Item:
             raise ToolError("each item is {tool, arguments}")
         g = generator(tool)
         args = dict(item.get("arguments") or {})
-        checked_args(g, args)
+        checked(g, args)
         if set(args) & {"wait_for_completion", "max_wait_seconds"}:
             raise ToolError("wait_for_completion and max_wait_seconds are set for the whole batch")
         force_new = args.pop("force_new", None) is True

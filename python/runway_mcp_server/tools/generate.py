@@ -1,16 +1,18 @@
-"""A generation tool made from its row: the signature (types, enums, ranges, defaults derived
-from the catalogue), the body assembled and checked by the core, the budget guard, the run."""
+"""A generation tool made from its row: the input schema (types, enums, ranges, defaults derived
+from the catalogue), the call's arguments checked once (the core checks what goes to Runway), the
+body assembled, the budget guard, the run."""
 
 from __future__ import annotations
 
-import inspect
-from typing import Annotated, Any, Callable, Optional
+import json
+from functools import lru_cache
+from typing import Annotated, Any, Optional
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve
-from mcp.types import CallToolResult
-from pydantic import Field
+from mcp.server.mcpserver.tools import Tool
+from mcp.types import CallToolResult, ToolAnnotations
 
 import runway_core
 from runway_core import RunwayError
@@ -64,7 +66,8 @@ def assemble(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> tuple[str, c
     return endpoint, m, cat.fill_required(m, body), names
 
 
-CALL_ONLY = ("wait_for_completion", "max_wait_seconds", "force_new", "approval")
+# The parameters about the call itself, not the request: no part of the body.
+CALL_ONLY = ("wait_for_completion", "max_wait_seconds", "force_new")
 
 
 def planned(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> list[budget.Planned]:
@@ -99,25 +102,22 @@ async def doubt(g: Gen, models: list[cat.Model], ctx: Context, a: dict[str, Any]
         return None
 
 
-def budget_resolver(g: Gen, models: list[cat.Model], names: list[str]) -> Callable[..., Any]:
-    """The spending guard for `g`, run by the SDK before the tool body with the call's arguments."""
-
-    async def resolve(ctx: Context, **a: Any) -> budget.Verdict:
-        return await budget.guard(ctx, planned(g, models, a), lambda: reattaches(g, models, ctx, a),
-                                  lambda: doubt(g, models, ctx, a))
-
-    kw_only = inspect.Parameter.KEYWORD_ONLY
-    params = [inspect.Parameter("ctx", kw_only, annotation=Context)]
-    params += [inspect.Parameter(n, kw_only) for n in names]
-    setattr(resolve, "__signature__", inspect.Signature(params, return_annotation=budget.Verdict))
-    resolve.__annotations__ = {"ctx": Context, "return": budget.Verdict}
-    # The wire key of the question (it must be the same on every server process).
-    resolve.__qualname__ = f"budget.{g.name}"
-    return resolve
+async def guard(ctx: Context, call: dict[str, Any]) -> budget.Verdict:
+    """The spending guard of every generation tool, run by the SDK before the tool body with the
+    call's arguments (`GenerationTool.run` puts the tool's name beside them). Its qualname is the
+    question's wire key: the same on every server process."""
+    g, a = generator(call["tool"]), call["arguments"]
+    models = cat.select(g.endpoints, g.tag)
+    try:
+        checked(g, a)
+    except ToolError:  # a wrong input: the tool body reports it, and nothing is asked or sent
+        return budget.WITHIN
+    return await budget.guard(ctx, planned(g, models, a), lambda: reattaches(g, models, ctx, a),
+                              lambda: doubt(g, models, ctx, a))
 
 
-async def run(g: Gen, models: list[cat.Model], ctx: Context, a: dict[str, Any]) -> CallToolResult:
-    approval = a.pop("approval")
+async def run(g: Gen, models: list[cat.Model], ctx: Context, a: dict[str, Any], approval: budget.Approval) -> CallToolResult:
+    checked(g, a)
     await budget.check(ctx, approval, lambda: planned(g, models, a), lambda: doubt(g, models, ctx, a))
     wait = a.pop("wait_for_completion", None) is not False
     max_wait = a.pop("max_wait_seconds", None)
@@ -127,26 +127,32 @@ async def run(g: Gen, models: list[cat.Model], ctx: Context, a: dict[str, Any]) 
                                   budget.reattach_only(approval))
 
 
-def _annotation(p: P, models: list[cat.Model]) -> tuple[Any, str]:
-    if p.annotation is not None:
-        return p.annotation, p.desc
-    if p.media or not p.fields:
-        return str, p.desc
-    s = cat.shape(models, p.fields)
-    desc = p.desc or s.hint
-    extra = Field(description=desc, **s.limits) if desc else Field(**s.limits)
-    return Annotated[s.annotation, extra], ""
-
+# ---- the input schema, made from the row and the catalogue ----
 
 # Above this many models, the schema names the count instead of listing them: 25 names cost an
 # agent ~450 bytes in every conversation, and list_available_models says more than names.
 MAX_MODEL_ENUM = 4
 
+# What every generation tool takes besides its row's parameters (the server instructions explain
+# them once). wait_for_completion unset means true: a bare boolean schema is shorter.
+SHARED_SCHEMAS: dict[str, dict[str, Any]] = {
+    "options": {"type": "object"},
+    "wait_for_completion": {"type": "boolean"},
+    "force_new": {"type": "boolean"},
+    # Clamped to [0, RUNWAY_MCP_MAX_WAIT limit] by the service.
+    "max_wait_seconds": {"type": "number"},
+}
 
-def _model_annotation(g: Gen, offered: list[str]) -> Any:
-    if len(offered) <= MAX_MODEL_ENUM:
-        return Optional[cat.literal(offered)]
-    return Optional[str]
+
+def param_schema(p: P, models: list[cat.Model]) -> dict[str, Any]:
+    """A row parameter's schema: its own, else the catalogue's over the tool's models, else text."""
+    if p.schema is not None or p.media or not p.fields:
+        s, hint = dict(p.schema or {"type": "string"}), ""
+    else:
+        s, hint = cat.param_schema(models, p.fields)
+    if p.desc or hint:
+        s["description"] = p.desc or hint
+    return s
 
 
 def offers_choice(g: Gen, models: list[cat.Model]) -> bool:
@@ -154,53 +160,111 @@ def offers_choice(g: Gen, models: list[cat.Model]) -> bool:
     return any(sum(m.endpoint == ep for m in models) > 1 for ep in g.endpoints)
 
 
-def make_tool(g: Gen) -> Callable[..., Any]:
+def input_schema(g: Gen, models: list[cat.Model]) -> dict[str, Any]:
+    """The tool's input schema: its row's parameters (required first), the model where there is a
+    choice (it appears when the data adds a second model), then the shared ones."""
+    params = sorted(g.params, key=lambda p: not p.required)
+    props = {p.name: param_schema(p, models) for p in params}
+    if offers_choice(g, models):
+        offered = cat.names(models)
+        props["model"] = cat.enum(offered) if len(offered) <= MAX_MODEL_ENUM else {"type": "string"}
+        if g.default_model in offered:
+            props["model"]["default"] = g.default_model
+    props |= SHARED_SCHEMAS
+    required = [p.name for p in params if p.required]
+    return {"type": "object", "properties": props, **({"required": required} if required else {})}
+
+
+@lru_cache(maxsize=None)
+def schema_of(tool: str) -> dict[str, Any]:
+    g = generator(tool)
+    return input_schema(g, cat.select(g.endpoints, g.tag))
+
+
+# ---- the check of a call's arguments against that schema ----
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (int, float),
+                                            "boolean": (bool,), "object": (dict,), "array": (list,)}
+
+
+def _fits(s: dict[str, Any], v: Any) -> bool:
+    if "anyOf" in s:
+        return any(_fits(alt, v) for alt in s["anyOf"])
+    if "const" in s or "enum" in s:
+        return any(v == x and type(v) is type(x) for x in s.get("enum", [s.get("const")]))
+    kinds = _JSON_TYPES.get(s.get("type", ""), (object,))
+    if isinstance(v, bool) and bool not in kinds:  # JSON's true is no number
+        return False
+    if not isinstance(v, kinds):
+        return False
+    return not isinstance(v, (int, float)) or s.get("minimum", v) <= v <= s.get("maximum", v)
+
+
+def _expected(s: dict[str, Any]) -> str:
+    if "anyOf" in s:
+        return " or ".join(_expected(alt) for alt in s["anyOf"])
+    if "const" in s or "enum" in s:
+        return "one of " + ", ".join(json.dumps(x) for x in s.get("enum", [s.get("const")]))
+    kind = str(s.get("type", "any"))
+    return {"string": "text", "object": "an object", "array": "a list"}.get(kind, kind)
+
+
+def checked(g: Gen, a: dict[str, Any]) -> None:
+    """Refuses a call whose arguments do not fit the tool's schema, naming the parameter: one the
+    tool does not have, a required one left out, or one Runway never sees (the call's own, and those
+    the tool's builders turn into Runway's shapes) of the wrong type. A parameter filling a Runway
+    field is checked by the core against the chosen model's spec, once, with the rest of the body."""
+    schema = schema_of(g.name)
+    unknown = sorted(set(a) - set(schema["properties"]))
+    if unknown:
+        raise ToolError(f"arguments: {', '.join(unknown)} not parameters of {g.name} (a model's other fields go in options)")
+    missing = [n for n in schema.get("required", []) if a.get(n) is None]
+    if missing:
+        raise ToolError(f"{', '.join(missing)}: required by {g.name}")
+    mapped = {p.name for p in g.params if p.fields}
+    for name, s in schema["properties"].items():
+        v = a.get(name)
+        if v is not None and name not in mapped and not _fits(s, v):
+            raise ToolError(f"{name}: expected {_expected(s)}, not {json.dumps(v)[:80]}")
+
+
+# ---- the tool ----
+
+async def _generate(ctx: Context, call: dict[str, Any],
+                    approval: Annotated[budget.Approval, Resolve(guard)]) -> Result:
+    g = generator(call["tool"])
+    return await run(g, cat.select(g.endpoints, g.tag), ctx, dict(call["arguments"]), approval)
+
+
+class GenerationTool(Tool):
+    """A generation tool: the SDK's tool with the input schema made above. Every generation tool
+    shares one function, whose single argument the SDK validates as an object; `run` hands it the
+    call's arguments with the tool's name, and `checked` and the core check them."""
+
+    async def run(self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False) -> Any:
+        call = {"call": {"tool": self.name, "arguments": arguments}}
+        return await super().run(call, context, convert_result=convert_result)
+
+
+@lru_cache(maxsize=1)
+def _template() -> Tool:
+    # The SDK builds the shared function's tool once (its pydantic models are the slow part).
+    return Tool.from_function(_generate, name="generate")
+
+
+def make_tool(g: Gen, description: str, annotations: ToolAnnotations) -> GenerationTool:
     models = cat.select(g.endpoints, g.tag)
     if not models:
         raise RuntimeError(f"{g.name}: no model in the catalogue for {g.endpoints} {g.tag or ''}")
-
-    async def tool(ctx: Context, **kw: Any) -> CallToolResult:
-        return await run(g, models, ctx, kw)
-
-    kw_only = inspect.Parameter.KEYWORD_ONLY
-    params = []
-    for p in sorted(g.params, key=lambda p: not p.required):
-        ann, desc = _annotation(p, models)
-        if desc:
-            ann = Annotated[ann, Field(description=desc)]
-        if p.required:
-            params.append(inspect.Parameter(p.name, kw_only, annotation=ann))
-        else:
-            params.append(inspect.Parameter(p.name, kw_only, default=p.default, annotation=Optional[ann]))
-    offered = cat.names(models)
-    default = g.default_model if g.default_model in offered else None
-    # The parameters every generation tool shares are explained once, in the server instructions.
-    # A model parameter only where there is a choice: it appears when the data adds a second model.
-    if offers_choice(g, models):
-        params.append(inspect.Parameter("model", kw_only, default=default, annotation=_model_annotation(g, offered)))
-    params += [
-        inspect.Parameter("options", kw_only, default=None, annotation=Optional[dict[str, Any]]),
-        # None means true (the instructions say so): a bare boolean schema is shorter.
-        inspect.Parameter("wait_for_completion", kw_only, default=None, annotation=Optional[bool]),
-        inspect.Parameter("force_new", kw_only, default=None, annotation=Optional[bool]),
-        # Clamped to [0, RUNWAY_MCP_MAX_WAIT limit] by the service.
-        inspect.Parameter("max_wait_seconds", kw_only, default=None, annotation=Optional[float]),
-        inspect.Parameter("ctx", kw_only, annotation=Context),
-    ]
-    # Filled by the budget guard (the SDK leaves it out of the input schema), never by the model.
-    guard = budget_resolver(g, models, [p.name for p in params if p.name != "ctx"])
-    params.append(inspect.Parameter("approval", kw_only, annotation=Annotated[budget.Approval, Resolve(guard)]))
-    setattr(tool, "__signature__", inspect.Signature(params, return_annotation=Result))
-    tool.__annotations__ = {p.name: p.annotation for p in params} | {"return": Result}
-    tool.__name__ = tool.__qualname__ = g.name
-    return tool
+    t = _template()
+    fields = {k: getattr(t, k) for k in type(t).model_fields}
+    fields |= {"name": g.name, "description": description, "parameters": schema_of(g.name),
+               "annotations": annotations}
+    return GenerationTool.model_construct(**fields)
 
 
 def tools_for(m: cat.Model) -> list[str]:
     return [g.name for g in GENERATORS if m.endpoint in g.endpoints and (g.tag is None or g.tag in m.tags)]
-
-
-SHARED = ("model", "options", "wait_for_completion", "max_wait_seconds", "force_new")
 
 
 def generator(tool: str) -> Gen:
@@ -208,9 +272,3 @@ def generator(tool: str) -> Gen:
     if g is None:
         raise ToolError(f"tool: '{tool}' is not a generation tool; one of: {', '.join(x.name for x in GENERATORS)}")
     return g
-
-
-def checked_args(g: Gen, arguments: dict[str, Any]) -> None:
-    unknown = sorted(set(arguments) - {p.name for p in g.params} - set(SHARED))
-    if unknown:
-        raise ToolError(f"arguments: {', '.join(unknown)} not parameters of {g.name} (a model's other fields go in options)")

@@ -15,7 +15,7 @@ from runway_core import RunwayError
 from .. import catalogue as cat
 from ..results import plain
 from ..pool import svc_of
-from .generate import SHARED, assemble, checked_args, generator, tools_for
+from .generate import CALL_ONLY, assemble, checked, generator, tools_for
 from .table import GENERATORS
 
 
@@ -51,8 +51,8 @@ def _example(m: cat.Model) -> dict[str, Any]:
         if p.media:
             kind = "video" if "video" in p.name else "audio" if "audio" in p.name else "image"
             args[p.name] = samples[kind]
-        elif p.annotation is not None and hasattr(p.annotation, "__args__"):
-            args[p.name] = p.annotation.__args__[0]
+        elif p.schema is not None and ("enum" in p.schema or "const" in p.schema):
+            args[p.name] = p.schema.get("enum", [p.schema.get("const")])[0]
         else:
             spec = next((m.spec(f) for f in p.fields if m.has(f)), None) or {}
             args[p.name] = spec.get("values", ["..."])[0] if spec.get("type") == "enum" else (5 if spec.get("type") in ("int", "number") else "...")
@@ -148,8 +148,8 @@ async def estimate_cost(
     arguments: dict[str, Any],
 ) -> Annotated[CallToolResult, Estimate]:
     g = generator(tool)
-    checked_args(g, arguments)
-    args = {k: v for k, v in arguments.items() if k not in SHARED[2:]}
+    checked(g, arguments)
+    args = {k: v for k, v in arguments.items() if k not in CALL_ONLY}
     endpoint, m, body, names = assemble(g, cat.select(g.endpoints, g.tag), args)
     try:
         credits = runway_core.estimate_cost(endpoint, body)

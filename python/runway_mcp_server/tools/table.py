@@ -14,15 +14,15 @@ from .bodies import audio, avatar, character, edit, extend, first_last, restyle,
 @dataclass(frozen=True)
 class P:
     """A tool parameter. `fields`: the Runway fields it fills (the first one the model has).
-    Without `fields` a builder uses it. `annotation` overrides the type derived from the data."""
+    Without `fields` a builder uses it. `schema`: its JSON schema where the data does not give it
+    (a parameter without `fields` is text unless it says otherwise)."""
 
     name: str
     fields: tuple[str, ...] = ()
     desc: str = ""
     required: bool = False
     media: bool = False
-    annotation: Any = None
-    default: Any = None
+    schema: Optional[dict[str, Any]] = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ class Gen:
     build: Optional[Callable[[dict[str, Any], dict[str, Any], cat.Model], None]] = None
 
 
+OBJECTS = {"type": "array", "items": {"type": "object"}}
+
+
 PROMPT = P("prompt_text", ("promptText",), required=True)
 
 
@@ -52,7 +55,7 @@ RATIO = P("ratio", ("ratio",))
 DURATION = P("duration", ("duration",))
 
 
-SEED = P("seed", ("seed",), annotation=int)
+SEED = P("seed", ("seed",), schema={"type": "integer"})
 
 
 VIDEO_IN = P("input_video", ("videoUri", "promptVideo"), required=True, media=True)
@@ -62,7 +65,7 @@ GENERATORS: tuple[Gen, ...] = (
     Gen("generate_image_gen4", "Make images from a prompt and reference images.", ("text_to_image",),
         (PROMPT, RATIO,
          P("reference_images", ("referenceImages",), "[{uri, tag?}]; use @tag in the prompt.",
-           annotation=Optional[list[dict[str, Any]]]),
+           schema=OBJECTS),
          P("output_count", ("outputCount",)), SEED),
         default_model="gen4_image"),
     Gen("generate_video_text_to_video", "Make a video from a prompt.", ("text_to_video",),
@@ -80,7 +83,7 @@ GENERATORS: tuple[Gen, ...] = (
     Gen("edit_video_with_aleph", "Edit a video by prompt and guide images.", ("video_to_video",),
         (VIDEO_IN, P("prompt_text", ("promptText",)),
          P("keyframes", ("keyframes",), "[{uri, seconds|at}] (aleph2)",
-           annotation=Optional[list[dict[str, Any]]]),
+           schema=OBJECTS),
          P("reference_image", (), "Guide image.", media=True),
          P("target_aspect_ratio", ("targetAspectRatio",), "Reframe."), RATIO, SEED),
         tag="edit", default_model="aleph2", build=edit),
@@ -98,7 +101,7 @@ GENERATORS: tuple[Gen, ...] = (
     Gen("generate_audio", "Make speech from text, or sound effects.",
         ("text_to_speech", "sound_effect"),
         (P("prompt_text", ("promptText",), "Speech, or the sound.", required=True),
-         P("kind", (), "Default speech.", annotation=Optional[cat.literal(["speech", "sound_effect"])]),
+         P("kind", (), "Default speech.", schema=cat.enum(["speech", "sound_effect"])),
          P("voice", (), "See list_voices."), P("duration", ("duration",))),
         selector=("kind", {"speech": "text_to_speech", "sound_effect": "sound_effect"}), build=audio,
         defaults=(("text_to_speech", "eleven_multilingual_v2"), ("sound_effect", "eleven_text_to_sound_v2"))),
@@ -106,7 +109,7 @@ GENERATORS: tuple[Gen, ...] = (
         ("speech_to_speech", "voice_dubbing", "voice_isolation"),
         (P("input_audio", (), "Audio (or video for change_voice).", required=True, media=True),
          P("operation", (), required=True,
-           annotation=cat.literal(["change_voice", "dub", "isolate_voice"])),
+           schema=cat.enum(["change_voice", "dub", "isolate_voice"])),
          P("voice", (), "For change_voice (list_voices)."),
          P("target_language", ("targetLang",), "For dub.")),
         selector=("operation", {"change_voice": "speech_to_speech", "dub": "voice_dubbing",
