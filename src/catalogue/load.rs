@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::types::{field_at, Endpoint, Model, Removed, Spec, TAGS};
 
-const CATALOGUE_JSON: &str = include_str!("../catalogue.json");
+pub(super) const CATALOGUE_JSON: &str = include_str!("../catalogue.json");
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Catalogue {

@@ -2153,3 +2153,34 @@ fn to_json_is_resolved_and_has_no_definitions() {
         assert!(back.validate(&m.endpoint, &minimal_body(m)).is_ok(), "{}", m.model);
     }
 }
+
+/// Adding a model is one edit to the data: a model added to catalogue.json's text alone is
+/// validated, priced, described and exported like the others (the tools' side is shown by
+/// tests/server/test_tool_schemas.py).
+#[test]
+fn a_model_added_to_the_data_alone_is_served() {
+    let mut data: Value = serde_json::from_str(super::load::CATALOGUE_JSON).unwrap();
+    let models = data["models"].as_array_mut().unwrap();
+    let mut new = models.iter().find(|m| m["model"] == "gen4.5" && m["endpoint"] == "text_to_video").unwrap().clone();
+    new["model"] = json!("gen9_preview");
+    new["title"] = json!("Gen-9 Preview");
+    new["fields"]["duration"] = json!({"type": "int", "min": 4, "max": 20, "required": true});
+    new["cost"] = json!({"unit": "second", "credits": 30, "source": "this test"});
+    models.push(new);
+    let cat = Catalogue::parse(&data.to_string()).unwrap();
+
+    let body = json!({"model": "gen9_preview", "promptText": "a cat", "ratio": "1280:720", "duration": 20});
+    let m = cat.validate("text_to_video", &body).unwrap();
+    assert_eq!(m.estimate_cost(&body), Some(600.0));
+    let e = cat
+        .validate(
+            "text_to_video",
+            &json!({"model": "gen9_preview", "promptText": "a cat", "ratio": "1280:720", "duration": 2}),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("duration"), "{e}");
+    let e = cat.validate("text_to_video", &json!({"model": "gen10"})).unwrap_err().to_string();
+    assert!(e.contains("gen9_preview"), "the known models are listed: {e}");
+    let exported = cat.to_json();
+    assert!(exported["models"].as_array().unwrap().iter().any(|m| m["model"] == "gen9_preview"));
+}

@@ -6,6 +6,7 @@ before anything reaches Runway."""
 
 from __future__ import annotations
 
+import copy
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -15,10 +16,11 @@ from mcp import Client
 
 import runway_core
 from runway_mcp_server import catalogue as cat
+from runway_mcp_server import tools
 from runway_mcp_server.server import build
 from runway_mcp_server.settings import Settings
 from runway_mcp_server.tools import GENERATORS, MAX_MODEL_ENUM, offers_choice
-from runway_mcp_server.tools.generate import SHARED_SCHEMAS
+from runway_mcp_server.tools.generate import SHARED_SCHEMAS, assemble, generator, schema_of
 
 from conftest import FAST_POLL, api_requests, data, text
 
@@ -110,3 +112,27 @@ async def test_a_right_call_reaches_runway_with_its_arguments_unchanged(sim, tmp
     [post] = api_requests(sim, "POST")
     assert {k: post["body"][k] for k in ("promptText", "model", "duration", "seed")} == {
         "promptText": "waves", "model": "gen4.5", "duration": 5, "seed": 7}
+
+
+def test_a_model_added_to_the_data_alone_reaches_the_tools(monkeypatch):
+    """Adding a model is one data edit: the tools' descriptions, costs, model choice and request
+    follow the catalogue (the core's side: a_model_added_to_the_data_alone_is_served in Rust)."""
+    data = copy.deepcopy(cat.data())
+    new = copy.deepcopy(next(m for m in data["models"] if (m["endpoint"], m["model"]) == ("text_to_video", "gen4.5")))
+    new |= {"model": "gen9_preview", "title": "Gen-9 Preview", "cost": {"unit": "second", "credits": 99, "source": "test"}}
+    data["models"].append(new)
+    caches = (cat.all_models, cat.fingerprint, schema_of)
+    monkeypatch.setattr(cat, "data", lambda: data)
+    for c in caches:
+        c.cache_clear()
+    try:
+        listed = {t.name: t for t in tools.build()}
+        g = generator("generate_video_text_to_video")
+        assert "99 credits/s" in listed[g.name].description
+        found = cat.find("gen9_preview", g.endpoints)
+        assert found is not None and tools.tools_for(found) == [g.name]
+        endpoint, m, body, _ = assemble(g, cat.select(g.endpoints, g.tag), {"prompt_text": "x", "model": "gen9_preview"})
+        assert (endpoint, m.name, body["model"]) == ("text_to_video", "gen9_preview", "gen9_preview")
+    finally:
+        for c in caches:
+            c.cache_clear()
