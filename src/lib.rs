@@ -7,7 +7,6 @@ pub mod catalogue;
 pub mod client;
 pub mod errors;
 pub mod journal;
-pub mod journaled;
 pub mod media;
 pub mod simulator;
 pub mod tasks;
