@@ -13,8 +13,3 @@ pub mod tasks;
 pub mod util;
 
 mod bindings;
-
-/// The throwaway PostgreSQL server of the tests (shared with tests/client_journal.rs).
-#[cfg(test)]
-#[path = "../tests/pg/mod.rs"]
-mod test_pg;

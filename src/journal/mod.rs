@@ -19,13 +19,15 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+#[cfg(test)]
+mod fixtures;
 mod postgres;
 mod sqlite;
 #[cfg(test)]
 mod tests;
 mod tls;
 
-pub use postgres::{is_pg_url, PgJournal};
+pub use postgres::{is_pg_url, PgJournal, POOL_SIZE};
 pub use sqlite::SqliteJournal;
 // The SQL and row logic both backends share.
 pub(crate) use sqlite::{
