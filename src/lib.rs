@@ -2,6 +2,9 @@
 //!
 //! Each module is one concern. Everything except `bindings` is plain Rust (no pyo3 types), so
 //! `cargo test` covers the logic without Python.
+//!
+//! Modules import only from those to their left (checked by tests/layout.rs):
+//! `tasks, util <- errors <- catalogue <- media, journal <- client <- simulator <- bindings`.
 
 pub mod catalogue;
 pub mod client;
