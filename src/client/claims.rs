@@ -172,7 +172,7 @@ impl RunwayClient {
                 },
                 Claim::Ambiguous(row) => return Err(may_have_created(&row)),
                 Claim::Taken if tokio::time::Instant::now() >= deadline => {
-                    return Err(Error::Other(format!(
+                    return Err(Error::InFlight(format!(
                         "another server process has been creating an identical task for {} s and its id has not \
                          come back; call again to reattach to it once it has one, or ask for a new task explicitly \
                          (force_new) to pay for another",
@@ -196,7 +196,7 @@ impl RunwayClient {
             }
             // get_task journals what it saw; a finished task is never reused.
             Ok(_) | Err(Error::Api { status: 404, .. }) => Ok(None),
-            Err(e) => Err(Error::Other(format!(
+            Err(e) => Err(Error::InFlight(format!(
                 "an identical request made task {id}, which may still be running, but it could not be checked ({e}); \
                  call again to retry, or ask for a new task explicitly (force_new) to pay for another"
             ))),

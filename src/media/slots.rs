@@ -113,6 +113,7 @@ pub(crate) fn slot_error(pointer: &str, e: Error) -> Error {
         Error::Protocol(m) => Error::Protocol(format!("{field}: {m}")),
         Error::Config(m) => Error::Config(format!("{field}: {m}")),
         Error::Journal(m) => Error::Journal(format!("{field}: {m}")),
+        Error::InFlight(m) => Error::InFlight(format!("{field}: {m}")),
         other => Error::Other(format!("{field}: {other}")),
     }
 }
