@@ -110,7 +110,13 @@ pub enum Error {
     #[error("{0}")]
     Protocol(String),
 
-    /// What fits no kind above: a worker of this process gone, a wait for another process's create.
+    /// An identical request's task is being created by another process, or may still be running,
+    /// and this call could not join it: nothing was sent. Calling again may reattach; `force_new`
+    /// pays for another task.
+    #[error("{0}")]
+    InFlight(String),
+
+    /// What fits no kind above: a worker of this process gone, an internal invariant broken.
     #[error("{0}")]
     Other(String),
 

@@ -2,20 +2,17 @@
 //!
 //! Each module is one concern. Everything except `bindings` is plain Rust (no pyo3 types), so
 //! `cargo test` covers the logic without Python.
+//!
+//! Modules import only from those to their left (checked by tests/layout.rs):
+//! `tasks, util <- errors <- catalogue <- media, journal <- client <- simulator <- bindings`.
 
 pub mod catalogue;
 pub mod client;
 pub mod errors;
 pub mod journal;
-pub mod journaled;
 pub mod media;
 pub mod simulator;
 pub mod tasks;
 pub mod util;
 
 mod bindings;
-
-/// The throwaway PostgreSQL server of the tests (shared with tests/client_journal.rs).
-#[cfg(test)]
-#[path = "../tests/pg/mod.rs"]
-mod test_pg;

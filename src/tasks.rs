@@ -1,5 +1,5 @@
 //! Tasks: the Task model, and the polling schedule that decides when to look at a task again.
-//! The loop that waits (create, poll, cancel over HTTP) lives in `client.rs`; the timing decisions
+//! The loop that waits (create, poll, cancel over HTTP) lives in `client/`; the timing decisions
 //! live here as a pure state machine so they are testable without a clock or a network.
 
 use std::time::Duration;
@@ -184,6 +184,17 @@ impl PollSchedule {
 pub fn backoff_delay(attempt: u32, base: f64, cap: f64, unit: f64) -> Duration {
     let raw = (base * 2f64.powi(attempt.min(30) as i32)).min(cap);
     Duration::from_secs_f64(raw * (1.0 + 0.5 * unit.clamp(0.0, 1.0)))
+}
+
+/// Whether `id` has the shape of a Runway task id (a UUID). Checking it also keeps anything else out
+/// of a URL path.
+pub fn is_task_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }
 
 #[cfg(test)]

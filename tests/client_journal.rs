@@ -7,12 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use runway_core::client::{ClientOptions, RunwayClient};
+use runway_core::client::{ClientOptions, CreateMeta, RunwayClient, WRITE_BEHIND};
 use runway_core::journal::{
     key_fingerprint, open_journal, request_fingerprint, Claim, Entry, Filter, Journal, LeaseTo, Observed,
     CLAIM_STALE_MS, STALE_CLAIM_NOTE,
 };
-use runway_core::journaled::{CreateMeta, WRITE_BEHIND};
 use runway_core::simulator::{Fault, FaultKind, SimConfig, Simulator};
 use runway_core::tasks::PollConfig;
 use serde_json::{json, Value};

@@ -66,6 +66,12 @@ create_exception!(
 );
 create_exception!(
     runway_core,
+    InFlightError,
+    RunwayError,
+    "Not sent: an identical request's task is being created elsewhere or may still be running, and could not be joined."
+);
+create_exception!(
+    runway_core,
     ProtocolError,
     RunwayError,
     "Runway's answer has not the shape the API describes (no task id, invalid JSON, a cut download)."
@@ -87,6 +93,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LocalFileError", py.get_type::<LocalFileError>())?;
     m.add("ConfigurationError", py.get_type::<ConfigurationError>())?;
     m.add("ProtocolError", py.get_type::<ProtocolError>())?;
+    m.add("InFlightError", py.get_type::<InFlightError>())?;
     Ok(())
 }
 
@@ -117,6 +124,7 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
         Error::LocalFile(_) => LocalFileError::new_err(message),
         Error::Config(_) => ConfigurationError::new_err(message),
         Error::Protocol(_) => ProtocolError::new_err(message),
+        Error::InFlight(_) => InFlightError::new_err(message),
         Error::Other(_) | Error::Callback(_) => RunwayError::new_err(message),
     };
     let v = err.value(py);

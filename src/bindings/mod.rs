@@ -50,7 +50,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("API_VERSION", crate::client::API_VERSION)?;
     m.add("DEFAULT_BASE_URL", crate::client::DEFAULT_BASE_URL)?;
     m.add("UPLOAD_MAX_BYTES", crate::media::UPLOAD_MAX)?;
-    m.add("LEASE_SECONDS", crate::journaled::CREATOR_LEASE.as_secs_f64())?;
+    m.add("LEASE_SECONDS", crate::client::CREATOR_LEASE.as_secs_f64())?;
     errors::register(m)?;
     m.add_class::<objects::PyTask>()?;
     m.add_class::<objects::PyClient>()?;

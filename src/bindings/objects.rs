@@ -105,7 +105,7 @@ fn task_to_py(py: Python<'_>, t: Task) -> PyResult<Bound<'_, PyAny>> {
     into_py(py, PyTask::from(t))
 }
 
-fn downloaded_to_py(py: Python<'_>, d: crate::media::Downloaded) -> PyResult<Bound<'_, PyAny>> {
+fn downloaded_to_py(py: Python<'_>, d: crate::client::Downloaded) -> PyResult<Bound<'_, PyAny>> {
     let out = PyDict::new(py);
     out.set_item("path", d.path.to_string_lossy().to_string())?;
     out.set_item("bytes", d.bytes)?;
@@ -232,7 +232,7 @@ impl PyClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
         let body = py_to_json(body).map_err(|e| super::errors::ValidationError::new_err(format!("body: {e}")))?;
-        let meta = crate::journaled::CreateMeta { tool, force_new, reattach_only };
+        let meta = crate::client::CreateMeta { tool, force_new, reattach_only };
         spawn(py, async move { Ok(c.create_task_with(&endpoint, body, validate, &meta).await?) }, task_to_py)
     }
 
@@ -262,7 +262,7 @@ impl PyClient {
         let c = self.client()?;
         let body = py_to_json(body).map_err(|e| super::errors::ValidationError::new_err(format!("body: {e}")))?;
         spawn(py, async move { Ok(c.may_have_created(&endpoint, &body).await?) }, |py, e| {
-            Ok(e.map(|row| crate::journaled::doubt(&row)).into_pyobject(py)?.into_any())
+            Ok(e.map(|row| crate::client::doubt(&row)).into_pyobject(py)?.into_any())
         })
     }
 
@@ -293,7 +293,7 @@ impl PyClient {
     fn journal_entry<'py>(&self, py: Python<'py>, task_id: String) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
         spawn(py, async move { Ok(c.journal_get(&task_id).await?) }, |py, e| {
-            json_to_py(py, &e.as_ref().map(crate::journaled::entry_json).unwrap_or(serde_json::Value::Null))
+            json_to_py(py, &e.as_ref().map(crate::client::entry_json).unwrap_or(serde_json::Value::Null))
         })
     }
 
@@ -635,7 +635,7 @@ impl PySimulator {
 
 /// Journal rows as a list of dicts.
 fn entries_to_py<'py>(py: Python<'py>, rows: &[crate::journal::Entry]) -> PyResult<Bound<'py, PyAny>> {
-    json_to_py(py, &serde_json::Value::Array(rows.iter().map(crate::journaled::entry_json).collect()))
+    json_to_py(py, &serde_json::Value::Array(rows.iter().map(crate::client::entry_json).collect()))
 }
 
 /// The process's HTTP clients for these options: every `Client` (one per user key on a team

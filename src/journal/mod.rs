@@ -19,16 +19,19 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+#[cfg(test)]
+mod fixtures;
 mod postgres;
+mod rows;
 mod sqlite;
 #[cfg(test)]
 mod tests;
 mod tls;
 
-pub use postgres::{is_pg_url, PgJournal};
+pub use postgres::{is_pg_url, PgJournal, POOL_SIZE};
 pub use sqlite::SqliteJournal;
 // The SQL and row logic both backends share.
-pub(crate) use sqlite::{
+pub(crate) use rows::{
     check_array, claim_row, distinct, entry_to_record, first_ambiguous, insert_sql, merge, new_salt, settled_row,
     stale_to_ambiguous, update_sql, CLAIM_KEY_PREFIX, COLUMNS, FORGET_AMBIGUOUS_SQL,
 };

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 import runway_core
-from runway_core import (ConfigurationError, JournalError, LocalFileError, ProtocolError, RunwayError,
-                         ValidationError)
+from runway_core import (ConfigurationError, InFlightError, JournalError, LocalFileError, ProtocolError,
+                         RunwayError, ValidationError)
 
 from conftest import FAST_POLL, api_requests, video_body
 
-KINDS = (ConfigurationError, JournalError, LocalFileError, ProtocolError, ValidationError)
+KINDS = (ConfigurationError, InFlightError, JournalError, LocalFileError, ProtocolError, ValidationError)
 
 
 def test_every_kind_is_its_own_runway_error():
@@ -52,3 +52,17 @@ async def test_a_journal_that_cannot_be_opened_is_a_journal_error(sim, tmp_path)
     with pytest.raises(JournalError):
         c = runway_core.Client(sim.api_key, sim.base_url, poll=FAST_POLL, journal=str(blocker / "j.sqlite3"))
         await c.list_tasks()
+
+
+async def test_a_running_identical_task_that_cannot_be_looked_at_is_an_in_flight_error(tmp_path):
+    sim = runway_core.Simulator(task_seconds=30)
+    c = runway_core.Client(sim.api_key, sim.base_url, max_retries=0, poll=FAST_POLL, journal=str(tmp_path / "j.sqlite3"))
+    try:
+        first = await c.create_task("text_to_video", video_body())
+        sim.inject_fault("status", method="GET", path=f"/v1/tasks/{first.id}", status=500, count=5)
+        with pytest.raises(InFlightError, match=f"made task {first.id}, which may still be running"):
+            await c.create_task("text_to_video", video_body())
+        assert len(api_requests(sim, "POST")) == 1, "nothing was sent"
+    finally:
+        c.close()
+        sim.close()
