@@ -78,7 +78,12 @@ impl HttpClients {
 }
 
 const POOL_IDLE: Duration = Duration::from_secs(30);
-const POOL_MAX_IDLE: usize = 16;
+/// Idle connections kept per host: at least as many as requests a busy process has in flight at
+/// once (50 scripts' reads, a batch's waits, a team's callers). With fewer, every answer beyond the
+/// cap closes its connection and a later request opens a new one: at 16, a third of the requests
+/// at 50 in flight reconnected and a read cost 2-3 times its CPU (benches/README.md). Idle ones
+/// close after POOL_IDLE.
+const POOL_MAX_IDLE: usize = 256;
 
 impl RunwayClient {
     /// Output and upload URLs must be https, unless the API itself is reached over http (the
