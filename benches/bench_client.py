@@ -8,6 +8,9 @@ Part 1, task-status throughput: GET /v1/tasks/{id} through `Client.get_task` vs 
 client and a fixed number of requests). Both are warmed up, then measured in alternating rounds;
 the median requests/s is reported.
 
+A bare asyncio HTTP/1.1 client (`RawClient`: no library, keep-alive, json.loads) runs beside them as the
+ceiling a client's per-call cost is measured against (target: runway_core at least 0.90 of it at 50).
+
 Part 2, waiting: `Client.wait_for_task` (DEFAULT poll settings) vs the SDK's
 `wait_for_task_output()` on 8-second tasks created concurrently. Reports GET /v1/tasks requests
 per task (from the simulator's request log) and the lag from the task's actual completion to the
@@ -51,6 +54,7 @@ TASK_SECONDS = 8.0
 PROMPT = "a red fox running through snow"
 BODY = {"model": "gen4.5", "promptText": PROMPT, "ratio": "1280:720", "duration": 5}
 SDK_POOLED = "SDK keep-alive 100"
+RAW = "raw asyncio"
 
 
 # --------------------------------------------------------------------------- the simulator process
@@ -96,6 +100,46 @@ class SimProcess:
             self.proc.wait()
 
 
+# --------------------------------------------------------------------------- the ceiling: a bare client
+
+
+class RawClient:
+    """What one asyncio event loop can do with no library at all: HTTP/1.1 over keep-alive
+    connections (one per worker at most), the request written by hand, the answer's status line
+    and headers read line by line, its body read by Content-Length and parsed with json.loads.
+    No retries, no checks, no objects: the ceiling a client's per-call cost is measured against."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        url = httpx.URL(base_url)
+        self.host, self.port = url.host, url.port or 80
+        self.head = (f"Host: {self.host}:{self.port}\r\nAuthorization: Bearer {api_key}\r\n"
+                     "X-Runway-Version: 2024-11-06\r\nAccept: application/json\r\n\r\n").encode()
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def get_json(self, path: str) -> Any:
+        conn = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
+        reader, writer = conn
+        writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\n" + self.head)
+        status = await reader.readline()
+        if not status.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"raw client: {status!r}")
+        length = -1
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        if length < 0:
+            raise RuntimeError("raw client: no Content-Length")
+        body = await reader.readexactly(length)
+        self.idle.append(conn)
+        return json.loads(body)
+
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+        self.idle.clear()
+
+
 def own_cpu_seconds() -> float:
     t = os.times()
     return t.user + t.system
@@ -124,7 +168,7 @@ async def run_load(fetch: Callable[[str], Awaitable[Any]], ids: list[str], secon
 
 
 async def part1(sim: SimProcess, core: runway_core.Client, sdk: runwayml.AsyncRunwayML, args: argparse.Namespace,
-                sdk_pooled: Optional[runwayml.AsyncRunwayML] = None) -> dict[str, Any]:
+                sdk_pooled: Optional[runwayml.AsyncRunwayML] = None, raw: Optional[RawClient] = None) -> dict[str, Any]:
     # Tasks that stay RUNNING for the whole benchmark, so every answer has the same shape and size.
     body = {**BODY, "promptText": f"{BODY['promptText']} [sim:seconds=86400]"}
     ids = [t.id for t in await asyncio.gather(*(core.create_task("text_to_video", body) for _ in range(args.tasks)))]
@@ -141,6 +185,13 @@ async def part1(sim: SimProcess, core: runway_core.Client, sdk: runwayml.AsyncRu
         return await sdk.tasks.retrieve(i)
 
     clients = {"runway_core": core_fetch, "runwayml SDK": sdk_fetch}
+    if raw is not None:
+        assert (await raw.get_json(f"/v1/tasks/{ids[0]}"))["status"] == "RUNNING"
+
+        async def raw_fetch(i: str) -> Any:
+            return await raw.get_json(f"/v1/tasks/{i}")
+
+        clients[RAW] = raw_fetch
     if sdk_pooled is not None:
         # Supplementary, not the baseline: the SDK keeps at most 20 idle connections by default
         # (DEFAULT_CONNECTION_LIMITS), so 50 workers keep reconnecting; this variant keeps 100.
@@ -291,14 +342,17 @@ def report(args: argparse.Namespace, info: dict[str, Any], p1: Optional[dict[str
         print()
         names = list(next(iter(p1.values()))["median"])
         print("| concurrency | " + " | ".join(names) + " | core/SDK |"
-              + (" core/(SDK keep-alive 100) |" if SDK_POOLED in names else ""))
-        print("|---:|" + "---:|" * len(names) + "---:|" + ("---:|" if SDK_POOLED in names else ""))
+              + (" core/(SDK keep-alive 100) |" if SDK_POOLED in names else "") + (" core/raw |" if RAW in names else ""))
+        print("|---:|" + "---:|" * len(names) + "---:|" + ("---:|" if SDK_POOLED in names else "")
+              + ("---:|" if RAW in names else ""))
         for conc, r in p1.items():
             m = r["median"]
             row = f"| {conc} | " + " | ".join(f"{m[k]:,.0f}" for k in names)
             row += f" | **{m['runway_core'] / m['runwayml SDK']:.2f}×** |"
             if SDK_POOLED in names:
                 row += f" {m['runway_core'] / m[SDK_POOLED]:.2f}× |"
+            if RAW in names:
+                row += f" **{m['runway_core'] / m[RAW]:.2f}×** |"
             print(row)
         print()
         print("CPU time per request, µs (median of rounds): client process (all threads) / simulator process")
@@ -316,6 +370,10 @@ def report(args: argparse.Namespace, info: dict[str, Any], p1: Optional[dict[str
             m = p1["50"]["median"]
             ratio = m["runway_core"] / m["runwayml SDK"]
             print(f"\n   target ≥5× the SDK at concurrency 50: {ratio:.2f}× -> {'MET' if ratio >= 5 else 'NOT MET'}")
+            if RAW in m:
+                ratio = m["runway_core"] / m[RAW]
+                print(f"   target ≥0.90× the raw asyncio client at concurrency 50: {ratio:.2f}× -> "
+                      f"{'MET' if ratio >= 0.9 else 'NOT MET'}")
     if p2:
         print()
         print(f"2. Waiting for {TASK_SECONDS:g}-second tasks (runway_core default poll settings)")
@@ -350,6 +408,7 @@ async def main_async(args: argparse.Namespace) -> None:
         core = runway_core.Client(api_key=sim.api_key, base_url=sim.base_url)
         sdk = runwayml.AsyncRunwayML(api_key=sim.api_key, base_url=sim.base_url)
         sdk_pooled = None
+        raw = None if args.no_raw else RawClient(sim.base_url, sim.api_key)
         if not args.no_pooled_sdk:
             limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
             sdk_pooled = runwayml.AsyncRunwayML(
@@ -358,7 +417,7 @@ async def main_async(args: argparse.Namespace) -> None:
             p1 = p2 = None
             if not args.skip_throughput:
                 print("part 1: throughput", flush=True)
-                p1 = await part1(sim, core, sdk, args, sdk_pooled)
+                p1 = await part1(sim, core, sdk, args, sdk_pooled, raw)
             if not args.skip_wait:
                 print("part 2: waiting", flush=True)
                 p2 = await part2(sim, core, sdk, args)
@@ -367,6 +426,8 @@ async def main_async(args: argparse.Namespace) -> None:
             await sdk.close()
             if sdk_pooled is not None:
                 await sdk_pooled.close()
+            if raw is not None:
+                raw.close()
         report(args, info, p1, p2, cmd)
         if args.json:
             Path(args.json).write_text(json.dumps({"machine": info, "command": cmd, "throughput": p1, "wait": p2}, indent=2))
@@ -385,6 +446,7 @@ def main() -> None:
     p.add_argument("--batches", type=int, default=2, help="batches per client in part 2")
     p.add_argument("--no-pooled-sdk", action="store_true",
                    help="skip the supplementary SDK variant with 100 keep-alive connections")
+    p.add_argument("--no-raw", action="store_true", help="leave out the bare asyncio client (the ceiling)")
     p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--skip-wait", action="store_true")
     p.add_argument("--json", help="also write the figures to this file")

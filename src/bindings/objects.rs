@@ -8,7 +8,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use super::bridge::{attach_guarded, into_py, spawn, Failure};
+use super::bridge::{attach_guarded, into_py, spawn, spawn_scoped, Failure};
 use super::convert::{json_to_py, py_to_json};
 use super::errors::{to_pyerr, RunwayError};
 use crate::client::{CancelOutcome, ClientOptions, RunwayClient};
@@ -444,7 +444,7 @@ impl PyClient {
             }
         }
         let cb = on_progress.map(Arc::new);
-        spawn(
+        spawn_scoped(
             py,
             async move {
                 // A callback's exception is kept here and re-raised as is.
