@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::convert::json_to_py;
-use super::objects::PyTask;
+use super::task::PyTask;
 use crate::errors::{Error, TransportKind};
 
 create_exception!(runway_core, RunwayError, PyException, "Base class of every runway_core error.");

@@ -2,9 +2,11 @@
 //! and error mapping only; the logic it calls is plain Rust tested by `cargo test`.
 
 mod bridge;
+mod client;
 mod convert;
 mod errors;
-mod objects;
+mod simulator;
+mod task;
 
 use pyo3::prelude::*;
 
@@ -52,9 +54,9 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("UPLOAD_MAX_BYTES", crate::media::UPLOAD_MAX)?;
     m.add("LEASE_SECONDS", crate::client::CREATOR_LEASE.as_secs_f64())?;
     errors::register(m)?;
-    m.add_class::<objects::PyTask>()?;
-    m.add_class::<objects::PyClient>()?;
-    m.add_class::<objects::PySimulator>()?;
+    m.add_class::<task::PyTask>()?;
+    m.add_class::<client::PyClient>()?;
+    m.add_class::<simulator::PySimulator>()?;
     m.add_function(wrap_pyfunction!(catalogue_json, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(estimate_cost, m)?)?;

@@ -1,5 +1,5 @@
-//! Python classes over the core: `Task`, the client (`_Client`, wrapped by `runway_core.Client`),
-//! and `Simulator`. Each method only converts arguments and hands off to the core.
+//! The client class (`_Client`, wrapped by `runway_core.Client`): each method only converts
+//! arguments and hands off to the core, its coroutine made by `bridge::spawn`.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,131 +11,10 @@ use pyo3::types::{PyDict, PyList};
 use super::bridge::{attach_guarded, into_py, spawn, spawn_scoped, Failure};
 use super::convert::{json_to_py, py_to_json};
 use super::errors::{to_pyerr, RunwayError};
+use super::task::{task_to_py, PyTask};
 use crate::client::{CancelOutcome, ClientOptions, RunwayClient};
 use crate::errors::Error;
-use crate::simulator::{fault_from_json, SimConfig, Simulator};
 use crate::tasks::{PollConfig, Task};
-
-/// A Runway task as last seen. `raw` is Runway's JSON for it.
-#[pyclass(name = "Task", module = "runway_core", frozen)]
-pub struct PyTask {
-    pub inner: Task,
-}
-
-impl From<Task> for PyTask {
-    fn from(inner: Task) -> Self {
-        PyTask { inner }
-    }
-}
-
-#[pymethods]
-impl PyTask {
-    #[getter]
-    fn id(&self) -> &str {
-        &self.inner.id
-    }
-    #[getter]
-    fn status(&self) -> Option<&str> {
-        self.inner.status.as_deref()
-    }
-    #[getter]
-    fn progress(&self) -> Option<f64> {
-        self.inner.progress
-    }
-    #[getter]
-    fn output(&self) -> Vec<String> {
-        self.inner.output.clone()
-    }
-    #[getter]
-    fn failure(&self) -> Option<&str> {
-        self.inner.failure.as_deref()
-    }
-    #[getter]
-    fn failure_code(&self) -> Option<&str> {
-        self.inner.failure_code.as_deref()
-    }
-    #[getter]
-    fn estimated_cost(&self) -> Option<f64> {
-        self.inner.estimated_cost
-    }
-    #[getter]
-    fn cost(&self) -> Option<f64> {
-        self.inner.cost
-    }
-    /// True when an identical request found this task still running, so no new task was made.
-    #[getter]
-    fn reattached(&self) -> bool {
-        self.inner.reattached
-    }
-
-    #[getter]
-    fn created_at(&self) -> Option<&str> {
-        self.inner.created_at.as_deref()
-    }
-    #[getter]
-    fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_to_py(py, &self.inner.raw)
-    }
-    #[getter]
-    fn is_terminal(&self) -> bool {
-        self.inner.is_terminal()
-    }
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.cast::<PyTask>().is_ok_and(|o| o.get().inner == self.inner)
-    }
-    fn __repr__(&self) -> String {
-        let t = &self.inner;
-        let mut s =
-            format!("Task(id='{}', status={}", t.id, t.status.as_deref().map_or("None".into(), |s| format!("'{s}'")));
-        if let Some(p) = t.progress {
-            s.push_str(&format!(", progress={p}"));
-        }
-        if !t.output.is_empty() {
-            s.push_str(&format!(", outputs={}", t.output.len()));
-        }
-        if let Some(c) = &t.failure_code {
-            s.push_str(&format!(", failure_code='{c}'"));
-        }
-        s.push(')');
-        s
-    }
-}
-
-fn task_to_py(py: Python<'_>, t: Task) -> PyResult<Bound<'_, PyAny>> {
-    into_py(py, PyTask::from(t))
-}
-
-fn downloaded_to_py(py: Python<'_>, d: crate::client::Downloaded) -> PyResult<Bound<'_, PyAny>> {
-    let out = PyDict::new(py);
-    out.set_item("path", d.path.to_string_lossy().to_string())?;
-    out.set_item("bytes", d.bytes)?;
-    out.set_item("mime_type", d.mime_type)?;
-    out.set_item("url", d.url)?;
-    Ok(out.into_any())
-}
-
-fn poll_config(poll: Option<&Bound<'_, PyDict>>) -> PyResult<PollConfig> {
-    let mut c = PollConfig::default();
-    let Some(d) = poll else { return Ok(c) };
-    for (k, v) in d.iter() {
-        let key: String = k.extract()?;
-        let val: f64 = v.extract()?;
-        if !(val.is_finite() && val >= 0.0) {
-            return Err(PyTypeError::new_err(format!("poll['{key}'] must be a non-negative number")));
-        }
-        match key.as_str() {
-            "first_delay" => c.first_delay = val,
-            "min_interval" => c.min_interval = val,
-            "idle_interval" => c.idle_interval = val,
-            "max_idle_interval" => c.max_idle_interval = val,
-            "max_predict_interval" => c.max_predict_interval = val,
-            "margin" => c.margin = val,
-            "assumed_queue" => c.assumed_queue = val,
-            _ => return Err(PyTypeError::new_err(format!("unknown poll option '{key}'"))),
-        }
-    }
-    Ok(c)
-}
 
 /// The native client; `runway_core.Client` wraps it with coroutine methods.
 #[pyclass(name = "_Client", module = "runway_core._core", frozen)]
@@ -489,148 +368,36 @@ impl PyClient {
     }
 }
 
-/// A fake Runway API served on 127.0.0.1, for tests and trying things without a key.
-#[pyclass(name = "Simulator", module = "runway_core")]
-pub struct PySimulator {
-    sim: Option<Simulator>,
-    base_url: String,
-    api_key: String,
-    state: Arc<crate::simulator::SimState>,
+fn downloaded_to_py(py: Python<'_>, d: crate::client::Downloaded) -> PyResult<Bound<'_, PyAny>> {
+    let out = PyDict::new(py);
+    out.set_item("path", d.path.to_string_lossy().to_string())?;
+    out.set_item("bytes", d.bytes)?;
+    out.set_item("mime_type", d.mime_type)?;
+    out.set_item("url", d.url)?;
+    Ok(out.into_any())
 }
 
-#[pymethods]
-impl PySimulator {
-    #[new]
-    #[pyo3(signature = (*, task_seconds=8.0, pending_seconds=0.5, daily_limit=None, max_concurrency=None, credit_balance=100000.0, api_key=None, port=0, output_url_ttl=86400.0, extra_keys=None, open_accounts=false))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        task_seconds: f64,
-        pending_seconds: f64,
-        daily_limit: Option<u32>,
-        max_concurrency: Option<u32>,
-        credit_balance: f64,
-        api_key: Option<String>,
-        port: u16,
-        output_url_ttl: f64,
-        extra_keys: Option<Vec<String>>,
-        open_accounts: bool,
-    ) -> PyResult<Self> {
-        let cfg = SimConfig {
-            api_key: api_key.unwrap_or_else(crate::simulator::default_key),
-            extra_keys: extra_keys.unwrap_or_default(),
-            open_accounts,
-            task_seconds,
-            pending_seconds,
-            daily_limit,
-            max_concurrency,
-            credit_balance,
-            output_url_ttl,
-        };
-        let rt = pyo3_async_runtimes::tokio::get_runtime();
-        let sim = Simulator::start(rt.handle(), cfg, port)
-            .map_err(|e| RunwayError::new_err(format!("could not start the simulator: {e}")))?;
-        Ok(PySimulator {
-            base_url: sim.base_url(),
-            api_key: sim.api_key().to_string(),
-            state: sim.state().clone(),
-            sim: Some(sim),
-        })
-    }
-
-    #[getter]
-    fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    /// The key this simulator accepts (a fixed, public test value, not a secret).
-    #[getter]
-    fn api_key(&self) -> &str {
-        &self.api_key
-    }
-
-    /// Queues a fault for the next matching request(s): kind is "status", "reset",
-    /// "lost_response" or "slow".
-    #[pyo3(signature = (kind, *, count=1, method=None, path=None, status=None, retry_after=None, seconds=None, body=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn inject_fault(
-        &self,
-        kind: &str,
-        count: u32,
-        method: Option<String>,
-        path: Option<String>,
-        status: Option<u16>,
-        retry_after: Option<&Bound<'_, PyAny>>,
-        seconds: Option<f64>,
-        body: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<()> {
-        let mut spec = serde_json::json!({"kind": kind, "count": count});
-        let o = spec.as_object_mut().unwrap();
-        if let Some(m) = method {
-            o.insert("method".into(), m.into());
+fn poll_config(poll: Option<&Bound<'_, PyDict>>) -> PyResult<PollConfig> {
+    let mut c = PollConfig::default();
+    let Some(d) = poll else { return Ok(c) };
+    for (k, v) in d.iter() {
+        let key: String = k.extract()?;
+        let val: f64 = v.extract()?;
+        if !(val.is_finite() && val >= 0.0) {
+            return Err(PyTypeError::new_err(format!("poll['{key}'] must be a non-negative number")));
         }
-        if let Some(p) = path {
-            o.insert("path".into(), p.into());
-        }
-        if let Some(s) = status {
-            o.insert("status".into(), s.into());
-        }
-        if let Some(r) = retry_after {
-            o.insert("retry_after".into(), r.str()?.to_string().into());
-        }
-        if let Some(s) = seconds {
-            o.insert("seconds".into(), s.into());
-        }
-        if let Some(b) = body {
-            o.insert("body".into(), py_to_json(b)?);
-        }
-        let fault = fault_from_json(&spec).map_err(pyo3::exceptions::PyValueError::new_err)?;
-        self.state.add_fault(fault);
-        Ok(())
-    }
-
-    fn clear_faults(&self) {
-        self.state.clear_faults();
-    }
-
-    /// API requests received so far: dicts with method, path, authorized, version, at_ms, seq, host and,
-    /// for task-creating POSTs, the JSON body as received.
-    fn requests<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let v = serde_json::to_value(self.state.requests()).unwrap_or_default();
-        Ok(json_to_py(py, &v)?.cast_into::<PyList>()?)
-    }
-
-    fn clear_requests(&self) {
-        self.state.clear_requests();
-    }
-
-    #[getter]
-    fn tasks_created(&self) -> u32 {
-        self.state.tasks_created()
-    }
-
-    /// Completed ephemeral uploads: dicts with token, filename, size, at_ms.
-    fn uploads<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let v = serde_json::to_value(self.state.uploads()).unwrap_or_default();
-        Ok(json_to_py(py, &v)?.cast_into::<PyList>()?)
-    }
-
-    fn close(&mut self) {
-        if let Some(mut s) = self.sim.take() {
-            s.stop();
+        match key.as_str() {
+            "first_delay" => c.first_delay = val,
+            "min_interval" => c.min_interval = val,
+            "idle_interval" => c.idle_interval = val,
+            "max_idle_interval" => c.max_idle_interval = val,
+            "max_predict_interval" => c.max_predict_interval = val,
+            "margin" => c.margin = val,
+            "assumed_queue" => c.assumed_queue = val,
+            _ => return Err(PyTypeError::new_err(format!("unknown poll option '{key}'"))),
         }
     }
-
-    fn __enter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __exit__(&mut self, _a: Option<Bound<'_, PyAny>>, _b: Option<Bound<'_, PyAny>>, _c: Option<Bound<'_, PyAny>>) {
-        self.close();
-    }
-
-    fn __repr__(&self) -> String {
-        format!("Simulator(base_url='{}')", self.base_url)
-    }
+    Ok(c)
 }
 
 /// Journal rows as a list of dicts.
