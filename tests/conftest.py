@@ -26,7 +26,7 @@ def client(sim):
 
 
 def pytest_sessionstart(session):
-    """tests/wheels.sh runs this suite against an installed wheel: then both packages must come
+    """tests/scripts/wheels.sh runs this suite against an installed wheel: then both packages must come
     from that venv's site-packages, never from the source tree's python/."""
     venv = os.environ.get("RUNWAY_TEST_INSTALLED_IN")
     if venv is None:

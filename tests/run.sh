@@ -7,7 +7,7 @@
 #   python     the extension built into .venv (maturin develop), then the whole pytest suite once,
 #              its files spread over parallel workers (pytest-xdist; the suite waits more than it
 #              computes); stubtest is one of its tests
-#   packaging  tests/wheels.sh: the sdist, one release abi3 wheel built from it, and a smoke set on
+#   packaging  tests/scripts/wheels.sh: the sdist, one release abi3 wheel built from it, and a smoke set on
 #              CPython 3.10-3.13 against that wheel, without Rust
 #
 #   bash tests/run.sh                 every phase
@@ -87,11 +87,11 @@ need() {
     fi
 }
 if wants python; then
-    # The journal tests start a throwaway PostgreSQL server (tests/pg_server.sh), and fail without one.
+    # The journal tests start a throwaway PostgreSQL server (tests/scripts/pg_server.sh), and fail without one.
     need "the journal tests" postgresql initdb '/usr/lib/postgresql/*/bin/initdb'
     # The proxy test (tests/server/test_http_security.py) runs docs/deploy.md's nginx site on loopback.
     need "the reverse-proxy test" nginx-light nginx /usr/sbin/nginx
-    # The TLS journal test makes its certificates (tests/pg_server.sh tls).
+    # The TLS journal test makes its certificates (tests/scripts/pg_server.sh tls).
     need "the PostgreSQL TLS test" openssl openssl
 fi
 phase_end
@@ -129,7 +129,7 @@ fi
 
 if wants packaging; then
     phase_start packaging
-    bash tests/wheels.sh
+    bash tests/scripts/wheels.sh
     phase_end
 fi
 

@@ -12,7 +12,7 @@ import runway_core
 from runway_core import Client
 
 from conftest import FAST_POLL, api_requests, video_body
-from pg_fixture import pg_server, pg_url  # noqa: F401  (fixtures)
+from fixtures.pg import pg_server, pg_url  # noqa: F401  (fixtures)
 
 
 def replica(sim: runway_core.Simulator, url: str) -> Client:

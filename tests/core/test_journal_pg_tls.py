@@ -1,5 +1,5 @@
 """The PostgreSQL journal over TLS, against a real server that takes TLS connections only
-(tests/pg_server.sh tls: pg_hba hostssl, a certificate for `localhost` signed by a throwaway CA):
+(tests/scripts/pg_server.sh tls: pg_hba hostssl, a certificate for `localhost` signed by a throwaway CA):
 each sslmode as libpq reads it, sslrootcert, a wrong CA, a host name the certificate does not
 name, and a password that never shows in the errors."""
 
@@ -11,7 +11,7 @@ import pytest
 
 import runway_core
 
-from pg_fixture import PgServer
+from fixtures.pg import PgServer
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-//! A throwaway PostgreSQL server for the Rust tests: `tests/pg_server.sh` started once per test
+//! A throwaway PostgreSQL server for the Rust tests: `tests/scripts/pg_server.sh` started once per test
 //! process (initdb on a temporary directory, a free port), a fresh database per test. The server
 //! stops and its files go when this process ends, however it ends (the script waits for its
 //! standard input to close). No server (no PostgreSQL installed, initdb failing): the test fails.
@@ -19,7 +19,7 @@ struct Server {
 fn server() -> &'static Mutex<Server> {
     static SERVER: OnceLock<Mutex<Server>> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pg_server.sh");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scripts/pg_server.sh");
         for _ in 0..3 {
             let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             let mut child = Command::new("bash")
@@ -28,7 +28,7 @@ fn server() -> &'static Mutex<Server> {
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .spawn()
-                .expect("could not run tests/pg_server.sh");
+                .expect("could not run tests/scripts/pg_server.sh");
             let mut stdout = BufReader::new(child.stdout.take().unwrap());
             let mut line = String::new();
             stdout.read_line(&mut line).unwrap();
@@ -39,7 +39,7 @@ fn server() -> &'static Mutex<Server> {
             // Most likely the port was taken meanwhile: another try on another port.
             let _ = child.wait();
         }
-        panic!("could not start a PostgreSQL server for the tests (see tests/pg_server.sh's message above)");
+        panic!("could not start a PostgreSQL server for the tests (see tests/scripts/pg_server.sh's message above)");
     })
 }
 

@@ -28,7 +28,7 @@ from mcp.client.streamable_http import streamable_http_client
 import runway_core
 
 from conftest import api_requests, text
-from pg_fixture import pg_server, pg_url  # noqa: F401  (fixtures)
+from fixtures.pg import pg_server, pg_url  # noqa: F401  (fixtures)
 
 ALICE = "key_" + "a1" * 64
 BOB = "key_" + "b2" * 64

@@ -30,7 +30,7 @@ from mcp.client.streamable_http import streamable_http_client
 import runway_core
 
 from conftest import api_requests, text
-from pg_fixture import pg_server, pg_url  # noqa: F401  (fixtures)
+from fixtures.pg import pg_server, pg_url  # noqa: F401  (fixtures)
 from test_http import ALICE, BOB, free_port, get, server, user, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]

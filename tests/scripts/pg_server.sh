@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server for the tests (Rust and Python alike).
 #
-#   tests/pg_server.sh PORT [tls]
+#   tests/scripts/pg_server.sh PORT [tls]
 #
 # Creates a cluster with initdb in a new temporary directory, starts it on 127.0.0.1:PORT (its Unix
 # socket in that directory too) and prints `ready postgresql://runway@127.0.0.1:PORT/postgres`. Then it

@@ -16,7 +16,7 @@
 # Prints each step's time. Environment: WHEELS_PYTHONS="3.10 3.11 3.12 3.13" (the versions),
 # CARGO_TARGET_DIR (default: target/ of the repository).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 REPO=$PWD
 HOST_PY=.venv/bin/python        # made by tests/run.sh: has maturin
 VERSIONS=${WHEELS_PYTHONS:-"3.10 3.11 3.12 3.13"}
