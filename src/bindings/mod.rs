@@ -5,6 +5,7 @@ mod bridge;
 mod client;
 mod convert;
 mod errors;
+mod mailbox;
 mod simulator;
 mod task;
 
