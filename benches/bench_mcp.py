@@ -6,6 +6,7 @@ over stdio, driven by the MCP SDK's client. Run from a folder where the reposito
 not on sys.path, with the project installed (see benches/README.md):
 
     python benches/bench_mcp.py [--generations 300] [--task-seconds 20]
+    python benches/bench_mcp.py --journal-status --rounds 5   # get_task_status, journal on vs off
 """
 
 from __future__ import annotations
@@ -90,8 +91,8 @@ async def cold_start(sim: dict, runs: int) -> list[float]:
     return times
 
 
-async def status_throughput(sim: dict, concurrency: int, calls: int) -> float:
-    async with Client(params(sim), mode="legacy") as c:
+async def status_throughput(sim: dict, concurrency: int, calls: int, **env: str) -> float:
+    async with Client(params(sim, **env), mode="legacy") as c:
         r = await c.call_tool("generate_video_text_to_video", {"prompt_text": "bench", "model": "gen4.5", "wait_for_completion": False})
         task_id = r.structured_content["task_id"]
         for _ in range(20):  # warm up
@@ -149,14 +150,32 @@ async def main() -> None:
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--journal-only", action="store_true",
                     help="only the generations run, with the task journal on and then off (its overhead)")
+    ap.add_argument("--journal-status", action="store_true",
+                    help="only get_task_status at concurrency 16, with the task journal on and off (its overhead)")
     ap.add_argument("--rounds", type=int, default=1,
-                    help="with --journal-only: on/off pairs to run, alternating which goes first; medians are printed")
+                    help="with --journal-only or --journal-status: on/off pairs to run, alternating which goes "
+                         "first; medians are printed")
     args = ap.parse_args()
     import runway_core
 
     print(f"runway_core {runway_core.__version__} from {runway_core.__file__}")
     print(f"python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}")
     sim_proc, sim = start_simulator(args.task_seconds)
+    if args.journal_status:
+        try:
+            modes = [("journal on ", {}), ("journal off", {"RUNWAY_MCP_JOURNAL": "off"})]
+            rates: dict[str, list[float]] = {label: [] for label, _ in modes}
+            for r in range(args.rounds):
+                for label, env in (modes if r % 2 == 0 else modes[::-1]):
+                    rates[label].append(await status_throughput(sim, 16, args.calls, **env))
+                    print(f"{label}: get_task_status at concurrency 16: {rates[label][-1]:.0f} calls/s", flush=True)
+            on, off = statistics.median(rates["journal on "]), statistics.median(rates["journal off"])
+            print(f"median over {args.rounds} round(s): journal on {on:.0f} calls/s, off {off:.0f} calls/s, "
+                  f"on/off {on / off:.2f} (target >= 0.90)")
+        finally:
+            sim_proc.stdin.close()
+            sim_proc.wait(timeout=10)
+        return
     if args.journal_only:
         try:
             modes = [("journal on ", {}), ("journal off", {"RUNWAY_MCP_JOURNAL": "off"})]

@@ -116,10 +116,13 @@ where
     F: Future<Output = Result<T, Failure>> + Send + 'static,
     C: for<'a> FnOnce(Python<'a>, T) -> PyResult<Bound<'a, PyAny>> + Send + 'static,
 {
-    let py_fut = event_loop.call_method0("create_future")?;
+    let py = event_loop.py();
+    let py_fut = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
     let (tx, mut rx) = oneshot::channel::<()>();
-    py_fut.call_method1("add_done_callback", (CancelOnDone { tx: Mutex::new(Some(tx)) },))?;
+    let on_cancel = Bound::new(py, CancelOnDone { tx: Mutex::new(Some(tx)) })?.into_any();
+    py_fut.call_method1(pyo3::intern!(py, "add_done_callback"), (&on_cancel,))?;
     let delivery_fut = py_fut.clone().unbind();
+    let on_cancel = on_cancel.unbind();
     let mailbox = mailbox::for_loop(&event_loop)?;
     pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
         let outcome = tokio::select! {
@@ -134,7 +137,7 @@ where
             Err(Failure::Core(e)) => (false, super::errors::to_pyerr(py, e).into_value(py).into_bound(py).into_any()),
             Err(Failure::Py(e)) => (false, e.into_value(py).into_bound(py).into_any()),
         });
-        mailbox.send(delivery_fut, outcome);
+        mailbox.send(delivery_fut, on_cancel, outcome);
     });
     Ok(py_fut)
 }

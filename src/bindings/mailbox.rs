@@ -19,6 +19,9 @@ pub type Outcome = Box<dyn for<'py> FnOnce(Python<'py>) -> (bool, Bound<'py, PyA
 
 struct Delivery {
     fut: Py<PyAny>,
+    // The future's done callback that stops the Rust side on cancel: taken off before the result
+    // is set, so that setting it schedules no callback of ours.
+    on_cancel: Py<PyAny>,
     outcome: Outcome,
 }
 
@@ -42,10 +45,10 @@ struct Shared {
 
 impl Sender {
     /// Hands a finished call to the loop (from any thread, without the GIL).
-    pub fn send(&self, fut: Py<PyAny>, outcome: Outcome) {
+    pub fn send(&self, fut: Py<PyAny>, on_cancel: Py<PyAny>, outcome: Outcome) {
         let wake = {
             let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
-            q.items.push(Delivery { fut, outcome });
+            q.items.push(Delivery { fut, on_cancel, outcome });
             !std::mem::replace(&mut q.signalled, true)
         };
         if wake {
@@ -78,11 +81,18 @@ impl Drain {
             q.signalled = false;
             std::mem::take(&mut q.items)
         };
+        let (remove, set_result, set_exception) = (
+            pyo3::intern!(py, "remove_done_callback"),
+            pyo3::intern!(py, "set_result"),
+            pyo3::intern!(py, "set_exception"),
+        );
         for d in items {
+            let fut = d.fut.bind(py);
+            let _ = fut.call_method1(remove, (d.on_cancel,));
             let (ok, value) = (d.outcome)(py);
             // A future cancelled meanwhile refuses its result (InvalidStateError), and keeps no
             // other waiting.
-            let _ = d.fut.bind(py).call_method1(if ok { "set_result" } else { "set_exception" }, (value,));
+            let _ = fut.call_method1(if ok { set_result } else { set_exception }, (value,));
         }
     }
 }
