@@ -143,6 +143,39 @@ async def generations(sim: dict, n: int, task_seconds: float, **env: str) -> dic
             "peak_rss_mb": rss, "polls_per_task": polls / n, "lag_p50_s": statistics.median(lags), "lag_max_s": lags[-1]}
 
 
+JOURNAL_MODES = [("journal on ", {}), ("journal off", {"RUNWAY_MCP_JOURNAL": "off"})]
+
+
+async def journal_on_off(args: argparse.Namespace, sim_proc: subprocess.Popen, sim: dict) -> subprocess.Popen:
+    """The journal's overhead: --journal-status (get_task_status at 16, calls/s) or --journal-only
+    (the generations, server CPU), with the journal on and off in alternating order, so that drift
+    on a shared machine hits both alike; medians printed. Returns the simulator last used."""
+    figures: dict[str, list[float]] = {label: [] for label, _ in JOURNAL_MODES}
+    for r in range(args.rounds):
+        if r > 0 and args.journal_only:  # a fresh simulator each round: its credits last about three
+            sim_proc.stdin.close()
+            sim_proc.wait(timeout=10)
+            sim_proc, sim = start_simulator(args.task_seconds)
+        for label, env in (JOURNAL_MODES if r % 2 == 0 else JOURNAL_MODES[::-1]):
+            if args.journal_status:
+                figures[label].append(await status_throughput(sim, 16, args.calls, **env))
+                print(f"{label}: get_task_status at concurrency 16: {figures[label][-1]:.0f} calls/s", flush=True)
+                continue
+            g = await generations(sim, args.generations, args.task_seconds, **env)
+            figures[label].append(g["server_cpu_s"])
+            print(f"{label}: {g['returned']} returned, {g['succeeded']} succeeded, server CPU {g['server_cpu_s']:.2f} s, "
+                  f"polls per task {g['polls_per_task']:.2f}, lag p50 {g['lag_p50_s']:.2f} s, "
+                  f"peak RSS {g['peak_rss_mb']:.0f} MB", flush=True)
+    on, off = (statistics.median(figures[label]) for label, _ in JOURNAL_MODES)
+    if args.journal_status:
+        print(f"median over {args.rounds} round(s): journal on {on:.0f} calls/s, off {off:.0f} calls/s, "
+              f"on/off {on / off:.2f} (target >= 0.90)")
+    else:
+        print(f"median server CPU over {args.rounds} round(s): journal on {on:.2f} s, off {off:.2f} s, "
+              f"difference {100 * (on - off) / off:+.0f} %")
+    return sim_proc
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--generations", type=int, default=300)
@@ -161,40 +194,9 @@ async def main() -> None:
     print(f"runway_core {runway_core.__version__} from {runway_core.__file__}")
     print(f"python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}")
     sim_proc, sim = start_simulator(args.task_seconds)
-    if args.journal_status:
+    if args.journal_status or args.journal_only:
         try:
-            modes = [("journal on ", {}), ("journal off", {"RUNWAY_MCP_JOURNAL": "off"})]
-            rates: dict[str, list[float]] = {label: [] for label, _ in modes}
-            for r in range(args.rounds):
-                for label, env in (modes if r % 2 == 0 else modes[::-1]):
-                    rates[label].append(await status_throughput(sim, 16, args.calls, **env))
-                    print(f"{label}: get_task_status at concurrency 16: {rates[label][-1]:.0f} calls/s", flush=True)
-            on, off = statistics.median(rates["journal on "]), statistics.median(rates["journal off"])
-            print(f"median over {args.rounds} round(s): journal on {on:.0f} calls/s, off {off:.0f} calls/s, "
-                  f"on/off {on / off:.2f} (target >= 0.90)")
-        finally:
-            sim_proc.stdin.close()
-            sim_proc.wait(timeout=10)
-        return
-    if args.journal_only:
-        try:
-            modes = [("journal on ", {}), ("journal off", {"RUNWAY_MCP_JOURNAL": "off"})]
-            cpu: dict[str, list[float]] = {"journal on ": [], "journal off": []}
-            for r in range(args.rounds):
-                if r > 0:  # a fresh simulator each round: its account's credits last about three rounds
-                    sim_proc.stdin.close()
-                    sim_proc.wait(timeout=10)
-                    sim_proc, sim = start_simulator(args.task_seconds)
-                # Alternate which goes first, so that drift on a shared machine hits both alike.
-                for label, env in (modes if r % 2 == 0 else modes[::-1]):
-                    g = await generations(sim, args.generations, args.task_seconds, **env)
-                    cpu[label].append(g["server_cpu_s"])
-                    print(f"{label}: {g['returned']} returned, {g['succeeded']} succeeded, server CPU {g['server_cpu_s']:.2f} s, "
-                          f"polls per task {g['polls_per_task']:.2f}, lag p50 {g['lag_p50_s']:.2f} s, "
-                          f"peak RSS {g['peak_rss_mb']:.0f} MB", flush=True)
-            on, off = statistics.median(cpu["journal on "]), statistics.median(cpu["journal off"])
-            print(f"median server CPU over {args.rounds} round(s): journal on {on:.2f} s, off {off:.2f} s, "
-                  f"difference {100 * (on - off) / off:+.0f} %")
+            sim_proc = await journal_on_off(args, sim_proc, sim)
         finally:
             sim_proc.stdin.close()
             sim_proc.wait(timeout=10)
