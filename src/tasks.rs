@@ -6,12 +6,24 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+/// Runway's task states, in the order a task goes through them: the one list the core, both
+/// journals' SQL (checked against it by their tests) and the Python side (`runway_core.TASK_STATES`)
+/// take them from.
+pub const STATES: [&str; 6] = ["PENDING", "THROTTLED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"];
+
+/// The states after which a task never changes again: the last three of `STATES`.
+pub const FINAL_STATES: [&str; 3] = ["SUCCEEDED", "FAILED", "CANCELLED"];
+
+/// Whether a task in `status` never changes again.
+pub fn is_final(status: &str) -> bool {
+    FINAL_STATES.contains(&status)
+}
+
 /// A Runway task as last seen. Fields follow the API (snake_case here); `raw` keeps Runway's JSON.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
     pub id: String,
-    /// PENDING, THROTTLED, RUNNING, SUCCEEDED, FAILED, CANCELLED — or None for a task just created
-    /// (the create response carries no status).
+    /// One of `STATES`, or None for a task just created (the create response carries no status).
     pub status: Option<String>,
     pub progress: Option<f64>,
     pub output: Vec<String>,
@@ -51,7 +63,7 @@ impl Task {
     }
 
     pub fn is_terminal(&self) -> bool {
-        matches!(self.status.as_deref(), Some("SUCCEEDED" | "FAILED" | "CANCELLED"))
+        self.status.as_deref().is_some_and(is_final)
     }
 
     pub fn succeeded(&self) -> bool {

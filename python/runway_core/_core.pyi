@@ -8,6 +8,8 @@ __all__ = [
     "UPLOAD_MAX_BYTES",
     "LEASE_SECONDS",
     "DEFAULT_BASE_URL",
+    "TASK_STATES",
+    "FINAL_TASK_STATES",
     "RunwayError",
     "ApiError",
     "AuthenticationError",
@@ -39,6 +41,9 @@ UPLOAD_MAX_BYTES: int
 # How long a task's lease lasts when its creator takes it with its journal row.
 LEASE_SECONDS: float
 DEFAULT_BASE_URL: str
+# Runway's task states in the order a task goes through them; the final ones never change again.
+TASK_STATES: tuple[str, ...]
+FINAL_TASK_STATES: frozenset[str]
 
 class RunwayError(Exception):
     task_id: Optional[str]

@@ -173,7 +173,7 @@ def summary(entries: list[dict[str, Any]]) -> str:
         if e.get("error"):
             line += f"; {e['error']}"
         lines.append(line)
-    running = [e["task_id"] for e in entries if e["status"] not in ("NOT_SENT", "SUCCEEDED", "FAILED", "CANCELLED")]
+    running = [e["task_id"] for e in entries if e["status"] != "NOT_SENT" and e["status"] not in runway_core.FINAL_TASK_STATES]
     if running:
         lines.append(f"Still running: call wait_for_task with each task_id ({', '.join(running)}).")
     return "\n".join(lines)

@@ -25,7 +25,8 @@ class TaskResult(BaseModel):
     """A Runway task as the tools report it."""
 
     task_id: str = Field(description="Runway task id; use it with wait_for_task, get_task_status, cancel_task.")
-    status: str = Field(description="SUBMITTED (created, not polled yet), PENDING, THROTTLED, RUNNING, SUCCEEDED, FAILED or CANCELLED.")
+    status: str = Field(description=f"SUBMITTED (created, not polled yet), {', '.join(runway_core.TASK_STATES[:-1])} "
+                                    f"or {runway_core.TASK_STATES[-1]}.")
     progress: Optional[float] = Field(default=None, description="0..1 while RUNNING.")
     model: Optional[str] = None
     estimated_cost_credits: Optional[float] = Field(default=None, description="Most the task can cost (1 credit = $0.01).")

@@ -270,7 +270,7 @@ class RunwayService:
                         return
                     await asyncio.sleep(self.LEASE_SECONDS / 3)
                     now = await client.journal_entry(task_id)
-                    if now is None or (now["status"] in ("SUCCEEDED", "FAILED", "CANCELLED") and
+                    if now is None or (now["status"] in runway_core.FINAL_TASK_STATES and
                                        (now["files"] or not self.settings.save_outputs or now["status"] != "SUCCEEDED")):
                         return  # the other one finished it
                 async with self.held(task_id):

@@ -54,6 +54,8 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_BASE_URL", crate::client::DEFAULT_BASE_URL)?;
     m.add("UPLOAD_MAX_BYTES", crate::media::UPLOAD_MAX)?;
     m.add("LEASE_SECONDS", crate::client::CREATOR_LEASE.as_secs_f64())?;
+    m.add("TASK_STATES", pyo3::types::PyTuple::new(m.py(), crate::tasks::STATES)?)?;
+    m.add("FINAL_TASK_STATES", pyo3::types::PyFrozenSet::new(m.py(), crate::tasks::FINAL_STATES)?)?;
     errors::register(m)?;
     m.add_class::<task::PyTask>()?;
     m.add_class::<client::PyClient>()?;

@@ -40,9 +40,6 @@ use crate::errors::{Error, Result};
 use crate::tasks::Task;
 use crate::util::now_unix_ms;
 
-/// Statuses after which a task never changes again.
-pub const TERMINAL: [&str; 3] = ["SUCCEEDED", "FAILED", "CANCELLED"];
-
 /// `Filter::limit` when none is given.
 pub const DEFAULT_LIMIT: usize = 50;
 /// The most rows one `list` returns.
@@ -98,10 +95,6 @@ pub enum Claim {
     /// An earlier create of this request may have made a task whose id never came back (a stale
     /// claim, now this row, or an ambiguous answer): creating again might pay twice.
     Ambiguous(Box<Entry>),
-}
-
-fn is_terminal_status(s: &str) -> bool {
-    TERMINAL.contains(&s)
 }
 
 /// One task, or one ambiguous create, as journaled.
@@ -169,7 +162,7 @@ impl Default for Entry {
 
 impl Entry {
     pub fn is_terminal(&self) -> bool {
-        self.status.as_deref().is_some_and(is_terminal_status)
+        self.status.as_deref().is_some_and(crate::tasks::is_final)
     }
 
     /// Runway may have created a task for this row, but its id is unknown.

@@ -4,8 +4,9 @@
 
 use serde_json::Value;
 
-use super::{is_terminal_status, Entry, STALE_CLAIM_NOTE, SUBMITTING};
+use super::{Entry, STALE_CLAIM_NOTE, SUBMITTING};
 use crate::errors::{Error, Result};
+use crate::tasks::is_final;
 use crate::util::now_unix_ms;
 
 pub(crate) const COLUMNS: &str =
@@ -57,7 +58,7 @@ fn is_empty_array(v: &Value) -> bool {
 
 /// Applies `s` to `e`; false (and `e` untouched) if it would move a finished task back.
 fn advance(e: &mut Entry, s: &Seen, now: u64) -> bool {
-    if e.is_terminal() && !s.status.is_some_and(is_terminal_status) {
+    if e.is_terminal() && !s.status.is_some_and(is_final) {
         return false;
     }
     if let Some(st) = s.status {
@@ -201,4 +202,17 @@ pub(crate) fn claim_row(e: &Entry) -> Result<(Entry, String, u64)> {
 pub(crate) fn distinct(ids: &[String]) -> Vec<&String> {
     let mut seen = std::collections::HashSet::new();
     ids.iter().filter(|id| seen.insert(id.as_str())).collect()
+}
+
+/// Holds a backend's status SQL to the one list of states (`crate::tasks`): the SQL stays
+/// literal text, since the live-tasks expression must read exactly as the index it uses.
+#[cfg(test)]
+pub(crate) fn assert_state_sql(terminal: &str, in_flight: &str, live: &str) {
+    use crate::tasks::{FINAL_STATES, STATES};
+    let list =
+        |states: &[&str]| format!("({})", states.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", "));
+    let running: Vec<&str> = STATES.iter().copied().filter(|s| !FINAL_STATES.contains(s)).collect();
+    assert_eq!(terminal, list(&FINAL_STATES));
+    assert_eq!(in_flight, format!("(status IS NULL OR status IN {})", list(&running)));
+    assert_eq!(live, format!("(status IS NULL OR status NOT IN {})", list(&FINAL_STATES)));
 }

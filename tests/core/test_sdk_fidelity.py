@@ -13,6 +13,7 @@ import asyncio
 import base64
 import struct
 import time
+import typing
 import urllib.parse
 import uuid
 import zlib
@@ -219,3 +220,17 @@ async def test_sdk_retries_a_503_on_retrieve(sim: runway_core.Simulator, sdk: ru
     gets = [r for r in sim.requests() if r["method"] == "GET" and r["path"] == f"/v1/tasks/{created.id}"]
     assert len(gets) == 2, gets  # the 503, then the retry that succeeded
     assert gets[1]["at_ms"] > gets[0]["at_ms"]  # the SDK backed off (≈0.4–0.5 s) in between
+
+
+def test_task_states_are_the_sdks() -> None:
+    """The one list of task states (runway_core.TASK_STATES, from the core) is the SDK's: every
+    status its task response union allows; the final ones are those its wait_for_task_output
+    stops on (runwayml/lib/polling.py: SUCCEEDED returns, FAILED and CANCELLED raise)."""
+    union = typing.get_args(TaskRetrieveResponse)[0]
+    sdk = {typing.get_args(v.model_fields["status"].annotation)[0]: v for v in typing.get_args(union)}
+    assert set(runway_core.TASK_STATES) == set(sdk)
+    assert len(runway_core.TASK_STATES) == len(sdk)
+    assert runway_core.FINAL_TASK_STATES == {"SUCCEEDED", "FAILED", "CANCELLED"} & set(sdk)
+    assert runway_core.FINAL_TASK_STATES <= set(runway_core.TASK_STATES)
+    # The states come in a task's order: the final ones last.
+    assert set(runway_core.TASK_STATES[-len(runway_core.FINAL_TASK_STATES):]) == runway_core.FINAL_TASK_STATES

@@ -150,4 +150,9 @@ mod tests {
     fn like_patterns_escape_their_wildcards() {
         assert_eq!(like_escape(r"100%_a\b"), r"100\%\_a\\b");
     }
+
+    #[test]
+    fn status_sql_names_the_task_states() {
+        crate::journal::rows::assert_state_sql(TERMINAL_SQL, IN_FLIGHT_SQL, LIVE_SQL);
+    }
 }

@@ -116,3 +116,11 @@ pub(in crate::journal) fn list_query(key_fp: &str, f: &Filter) -> (String, Vec<S
     args.push(SqlValue::Integer(f.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT) as i64));
     (sql, args)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn status_sql_names_the_task_states() {
+        crate::journal::rows::assert_state_sql(super::TERMINAL_SQL, super::IN_FLIGHT_SQL, super::LIVE_SQL);
+    }
+}
