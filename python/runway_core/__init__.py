@@ -49,6 +49,7 @@ from ._core import (
     TransportError,
     ValidationError,
     __version__,
+    endpoint_name,
 )
 
 __all__ = [
@@ -80,6 +81,7 @@ __all__ = [
     "__version__",
     "catalogue",
     "default_journal_path",
+    "endpoint_name",
     "estimate_cost",
     "models",
     "validate",
@@ -327,7 +329,7 @@ def models(endpoint: Optional[str] = None) -> list[dict[str, Any]]:
     all_models: list[dict[str, Any]] = _core.catalogue_json()["models"]
     if endpoint is None:
         return all_models
-    name = endpoint.lstrip("/").removeprefix("v1/")
+    name = endpoint_name(endpoint)
     return [m for m in all_models if m["endpoint"] == name]
 
 

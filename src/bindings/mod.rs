@@ -41,6 +41,12 @@ fn estimate_cost(py: Python<'_>, endpoint: &str, body: &Bound<'_, PyAny>) -> PyR
     Ok(model.estimate_cost(&probe))
 }
 
+/// Runway's name of an endpoint given as `text_to_video`, `/v1/text_to_video` or `v1/text_to_video`.
+#[pyfunction]
+fn endpoint_name(endpoint: &str) -> &str {
+    crate::catalogue::normalize_endpoint(endpoint)
+}
+
 /// Where the task journal lives by default: `RUNWAY_MCP_JOURNAL`, else the user's data folder.
 #[pyfunction]
 fn default_journal_path() -> String {
@@ -64,6 +70,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(estimate_cost, m)?)?;
     m.add_function(wrap_pyfunction!(default_journal_path, m)?)?;
+    m.add_function(wrap_pyfunction!(endpoint_name, m)?)?;
     m.add_function(wrap_pyfunction!(bridge::_shutdown, m)?)?;
     Ok(())
 }

@@ -85,7 +85,7 @@ impl Catalogue {
 }
 
 pub fn normalize_endpoint(s: &str) -> &str {
-    s.trim_start_matches('/').trim_start_matches("v1/")
+    s.trim_start_matches('/').trim_start_matches("v1/").trim_end_matches('/')
 }
 
 /// The load-time checks of one (resolved) model that serde cannot make; `at` names it in errors.

@@ -355,7 +355,10 @@ def test_catalogue_helpers():
     assert ("text_to_video", "veo3.1") in names and ("video_upscale", "magnific_video_upscaler_creative") in names
     images = {m["model"] for m in runway_core.models("/v1/text_to_image")}
     assert {"gen4_image", "gen4_image_turbo", "gemini_2.5_flash", "gpt_image_2", "recraft_v4_1_vector"} <= images
-    assert len(images) == 21 and all(m["endpoint"] == "text_to_image" for m in runway_core.models("text_to_image"))
+    assert images == {m["model"] for m in runway_core.catalogue()["models"] if m["endpoint"] == "text_to_image"}
+    for form in ("text_to_image", "/v1/text_to_image", "v1/text_to_image", "/v1/text_to_image/"):
+        assert runway_core.endpoint_name(form) == "text_to_image"
+        assert {m["model"] for m in runway_core.models(form)} == images
     veo = next(m for m in runway_core.models("text_to_video") if m["model"] == "veo3.1")
     assert veo["fields"]["duration"]["values"] == [4, 6, 8]
     assert runway_core.estimate_cost("text_to_video", {"model": "veo3.1", "promptText": "x", "ratio": "1280:720"}) == 320

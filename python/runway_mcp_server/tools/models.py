@@ -30,7 +30,7 @@ async def list_available_models(
     capability: Annotated[Optional[str], Field(description="A tag, e.g. last_frame")] = None,
 ) -> Annotated[CallToolResult, Listing]:
     ms = [m for m in cat.all_models()
-          if (endpoint is None or m.endpoint == endpoint.strip("/").removeprefix("v1/"))
+          if (endpoint is None or m.endpoint == runway_core.endpoint_name(endpoint))
           and (output is None or m.output == output) and (capability is None or capability in m.tags)]
     rows = [{"model": m.name, "endpoint": m.endpoint, "title": m.title, "output": m.output, "tags": sorted(m.tags),
              "cost": cat.cost_text(m), "tools": tools_for(m)} for m in ms]
@@ -71,7 +71,7 @@ async def describe_model(
     model: str,
     endpoint: Optional[str] = None,
 ) -> Annotated[CallToolResult, Listing]:
-    ms = [m for m in cat.all_models() if m.name == model and (endpoint is None or m.endpoint == endpoint)]
+    ms = [m for m in cat.all_models() if m.name == model and (endpoint is None or m.endpoint == runway_core.endpoint_name(endpoint))]
     if not ms:
         raise ToolError(f"model: '{model}' is not in the catalogue; list_available_models lists them")
     rows: list[dict[str, Any]] = []
