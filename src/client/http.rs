@@ -119,7 +119,8 @@ impl RunwayClient {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let retry_after = retry_after_secs(resp.headers());
-                    let text = match resp.text().await {
+                    // Bytes, not text(): Runway answers JSON, which is UTF-8; serde_json checks it.
+                    let text = match resp.bytes().await {
                         Ok(t) => t,
                         Err(e) => {
                             // Headers came, the body broke. For a create the task may exist.
@@ -133,17 +134,17 @@ impl RunwayClient {
                         }
                     };
                     if (200..300).contains(&status) {
-                        if text.trim().is_empty() {
+                        if text.trim_ascii().is_empty() {
                             return Ok(Value::Null);
                         }
-                        return serde_json::from_str(&text).map_err(|e| {
+                        return serde_json::from_slice(&text).map_err(|e| {
                             Error::Protocol(format!(
                                 "Runway answered {method} {path} with invalid JSON ({e}): {}",
-                                redact(&snippet(&text), &self.key)
+                                redact(&snippet(&String::from_utf8_lossy(&text)), &self.key)
                             ))
                         });
                     }
-                    let body_json = parse_error_body(&text, &self.key);
+                    let body_json = parse_error_body(&String::from_utf8_lossy(&text), &self.key);
                     let retryable = match kind {
                         Kind::Read => matches!(status, 408 | 429) || status >= 500,
                         Kind::Create => status == 429,
