@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use super::bridge::{attach_guarded, into_py, spawn, spawn_scoped, Failure};
-use super::convert::{json_to_py, py_to_json};
+use super::convert::{body_json, json_to_py};
 use super::errors::{to_pyerr, RunwayError};
 use super::task::{task_to_py, PyTask};
 use crate::client::{CancelOutcome, ClientOptions, RunwayClient};
@@ -110,7 +110,7 @@ impl PyClient {
         reattach_only: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
-        let body = py_to_json(body).map_err(|e| super::errors::ValidationError::new_err(format!("body: {e}")))?;
+        let body = body_json(body)?;
         let meta = crate::client::CreateMeta { tool, force_new, reattach_only };
         spawn(py, async move { Ok(c.create_task_with(&endpoint, body, validate, &meta).await?) }, task_to_py)
     }
@@ -123,7 +123,7 @@ impl PyClient {
         body: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
-        let body = py_to_json(body).map_err(|e| super::errors::ValidationError::new_err(format!("body: {e}")))?;
+        let body = body_json(body)?;
         spawn(py, async move { Ok(c.in_flight(&endpoint, &body).await?) }, |py, t| match t {
             Some(t) => task_to_py(py, t),
             None => Ok(py.None().into_bound(py)),
@@ -139,7 +139,7 @@ impl PyClient {
         body: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
-        let body = py_to_json(body).map_err(|e| super::errors::ValidationError::new_err(format!("body: {e}")))?;
+        let body = body_json(body)?;
         spawn(py, async move { Ok(c.may_have_created(&endpoint, &body).await?) }, |py, e| {
             Ok(e.map(|row| crate::client::doubt(&row)).into_pyobject(py)?.into_any())
         })

@@ -37,6 +37,11 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>
     })
 }
 
+/// A request body given from Python, as JSON; one that is not JSON is a ValidationError on `body`.
+pub fn body_json(body: &Bound<'_, PyAny>) -> PyResult<Value> {
+    py_to_json(body).map_err(|e| super::errors::ValidationError::new_err(format!("body: {e}")))
+}
+
 /// Python value → JSON. Accepts None, bool, int, float, str, list, tuple and dicts with str keys.
 pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     if obj.is_none() {

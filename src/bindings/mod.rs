@@ -12,7 +12,7 @@ mod task;
 use pyo3::prelude::*;
 
 use crate::catalogue::catalogue;
-use convert::{json_to_py, py_to_json};
+use convert::{body_json, json_to_py};
 
 /// The catalogue: every endpoint and model with fields, allowed values, rules and cost.
 #[pyfunction]
@@ -23,7 +23,7 @@ fn catalogue_json(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 /// Checks a body as `create_task` would, without sending it. Raises ValidationError.
 #[pyfunction]
 fn validate(py: Python<'_>, endpoint: &str, body: &Bound<'_, PyAny>) -> PyResult<()> {
-    let body = py_to_json(body).map_err(|e| errors::ValidationError::new_err(format!("body: {e}")))?;
+    let body = body_json(body)?;
     catalogue().validate(endpoint, &body).map(drop).map_err(|e| errors::to_pyerr(py, e))
 }
 
@@ -31,7 +31,7 @@ fn validate(py: Python<'_>, endpoint: &str, body: &Bound<'_, PyAny>) -> PyResult
 /// be given in any form `create_task` takes (local paths, task ids): nothing is read or sent.
 #[pyfunction]
 fn estimate_cost(py: Python<'_>, endpoint: &str, body: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
-    let body = py_to_json(body).map_err(|e| errors::ValidationError::new_err(format!("body: {e}")))?;
+    let body = body_json(body)?;
     let cat = catalogue();
     let probe = match body.get("model").and_then(|m| m.as_str()).and_then(|m| cat.model(endpoint, m)) {
         Some(m) => crate::media::with_placeholders(&m.fields, &body).map_err(|e| errors::to_pyerr(py, e))?,

@@ -66,8 +66,6 @@ def assemble(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> tuple[str, c
     return endpoint, m, cat.fill_required(m, body), names
 
 
-# The parameters about the call itself, not the request: no part of the body.
-CALL_ONLY = ("wait_for_completion", "max_wait_seconds", "force_new")
 
 
 def planned(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> list[budget.Planned]:
@@ -142,6 +140,9 @@ SHARED_SCHEMAS: dict[str, dict[str, Any]] = {
     # Clamped to [0, RUNWAY_MCP_MAX_WAIT limit] by the service.
     "max_wait_seconds": {"type": "number"},
 }
+
+# The shared parameters about the call itself, not the request: no part of the body.
+CALL_ONLY = tuple(k for k in SHARED_SCHEMAS if k != "options")
 
 
 def param_schema(p: P, models: list[cat.Model]) -> dict[str, Any]:
