@@ -96,8 +96,9 @@ pub fn redact(text: &str, secret: &str) -> String {
     text.replace(secret, "[redacted]")
 }
 
-/// Percent-encodes a query-string value (RFC 3986 unreserved characters pass through).
-pub fn query_escape(s: &str) -> String {
+/// Percent-encodes a query-string value or a path segment (RFC 3986 unreserved characters pass
+/// through).
+pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -109,14 +110,36 @@ pub fn query_escape(s: &str) -> String {
     out
 }
 
+/// Undoes `%XX` escapes (invalid UTF-8 is replaced); `+` stays as it is.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn query_values_are_escaped() {
-        assert_eq!(query_escape("abc-_.~9"), "abc-_.~9");
-        assert_eq!(query_escape("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(percent_encode("abc-_.~9"), "abc-_.~9");
+        assert_eq!(percent_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(percent_decode("a%20b%26c%3Dd%2F%C3%A9%zz"), "a b&c=d/é%zz");
     }
 
     #[test]

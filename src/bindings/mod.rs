@@ -33,7 +33,7 @@ fn validate(py: Python<'_>, endpoint: &str, body: &Bound<'_, PyAny>) -> PyResult
 fn estimate_cost(py: Python<'_>, endpoint: &str, body: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
     let body = body_json(body)?;
     let cat = catalogue();
-    let probe = match body.get("model").and_then(|m| m.as_str()).and_then(|m| cat.model(endpoint, m)) {
+    let probe = match cat.model_for(endpoint, &body) {
         Some(m) => crate::media::with_placeholders(&m.fields, &body).map_err(|e| errors::to_pyerr(py, e))?,
         None => body,
     };

@@ -71,6 +71,7 @@ pub(super) fn describe_spec(s: &Spec) -> String {
         },
         Spec::Number { .. } => "a number".into(),
         Spec::Bool => "true or false".into(),
+        Spec::Null => "null".into(),
         Spec::Media { kind } => format!("{} URI", kind.with_article()),
         Spec::Tag => "a tag".into(),
         Spec::Array { .. } => "a list".into(),

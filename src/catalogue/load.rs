@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::types::{field_at, Endpoint, Model, Removed, Spec, TAGS};
+use super::operations::Operation;
+use super::types::{field_at, Endpoint, Field, Model, Removed, Rule, Spec, TAGS};
 
 pub(super) const CATALOGUE_JSON: &str = include_str!("../catalogue.json");
 
@@ -15,6 +16,9 @@ pub(super) const CATALOGUE_JSON: &str = include_str!("../catalogue.json");
 pub struct Catalogue {
     pub api_version: String,
     pub endpoints: Vec<Endpoint>,
+    /// Every operation: those listed in the JSON, then one per endpoint (added by `parse`).
+    #[serde(default)]
+    pub operations: Vec<Operation>,
     /// Named specs that `ref` entries point at; `parse` inlines them into the models.
     #[serde(default, skip_serializing)]
     definitions: BTreeMap<String, Spec>,
@@ -52,6 +56,42 @@ impl Catalogue {
                 return Err(format!("{} {} is both removed and listed", r.endpoint, r.model));
             }
         }
+        for e in &cat.endpoints {
+            let Some(fixed) = &e.fixed_model else { continue };
+            let models = cat.models_for(&e.name);
+            if models.len() != 1 || models[0].model != *fixed {
+                return Err(format!(
+                    "endpoint {} has fixed_model {fixed} but its models are not just that one",
+                    e.name
+                ));
+            }
+        }
+        let fixed: Vec<(String, String)> =
+            cat.endpoints.iter().filter_map(|e| Some((e.name.clone(), e.fixed_model.clone()?))).collect();
+        for m in &mut cat.models {
+            m.fixed = fixed.iter().any(|(e, f)| *e == m.endpoint && *f == m.model);
+        }
+        for op in &mut cat.operations {
+            let at = format!("operation {}", op.name);
+            for f in op.query.values_mut().chain(op.body.iter_mut().flat_map(|b| b.values_mut())) {
+                resolve(&mut f.spec, &defs).map_err(|e| format!("{at}: {e}"))?;
+            }
+            check_operation(op, &at)?;
+        }
+        // Task operations come from the endpoints (also when reading `to_json`'s output back).
+        cat.operations.retain(|o| o.endpoint.is_none());
+        let derived: Vec<Operation> = cat.endpoints.iter().map(Operation::for_endpoint).collect();
+        cat.operations.extend(derived);
+        let mut names = BTreeSet::new();
+        let mut routes = BTreeSet::new();
+        for op in &cat.operations {
+            if !names.insert(op.name.as_str()) {
+                return Err(format!("operation {} is listed twice", op.name));
+            }
+            if !routes.insert((op.method.as_str(), op.path.as_str())) {
+                return Err(format!("{} {} is listed twice", op.method, op.path));
+            }
+        }
         cat.definitions = defs;
         Ok(cat)
     }
@@ -78,6 +118,30 @@ impl Catalogue {
         self.models.iter().filter(|m| m.endpoint == ep).collect()
     }
 
+    /// The model that checks `body` at `endpoint`: the endpoint's fixed model, or the one the
+    /// body names.
+    pub fn model_for(&self, endpoint: &str, body: &Value) -> Option<&Model> {
+        match self.endpoint(endpoint)?.fixed_model.as_deref() {
+            Some(fixed) => self.model(endpoint, fixed),
+            None => self.model(endpoint, body.get("model")?.as_str()?),
+        }
+    }
+
+    /// An operation by its dotted name (`routers.create`).
+    pub fn operation(&self, name: &str) -> Option<&Operation> {
+        self.operations.iter().find(|o| o.name == name)
+    }
+
+    /// The operation a request is for, and its path parameters; a literal segment wins over a
+    /// parameter (`/v1/voices/preview` is not voice `preview`).
+    pub fn route(&self, method: &str, path: &str) -> Option<(&Operation, BTreeMap<String, String>)> {
+        self.operations
+            .iter()
+            .filter(|o| o.method == method)
+            .filter_map(|o| Some((o, o.match_path(path)?)))
+            .max_by_key(|(o, _)| o.specificity())
+    }
+
     /// The catalogue as plain JSON (definitions resolved), for `runway_core.models()`.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
@@ -88,18 +152,46 @@ pub fn normalize_endpoint(s: &str) -> &str {
     s.trim_start_matches('/').trim_start_matches("v1/").trim_end_matches('/')
 }
 
+/// The load-time checks of one (resolved) operation.
+fn check_operation(op: &Operation, at: &str) -> std::result::Result<(), String> {
+    if !["GET", "POST", "PATCH", "DELETE"].contains(&op.method.as_str()) {
+        return Err(format!("{at}: unknown method {}", op.method));
+    }
+    if !op.path.starts_with("/v1/") {
+        return Err(format!("{at}: path {} is not under /v1/", op.path));
+    }
+    if op.body.is_some() && op.method != "POST" && op.method != "PATCH" {
+        return Err(format!("{at}: a {} has no body", op.method));
+    }
+    let empty = BTreeMap::new();
+    let body = op.body.as_ref().unwrap_or(&empty);
+    check_rules_name_fields(&op.rules, body, at)?;
+    for (name, f) in op.query.iter().chain(body) {
+        check_item_keys(&f.spec).map_err(|e| format!("{at}: {name}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// A typo in a rule would silently disable it; refuse to load instead.
+fn check_rules_name_fields(
+    rules: &[Rule],
+    fields: &BTreeMap<String, Field>,
+    at: &str,
+) -> std::result::Result<(), String> {
+    match rules.iter().find_map(|r| Some((r, r.fields().find(|f| field_at(fields, f).is_none())?))) {
+        Some((r, f)) => Err(format!("{at}: rule '{}' names unknown field {f}", r.message)),
+        None => Ok(()),
+    }
+}
+
 /// The load-time checks of one (resolved) model that serde cannot make; `at` names it in errors.
 fn check_model(m: &Model, at: &str) -> std::result::Result<(), String> {
     if let Some(t) = m.tags.iter().find(|t| !TAGS.contains(&t.as_str())) {
         return Err(format!("{at}: unknown tag '{t}' (known: {})", TAGS.join(", ")));
     }
-    // A typo in a rule or cost would silently disable it; refuse to load instead.
+    check_rules_name_fields(&m.rules, &m.fields, at)?;
+    // A typo in a cost would silently disable it too.
     let known = |path: &str| field_at(&m.fields, path).is_some();
-    for r in &m.rules {
-        if let Some(f) = r.fields().find(|f| !known(f)) {
-            return Err(format!("{at}: rule '{}' names unknown field {f}", r.message));
-        }
-    }
     if let Some(c) = &m.cost {
         let cases = c.overrides.iter().chain(&c.extras);
         if let Some(f) = cases.flat_map(|k| std::iter::once(&k.field).chain(k.also.keys())).find(|f| !known(f)) {

@@ -6,9 +6,10 @@
 //! - `body`: reading request bodies (dotted paths, number equality);
 //! - `cost`: the price of a model and the estimate of a request's credits;
 //! - `types`: the spec language (media kinds, specs, fields, rules, models);
-//! - `load`: parsing the JSON, load-time consistency checks, finding endpoints and models;
+//! - `operations`: every operation of the API (method, path, query, body, answer);
+//! - `load`: parsing the JSON, load-time consistency checks, finding endpoints, models, operations;
 //! - `describe`: how values and specs read in messages;
-//! - `validate`: checking a request body and its media URIs.
+//! - `validate`: checking a request body and its media URIs, and an operation's request.
 //!
 //! Everything public is re-exported here, so callers name `crate::catalogue::X` only.
 
@@ -16,17 +17,19 @@ mod body;
 mod cost;
 mod describe;
 mod load;
+mod operations;
 mod types;
 mod validate;
 
 pub use body::lookup;
 pub use cost::{Cost, CostCase};
 pub use load::{catalogue, normalize_endpoint, Catalogue};
+pub use operations::{Operation, Returns};
 pub use types::{
     field_at, Condition, Endpoint, Field, MaxPerValue, MediaKind, Model, OutputCount, Removed, Rule, Spec, SumOf,
     DATA_URI_MAX_AV, DATA_URI_MAX_IMAGE, TAGS,
 };
-pub use validate::{check_media, valid_tag};
+pub use validate::{check_fields, check_media, valid_tag};
 
 #[cfg(test)]
 mod tests;

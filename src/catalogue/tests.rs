@@ -51,6 +51,7 @@ fn sample(spec: &Spec, full: bool, i: usize) -> Value {
             json!(v)
         }
         Spec::Bool => json!(true),
+        Spec::Null => Value::Null,
         Spec::Media { kind } => {
             if full {
                 json!(format!("data:{}/mp4;base64,AAAA", kind.as_str()))

@@ -71,6 +71,8 @@ pub enum Spec {
         max: Option<f64>,
     },
     Bool,
+    /// JSON null: a field Runway lets a caller clear (inside an `any_of`).
+    Null,
     /// A media URI: https URL, `runway://` upload or `data:<kind>/...` URI.
     Media {
         kind: MediaKind,
@@ -280,6 +282,10 @@ pub struct Model {
     pub cost: Option<Cost>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// The endpoint's one model (set on load from the endpoint's `fixed_model`): its body names
+    /// no model.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fixed: bool,
 }
 
 impl Model {
@@ -304,4 +310,17 @@ pub struct Endpoint {
     pub name: String,
     pub path: String,
     pub description: String,
+    /// The SDK's name for this operation when it is not `<name>.create` (`recipes.product_ad`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// The endpoint's one model, for bodies that carry no `model` field (recipes, routers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_model: Option<String>,
+}
+
+impl Endpoint {
+    /// The operation's dotted name, as the SDK names its method (`text_to_video.create`).
+    pub fn operation_name(&self) -> String {
+        self.operation.clone().unwrap_or_else(|| format!("{}.create", self.name.replace('/', ".")))
+    }
 }

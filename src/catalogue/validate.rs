@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use super::body::{lookup, path_of, values_equal};
 use super::describe::{describe_spec, hint, kind_of, list_values, range_text, show};
 use super::load::{normalize_endpoint, Catalogue};
+use super::operations::{Operation, Returns};
 use super::types::{Condition, Field, MaxPerValue, MediaKind, Model, Rule, Spec, SumOf};
 use crate::errors::{Error, Issue, Result};
 
@@ -32,6 +33,65 @@ impl Catalogue {
                 ep_name,
             ));
         };
+        let model = match self.endpoint(ep_name).and_then(|e| e.fixed_model.as_deref()) {
+            Some(fixed) => self.model(ep_name, fixed).expect("checked when the catalogue loads"),
+            None => self.model_named_in(ep_name, obj)?,
+        };
+        let issues = model.check(obj);
+        if issues.is_empty() {
+            Ok(model)
+        } else {
+            Err(Error::validation(issues, &format!("invalid {} request for model {}", ep_name, model.model)))
+        }
+    }
+
+    /// Checks a request for `op` before it is sent: path parameters, query and body, every problem
+    /// at once. Returns the path with its parameters and query string filled in.
+    pub fn check_request(
+        &self,
+        op: &Operation,
+        params: &Map<String, Value>,
+        query: &Map<String, Value>,
+        body: Option<&Value>,
+    ) -> Result<String> {
+        let mut issues = Vec::new();
+        let path = op.url_path(params).map_err(|i| issues.extend(i)).ok();
+        issues.extend(check_fields(&op.query, &[], query));
+        match (op.returns, &op.body, body) {
+            (Returns::Task, _, Some(b)) => {
+                let ep = op.endpoint.as_deref().unwrap_or_default();
+                if let Err(Error::Validation { issues: found, message }) = self.validate(ep, b) {
+                    if found.is_empty() {
+                        issues.push(issue("custom", vec![], message));
+                    }
+                    issues.extend(found);
+                }
+            }
+            (_, Some(fields), b) => match b.unwrap_or(&Value::Object(Map::new())) {
+                Value::Object(obj) => issues.extend(check_fields(fields, &op.rules, obj)),
+                other => issues.push(issue(
+                    "invalid_type",
+                    vec![],
+                    format!("expected a JSON object, got {}", kind_of(other)),
+                )),
+            },
+            (Returns::Task, None, None) => issues.push(issue("invalid_type", vec![], "a body is required".into())),
+            (_, None, Some(b)) if b.as_object().is_none_or(|o| !o.is_empty()) => {
+                issues.push(issue("unrecognized_keys", vec![], format!("{} takes no body", op.name)))
+            }
+            _ => {}
+        }
+        match path {
+            Some(p) if issues.is_empty() => {
+                let q = Operation::query_string(query);
+                Ok(if q.is_empty() { p } else { format!("{p}?{q}") })
+            }
+            _ => Err(Error::validation(issues, &format!("invalid {} request", op.name))),
+        }
+    }
+
+    /// The model a body names in its `model` field, or the issue saying why none fits.
+    fn model_named_in(&self, ep_name: &str, obj: &Map<String, Value>) -> Result<&Model> {
         let model_name = match obj.get("model") {
             Some(Value::String(s)) => s.as_str(),
             Some(other) => {
@@ -66,8 +126,8 @@ impl Catalogue {
                 ep_name,
             ));
         }
-        let Some(model) = self.model(ep_name, model_name) else {
-            return Err(Error::validation(
+        self.model(ep_name, model_name).ok_or_else(|| {
+            Error::validation(
                 vec![issue(
                     "invalid_union_discriminator",
                     vec![json!("model")],
@@ -77,14 +137,8 @@ impl Catalogue {
                     ),
                 )],
                 ep_name,
-            ));
-        };
-        let issues = model.check(obj);
-        if issues.is_empty() {
-            Ok(model)
-        } else {
-            Err(Error::validation(issues, &format!("invalid {} request for model {}", ep_name, model.model)))
-        }
+            )
+        })
     }
 
     fn model_names(&self, endpoint: &str) -> String {
@@ -96,13 +150,26 @@ impl Model {
     /// All problems in `body` for this model; empty when the body is acceptable.
     pub fn check(&self, body: &Map<String, Value>) -> Vec<Issue> {
         let mut issues = Vec::new();
-        check_object_fields(&self.fields, body, &mut vec![], &mut issues, &["model"]);
-        for rule in &self.rules {
-            if rule.when.holds(body) {
-                rule_issues(rule, body, &mut issues);
-            }
-        }
+        // A fixed model's endpoint has no `model` field, so there it is refused like any other.
+        check_object_fields(&self.fields, body, &mut vec![], &mut issues, if self.fixed { &[] } else { &["model"] });
+        check_rules(&self.rules, body, &mut issues);
         issues
+    }
+}
+
+/// All problems in `body` against `fields` and `rules` (an operation's body or query).
+pub fn check_fields(fields: &BTreeMap<String, Field>, rules: &[Rule], body: &Map<String, Value>) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    check_object_fields(fields, body, &mut vec![], &mut issues, &[]);
+    check_rules(rules, body, &mut issues);
+    issues
+}
+
+fn check_rules(rules: &[Rule], body: &Map<String, Value>, issues: &mut Vec<Issue>) {
+    for rule in rules {
+        if rule.when.holds(body) {
+            rule_issues(rule, body, issues);
+        }
     }
 }
 
@@ -205,6 +272,11 @@ fn check_object_fields(
 pub(super) fn check_value(spec: &Spec, v: &Value, path: &mut Vec<Value>, issues: &mut Vec<Issue>) {
     match spec {
         Spec::Any => {}
+        Spec::Null => {
+            if !v.is_null() {
+                issues.push(issue("invalid_type", path.clone(), format!("expected null, got {}", kind_of(v))));
+            }
+        }
         Spec::Ref { name } => issues.push(issue("custom", path.clone(), format!("unresolved definition {name}"))),
         Spec::Text { min, max } => check_text(*min, *max, v, path, issues),
         Spec::Enum { values } => check_enum(values, v, path, issues),

@@ -124,8 +124,7 @@ impl RunwayClient {
         if self.journal().is_none() {
             return Ok(None);
         }
-        let model =
-            body.get("model").and_then(Value::as_str).and_then(|m| crate::catalogue::catalogue().model(endpoint, m));
+        let model = crate::catalogue::catalogue().model_for(endpoint, body);
         let digests = match model {
             Some(m) => self.local_digests(&m.fields, body).await?,
             None => Vec::new(),

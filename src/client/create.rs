@@ -72,7 +72,7 @@ impl RunwayClient {
         if validate {
             // Local files and earlier tasks' outputs become URIs Runway can take, then the
             // final body is checked once more.
-            if let Some(model) = body.get("model").and_then(Value::as_str).and_then(|m| catalogue().model(ep, m)) {
+            if let Some(model) = catalogue().model_for(ep, &body) {
                 // The whole body first, with stand-ins for local files and task outputs: a bad
                 // field is refused before any file is read, uploaded or fetched.
                 catalogue().validate(ep, &crate::media::with_placeholders(&model.fields, &body)?)?;
@@ -150,7 +150,7 @@ impl RunwayClient {
 
     /// Local files and earlier tasks' outputs made URIs Runway can take, then the final body checked.
     async fn resolve_body(&self, ep: &str, mut body: Value) -> Result<Value> {
-        if let Some(model) = body.get("model").and_then(Value::as_str).and_then(|m| catalogue().model(ep, m)) {
+        if let Some(model) = catalogue().model_for(ep, &body) {
             body = self.resolve_media(&model.fields, body).await?;
         }
         catalogue().validate(ep, &body)?;

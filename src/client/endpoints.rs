@@ -50,7 +50,7 @@ impl RunwayClient {
         // Bounded: 50 pages of 100 is far beyond any account's voices.
         for _ in 0..50 {
             let path = match &cursor {
-                Some(c) => format!("/v1/voices?limit=100&cursor={}", crate::util::query_escape(c)),
+                Some(c) => format!("/v1/voices?limit=100&cursor={}", crate::util::percent_encode(c)),
                 None => "/v1/voices?limit=100".to_string(),
             };
             let page = self.send(Method::GET, &path, None, Kind::Read).await?;

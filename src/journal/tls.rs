@@ -45,8 +45,8 @@ pub(crate) fn split_tls(url: &str) -> Result<(String, TlsWish)> {
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
-            "sslmode" => wish.mode = percent_decode(v),
-            "sslrootcert" => wish.root_cert = Some(percent_decode(v)),
+            "sslmode" => wish.mode = crate::util::percent_decode(v),
+            "sslrootcert" => wish.root_cert = Some(crate::util::percent_decode(v)),
             _ => kept.push(pair),
         }
     }
@@ -70,26 +70,6 @@ pub(crate) fn split_tls(url: &str) -> Result<(String, TlsWish)> {
         _ => "sslmode=require",
     });
     Ok((format!("{base}?{}", kept.join("&")), wish))
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The connector for `wish`.
