@@ -21,9 +21,12 @@ import asyncio
 import atexit
 import inspect
 import os
-from typing import Any, Awaitable, Callable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping, Optional, Sequence, Union
 
 from . import _core
+
+if TYPE_CHECKING:
+    from .api import Api
 from ._core import (
     API_VERSION,
     UPLOAD_MAX_BYTES,
@@ -84,6 +87,7 @@ __all__ = [
     "endpoint_name",
     "estimate_cost",
     "models",
+    "operations",
     "validate",
 ]
 
@@ -299,6 +303,46 @@ class Client:
         """Credit balance, tier limits and today's usage (GET /v1/organization)."""
         return await self._core.organization()
 
+    async def call(
+        self,
+        operation: str,
+        params: Optional[Mapping[str, Any]] = None,
+        query: Optional[Mapping[str, Any]] = None,
+        body: Optional[Mapping[str, Any]] = None,
+        *,
+        tool: Optional[str] = None,
+        force_new: bool = False,
+    ) -> Any:
+        """Any operation of Runway's API by its catalogue name (`"routers.create"`; the names are
+        in `operations()`), with its path parameters (`{"id": ...}`), query and body. The request
+        is checked whole before anything is sent. Returns Runway's answer (None for an empty one),
+        or a Task for operations that create tasks (journaled like `create_task`). `client.api`
+        has a typed method for each operation."""
+        return await self._core.call(operation, params, query, body, tool, force_new)
+
+    async def iterate(
+        self, operation: str, params: Optional[Mapping[str, Any]] = None, query: Optional[Mapping[str, Any]] = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every item of a list operation (`"routers.list"`), page after page, following Runway's
+        cursors until the last page."""
+        ask = dict(query or {})
+        while True:
+            page = await self.call(operation, params, ask)
+            for item in page.get("data") or []:
+                yield item
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return
+            ask["cursor"] = cursor
+
+    @property
+    def api(self) -> "Api":
+        """Every operation of Runway's API as a typed async method: `client.api.routers.create(
+        slug=...)`, `async for v in client.api.voices.list()`."""
+        from .api import Api  # here, not at the top: api.py is generated from this package's data
+
+        return Api(self)
+
     async def list_voices(self) -> list[dict[str, Any]]:
         """The account's custom voices (GET /v1/voices, all pages)."""
         return await self._core.list_voices()
@@ -322,6 +366,12 @@ class Client:
 def catalogue() -> dict[str, Any]:
     """Everything the client knows about Runway's endpoints and models."""
     return _core.catalogue_json()
+
+
+def operations() -> list[dict[str, Any]]:
+    """Every operation of Runway's API: name, method, path, query and body fields, what it answers."""
+    ops: list[dict[str, Any]] = _core.catalogue_json()["operations"]
+    return ops
 
 
 def models(endpoint: Optional[str] = None) -> list[dict[str, Any]]:

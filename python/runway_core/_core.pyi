@@ -1,6 +1,6 @@
 """Type stubs for the native extension (checked against the binary by mypy.stubtest in the tests)."""
 
-from typing import Any, Awaitable, Callable, Literal, Optional, final
+from typing import Any, Awaitable, Callable, Literal, Optional, final, Mapping
 
 __all__ = [
     "__version__",
@@ -158,6 +158,15 @@ class _Client:
     def get_task(self, task_id: str) -> Awaitable[Task]: ...
     def cancel_task(self, task_id: str) -> Awaitable[bool]: ...
     def organization(self) -> Awaitable[dict[str, Any]]: ...
+    def call(
+        self,
+        operation: str,
+        params: Optional[Mapping[str, Any]] = None,
+        query: Optional[Mapping[str, Any]] = None,
+        body: Any = None,
+        tool: Optional[str] = None,
+        force_new: bool = False,
+    ) -> Awaitable[Any]: ...
     def list_voices(self) -> Awaitable[list[dict[str, Any]]]: ...
     def upload(self, path: str) -> Awaitable[str]: ...
     def download(

@@ -30,6 +30,8 @@ class Model:
     rules: list[dict[str, Any]] = field(default_factory=list)
     cost: Optional[dict[str, Any]] = None
     notes: Optional[str] = None
+    # The endpoint's one model (a recipe, router generation): its body names no model.
+    fixed: bool = False
 
     def has(self, name: str) -> bool:
         return name in self.fields
@@ -55,7 +57,7 @@ def all_models() -> tuple[Model, ...]:
     return tuple(
         Model(endpoint=m["endpoint"], name=m["model"], title=m["title"], output=m["output"],
               tags=frozenset(m.get("tags", [])), fields=m["fields"], rules=m.get("rules", []),
-              cost=m.get("cost"), notes=m.get("notes"))
+              cost=m.get("cost"), notes=m.get("notes"), fixed=m.get("fixed", False))
         for m in data()["models"]
     )
 

@@ -12,7 +12,7 @@ use super::bridge::{attach_guarded, into_py, spawn, spawn_scoped, Failure};
 use super::convert::{body_json, json_to_py};
 use super::errors::{to_pyerr, RunwayError};
 use super::task::{task_to_py, PyTask};
-use crate::client::{CancelOutcome, ClientOptions, RunwayClient};
+use crate::client::{Answer, CancelOutcome, ClientOptions, RunwayClient};
 use crate::errors::Error;
 use crate::tasks::{PollConfig, Task};
 
@@ -297,6 +297,38 @@ impl PyClient {
     fn organization<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
         spawn(py, async move { Ok(c.organization().await?) }, |py, v| json_to_py(py, &v))
+    }
+
+    /// Any operation by its catalogue name; a Task for task-creating operations, else Runway's
+    /// answer as plain Python values (None for 204).
+    #[pyo3(signature = (operation, params=None, query=None, body=None, tool=None, force_new=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        operation: String,
+        params: Option<&Bound<'py, PyAny>>,
+        query: Option<&Bound<'py, PyAny>>,
+        body: Option<&Bound<'py, PyAny>>,
+        tool: Option<String>,
+        force_new: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.client()?;
+        let object =
+            |v: Option<&Bound<'py, PyAny>>, what: &str| -> PyResult<serde_json::Map<String, serde_json::Value>> {
+                match v.map(body_json).transpose()? {
+                    None | Some(serde_json::Value::Null) => Ok(Default::default()),
+                    Some(serde_json::Value::Object(m)) => Ok(m),
+                    Some(_) => Err(PyTypeError::new_err(format!("{what} must be a mapping"))),
+                }
+            };
+        let (params, query) = (object(params, "params")?, object(query, "query")?);
+        let body = body.map(body_json).transpose()?;
+        let meta = crate::client::CreateMeta { tool, force_new, reattach_only: false };
+        spawn(py, async move { Ok(c.call(&operation, &params, &query, body, &meta).await?) }, |py, a| match a {
+            Answer::Json(v) => json_to_py(py, &v),
+            Answer::Task(t) => task_to_py(py, t),
+        })
     }
 
     fn list_voices<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

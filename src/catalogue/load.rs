@@ -207,10 +207,8 @@ fn check_model(m: &Model, at: &str) -> std::result::Result<(), String> {
     for (name, f) in &m.fields {
         check_item_keys(&f.spec).map_err(|e| format!("{at}: {name}: {e}"))?;
     }
-    if let Some(oc) = &m.output_count {
-        if !m.fields.contains_key(&oc.field) {
-            return Err(format!("{at}: output_count names unknown field {}", oc.field));
-        }
+    if let Some(f) = m.output_count.as_ref().and_then(|oc| oc.field.as_ref()).filter(|f| !known(f)) {
+        return Err(format!("{at}: output_count names unknown field {f}"));
     }
     Ok(())
 }

@@ -243,10 +243,12 @@ pub const TAGS: &[&str] = &[
     "lip_sync",
 ];
 
-/// The field that sets how many outputs one task makes.
+/// How many outputs one task makes: the value of `field` (a dotted path), else `default`. No
+/// field: always `default` (a recipe that makes four images).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OutputCount {
-    pub field: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     #[serde(default = "one_usize")]
     pub default: usize,
 }
@@ -296,7 +298,11 @@ impl Model {
     /// How many outputs `body` asks for (1 unless the model has an output-count field).
     pub fn output_count(&self, body: &Value) -> usize {
         let Some(oc) = &self.output_count else { return 1 };
-        body.get(&oc.field).and_then(Value::as_u64).map_or(oc.default, |n| n as usize).max(1)
+        let given = match (&oc.field, body.as_object()) {
+            (Some(f), Some(obj)) => super::body::lookup(obj, f).and_then(Value::as_u64),
+            _ => None,
+        };
+        given.map_or(oc.default, |n| n as usize).max(1)
     }
 
     /// The most this request can cost, in credits, when the catalogue knows enough to say.

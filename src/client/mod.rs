@@ -1,6 +1,7 @@
 //! The Runway HTTP client, one idea a file: this one the client itself (options, the key and base
 //! URL, construction); `http` sending and retries; `endpoints` the task and account calls; `wait`
-//! the wait loop; `create` creating a task; `transfers` uploads, downloads and media inputs;
+//! the wait loop; `create` creating a task; `operations` any operation by name; `transfers`
+//! uploads, downloads and media inputs;
 //! `attached`, `claims` and `journaled` what the client writes to and reads from the task journal.
 //!
 //! Everything public is re-exported here, so callers name `crate::client::X` only.
@@ -20,6 +21,7 @@ mod create;
 mod endpoints;
 mod http;
 mod journaled;
+mod operations;
 mod transfers;
 mod wait;
 
@@ -28,6 +30,7 @@ pub use claims::{CreateMeta, CREATOR_LEASE};
 pub use endpoints::{check_task_id, CancelOutcome};
 pub use http::{retry_after_secs, HttpClients};
 pub use journaled::{doubt, entry_json, journal_params};
+pub use operations::Answer;
 pub use transfers::Downloaded;
 
 use create::Gates;

@@ -29,8 +29,9 @@ async def list_available_models(
     output: Optional[Literal["image", "video", "audio"]] = None,
     capability: Annotated[Optional[str], Field(description="A tag, e.g. last_frame")] = None,
 ) -> Annotated[CallToolResult, Listing]:
-    ms = [m for m in cat.all_models()
-          if (endpoint is None or m.endpoint == runway_core.endpoint_name(endpoint))
+    # Recipes and router generation are operations with one fixed model, not models to choose.
+    ms = [m for m in cat.all_models() if not m.fixed
+          and (endpoint is None or m.endpoint == runway_core.endpoint_name(endpoint))
           and (output is None or m.output == output) and (capability is None or capability in m.tags)]
     rows = [{"model": m.name, "endpoint": m.endpoint, "title": m.title, "output": m.output, "tags": sorted(m.tags),
              "cost": cat.cost_text(m), "tools": tools_for(m)} for m in ms]
