@@ -49,7 +49,8 @@ impl Catalogue {
             if !seen.insert((m.endpoint.clone(), m.model.clone())) {
                 return Err(format!("{at} is listed twice"));
             }
-            check_model(m, &at)?;
+            let fixed = cat.endpoints.iter().any(|e| e.name == m.endpoint && e.fixed_model.as_ref() == Some(&m.model));
+            check_model(m, &at, fixed)?;
         }
         for r in &cat.removed {
             if cat.model(&r.endpoint, &r.model).is_some() {
@@ -185,7 +186,9 @@ fn check_rules_name_fields(
 }
 
 /// The load-time checks of one (resolved) model that serde cannot make; `at` names it in errors.
-fn check_model(m: &Model, at: &str) -> std::result::Result<(), String> {
+/// `fixed`: the model is its endpoint's fixed model, whose output count may be a constant (an
+/// `output_count` field the body does not have, so its default always applies).
+fn check_model(m: &Model, at: &str, fixed: bool) -> std::result::Result<(), String> {
     if let Some(t) = m.tags.iter().find(|t| !TAGS.contains(&t.as_str())) {
         return Err(format!("{at}: unknown tag '{t}' (known: {})", TAGS.join(", ")));
     }
@@ -208,7 +211,7 @@ fn check_model(m: &Model, at: &str) -> std::result::Result<(), String> {
         check_item_keys(&f.spec).map_err(|e| format!("{at}: {name}: {e}"))?;
     }
     if let Some(oc) = &m.output_count {
-        if !m.fields.contains_key(&oc.field) {
+        if !fixed && !m.fields.contains_key(&oc.field) {
             return Err(format!("{at}: output_count names unknown field {}", oc.field));
         }
     }
