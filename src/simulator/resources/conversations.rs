@@ -190,5 +190,5 @@ pub(super) fn usage(st: &SimState, key: &str, query: &Map<String, Value>) -> Res
     let days: Vec<Value> =
         by_day.iter().map(|(d, (secs, n))| json!({"date": day_text(*d), "seconds": secs, "sessions": n})).collect();
     ok(&json!({"totalSeconds": total, "totalSessions": sessions,
-               "avgDurationSeconds": if sessions == 0 { 0 } else { total / sessions }, "byDay": days}))
+               "avgDurationSeconds": total.checked_div(sessions).unwrap_or(0), "byDay": days}))
 }
