@@ -3,15 +3,18 @@
 //! 400 body), the task lifecycle with progress, placeholder outputs, and injected faults.
 //!
 //! Admin routes under `/_sim/` (no auth) let another process inject faults, read the request log
-//! and add ready custom voices (`POST /_sim/voices`). Also under `/_sim/`: the presigned upload
+//! and add ready custom voices (`POST /_sim/voices`), and make any object with a chosen id
+//! (`POST /_sim/seed`, see `resources::seed`). Also under `/_sim/`: the presigned upload
 //! target of ephemeral uploads (`uploads/<token>`) and the signed, expiring output URLs
 //! (`outputs/<task>/<i>.<ext>?exp=&sig=`, with byte ranges; voice previews too).
 //!
 //! Outputs follow the model: images PNG (SVG for `vector` models), videos MP4, audio MP3 (WAV when
-//! the body asks for `wav`), as many as the model's output count. Custom voices live in `voices`.
+//! the body asks for `wav`), as many as the model's output count. Custom voices live in `voices`;
+//! every other operation is routed by the catalogue's data, checked, and answered in `resources`.
 
 pub mod body;
 pub mod placeholders;
+pub mod resources;
 pub mod state;
 pub mod uploads;
 pub mod voices;
@@ -29,7 +32,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
-use crate::catalogue::catalogue;
+use crate::catalogue::{catalogue, Returns};
 use crate::errors::{Error, Issue};
 pub use state::{default_key, Fault, FaultKind, RequestRecord, SimConfig, SimState, UploadRecord};
 
@@ -220,51 +223,47 @@ async fn read_json(req: Request<Incoming>) -> Result<Value, Resp> {
 }
 
 async fn api(st: &SimState, key: &str, method: &Method, path: &str, req: Request<Incoming>) -> Resp {
-    let Some(rest) = path.strip_prefix("/v1/") else {
+    if !path.starts_with("/v1/") {
+        return error(404, "Not found.");
+    }
+    let Some((op, params)) = catalogue().route(method.as_str(), path) else {
+        // A path some operation has, asked with another method: 405; else 404.
+        if catalogue().operations.iter().any(|o| o.match_path(path).is_some()) {
+            return error(405, "Method not allowed.");
+        }
         return error(404, "Not found.");
     };
-    if rest == "uploads" {
-        if method != Method::POST {
-            return error(405, "Method not allowed.");
+    let id = params.values().next().cloned().unwrap_or_default();
+    match op.name.as_str() {
+        "uploads.create_ephemeral" => {
+            return match read_json(req).await {
+                Ok(b) => uploads::create(st, &b),
+                Err(r) => r,
+            }
         }
-        return match read_json(req).await {
-            Ok(b) => uploads::create(st, &b),
-            Err(r) => r,
-        };
-    }
-    if rest == "organization" {
-        return if method == Method::GET {
-            json_response(200, &st.organization_json())
-        } else {
-            error(405, "Method not allowed.")
-        };
-    }
-    if let Some(after) = rest.strip_prefix("voices") {
-        if after.is_empty() || after.starts_with('/') {
+        "organization.retrieve" => return json_response(200, &st.organization_json()),
+        // Custom voices keep their own checks and pages (they are not per key).
+        n if n.starts_with("voices.") => {
+            let after = &path["/v1/voices".len()..];
             return voices::handle(st, method, after, req).await;
         }
-    }
-    if let Some(id) = rest.strip_prefix("tasks/") {
-        return match *method {
-            Method::GET => match st.task_json(key, id) {
+        "tasks.retrieve" => {
+            return match st.task_json(key, &id) {
                 Some(t) => json_response(200, &t),
                 None => error(404, "Task not found. It does not exist, or was deleted or canceled."),
-            },
-            Method::DELETE => {
-                if st.delete_task(key, id) {
-                    empty(204)
-                } else {
-                    error(404, "Task not found. It does not exist, or was deleted or canceled.")
-                }
             }
-            _ => error(405, "Method not allowed."),
-        };
-    }
-    if catalogue().endpoint(rest).is_some() {
-        if method != Method::POST {
-            return error(405, "Method not allowed.");
         }
-        let seq = req.extensions().get::<RecordSeq>().map(|s| s.0);
+        "tasks.delete" => {
+            return if st.delete_task(key, &id) {
+                empty(204)
+            } else {
+                error(404, "Task not found. It does not exist, or was deleted or canceled.")
+            }
+        }
+        _ => {}
+    }
+    let seq = req.extensions().get::<RecordSeq>().map(|s| s.0);
+    if let (Returns::Task, Some(endpoint)) = (op.returns, op.endpoint.as_deref()) {
         let body = match read_json(req).await {
             Ok(b) => b,
             Err(r) => return r,
@@ -272,9 +271,45 @@ async fn api(st: &SimState, key: &str, method: &Method, path: &str, req: Request
         if let Some(seq) = seq {
             st.record_body(seq, &body);
         }
-        return create(st, key, rest, &body);
+        return create(st, key, endpoint, &body);
     }
-    error(404, "Not found.")
+    let query = resources::page::parse_query(&op.query, req.uri().query().unwrap_or(""));
+    let body = if op.takes_body() {
+        match read_json_or_empty(req).await {
+            Ok(b) => b,
+            Err(r) => return r,
+        }
+    } else {
+        None
+    };
+    if let (Some(seq), Some(b)) = (seq, &body) {
+        st.record_body(seq, b);
+    }
+    let path_params: serde_json::Map<String, Value> =
+        params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    if let Err(e) = catalogue().check_request(op, &path_params, &query, body.as_ref()) {
+        return match e {
+            Error::Validation { issues, message } if issues.is_empty() => {
+                json_response(400, &json!({"error": message, "issues": issues, "docUrl": DOC_URL}))
+            }
+            Error::Validation { issues, .. } => invalid(&issues),
+            other => error(400, &other.to_string()),
+        };
+    }
+    let call = resources::Call { op, params, query, body: body.unwrap_or_else(|| json!({})) };
+    resources::handle(st, key, &call)
+}
+
+/// A JSON body, or None when the request has none.
+async fn read_json_or_empty(req: Request<Incoming>) -> Result<Option<Value>, Resp> {
+    let bytes = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return Err(error(413, "Request body too large.")),
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(&bytes).map(Some).map_err(|_| error(400, "The request body is not valid JSON."))
 }
 
 fn create(st: &SimState, key: &str, endpoint: &str, body: &Value) -> Resp {
@@ -304,6 +339,9 @@ fn create(st: &SimState, key: &str, endpoint: &str, body: &Value) -> Resp {
     if st.credits_left() < estimated {
         return error(400, "You do not have enough credits to run this task.");
     }
+    if endpoint.starts_with("generate/") {
+        return resources::generate::route(st, key, endpoint, body);
+    }
     let id = st.create_task(key, model, body, estimated);
     json_response(200, &json!({"id": id, "estimatedCost": {"credits": estimated}}))
 }
@@ -324,6 +362,10 @@ async fn admin(st: &SimState, method: &Method, rest: &str, req: Request<Incoming
             200,
             &json!({"tasksCreated": st.tasks_created(), "requests": st.requests().len(), "apiKeyForm": "key_ + 128 hex"}),
         ),
+        (&Method::POST, "seed") => match read_json(req).await {
+            Ok(v) => resources::seed::seed(st, &v),
+            Err(r) => r,
+        },
         (&Method::POST, "voices") => match read_json(req).await {
             Ok(v) => voices::admin_add(st, &v),
             Err(r) => r,

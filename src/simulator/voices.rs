@@ -79,6 +79,23 @@ impl SimState {
         self.voices.insert(name.to_string(), description.map(str::to_string), self.now(), None)
     }
 
+    /// Adds (or replaces) a READY custom voice with exactly `id` (for `POST /_sim/seed`).
+    pub fn add_voice_with_id(&self, id: &str, name: &str) {
+        let mut inner = self.voices.inner.lock().unwrap();
+        let seq = inner.next_seq;
+        inner.next_seq += 1;
+        let v = Voice {
+            id: id.into(),
+            name: name.into(),
+            description: None,
+            created_unix_ms: now_unix_ms(),
+            seq,
+            ready_at: self.now(),
+            failure: None,
+        };
+        inner.voices.insert(id.into(), v);
+    }
+
     /// The voice as `GET /v1/voices/{id}` shows it, or None when unknown or deleted.
     pub fn voice_json(&self, id: &str) -> Option<Value> {
         self.voices.get(id).map(|v| self.render(&v))

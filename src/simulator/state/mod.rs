@@ -25,6 +25,7 @@ pub(super) use tasks::Outcome;
 use tasks::SimTask;
 pub use uploads::{UploadRecord, UploadSlot, UPLOAD_HEAD_BYTES, UPLOAD_TTL_SECS};
 
+use crate::simulator::resources::Resources;
 use crate::simulator::voices::Voices;
 
 pub struct SimState {
@@ -46,6 +47,8 @@ pub struct SimState {
     secret: [u64; 2],
     /// Custom voices (`/v1/voices`) and voice previews.
     pub(super) voices: Voices,
+    /// Routers, avatars, documents, sessions, workflows and the rest, per API key.
+    pub(super) res: Resources,
 }
 
 impl SimState {
@@ -66,6 +69,7 @@ impl SimState {
             output_url_ttl: AtomicU64::new(ttl.to_bits()),
             secret: [fastrand::u64(..), fastrand::u64(..)],
             voices: Voices::default(),
+            res: Resources::default(),
         }
     }
 

@@ -54,7 +54,7 @@ impl SimState {
     }
 
     /// Output `index` of task `id`, with the size a `[sim:output_bytes=N]` directive asked for;
-    /// or the preview (index 0) of a ready voice or of a voice preview.
+    /// or the preview (index 0) of a ready voice or of a voice preview, or a workflow node's output.
     pub fn output(&self, id: &str, index: usize) -> OutputLookup {
         let tasks = self.tasks.lock().unwrap();
         match tasks.get(id) {
@@ -65,7 +65,10 @@ impl SimState {
             None if index == 0 && self.voices.has_preview(id, self.now()) => {
                 OutputLookup::Ready { format: Format::Mp3, bytes: None }
             }
-            None => OutputLookup::Missing,
+            None => match self.res.workflow_output(id, index, self.now()) {
+                Some(format) => OutputLookup::Ready { format, bytes: None },
+                None => OutputLookup::Missing,
+            },
         }
     }
 }

@@ -94,6 +94,41 @@ impl SimState {
         id
     }
 
+    /// A task with exactly `id` that has already SUCCEEDED (for `POST /_sim/seed`); replaces any
+    /// task of that id.
+    pub fn seed_task(&self, owner: &str, id: &str, model: &Model) -> String {
+        let now = self.now();
+        let body = json!({});
+        let estimated = model.estimate_cost(&body).unwrap_or(50.0);
+        let task = SimTask {
+            id: id.to_string(),
+            owner: owner.to_string(),
+            model: model.model.clone(),
+            format: Format::for_task(model, &body),
+            outputs: model.output_count(&body).clamp(1, MAX_OUTPUTS),
+            created_unix_ms: now_unix_ms(),
+            queued_until: now,
+            run_start: now,
+            end: now,
+            outcome: Outcome::Succeed,
+            estimated,
+            output_bytes: None,
+        };
+        self.tasks.lock().unwrap().insert(id.to_string(), task);
+        id.to_string()
+    }
+
+    /// What `key`'s tasks cost, for usage reports: (created, unix ms; model; credits). Failed and
+    /// cancelled tasks are refunded, so they count nothing.
+    pub fn task_charges(&self, key: &str) -> Vec<(u64, String, f64)> {
+        let tasks = self.tasks.lock().unwrap();
+        tasks
+            .values()
+            .filter(|t| t.owner == key && t.outcome == Outcome::Succeed)
+            .map(|t| (t.created_unix_ms, t.model.clone(), t.estimated.round()))
+            .collect()
+    }
+
     /// The task as `GET /v1/tasks/{id}` shows it to `key`, or None when unknown, deleted or another
     /// key's.
     pub fn task_json(&self, key: &str, id: &str) -> Option<Value> {
