@@ -54,7 +54,9 @@ impl Task {
                 .unwrap_or_default(),
             failure: s("failure"),
             failure_code: s("failureCode"),
-            estimated_cost: credits("estimatedCost"),
+            // A model router's answer carries it under `routing`.
+            estimated_cost: credits("estimatedCost")
+                .or_else(|| v.pointer("/routing/estimatedCost/credits").and_then(Value::as_f64)),
             cost: credits("cost"),
             created_at: s("createdAt"),
             raw: v,

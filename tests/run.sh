@@ -6,7 +6,8 @@
 #   rust       cargo test (the pure-Rust logic)
 #   python     the extension built into .venv (maturin develop), then the whole pytest suite once,
 #              its files spread over parallel workers (pytest-xdist; the suite waits more than it
-#              computes); stubtest is one of its tests
+#              computes); stubtest is one of its tests. Then the official runwayml SDK's own API
+#              tests, from its sdist, against the simulator (tests/scripts/sdk_suite.py)
 #   packaging  tests/scripts/wheels.sh: the sdist, one release abi3 wheel built from it, and a smoke set on
 #              CPython 3.10-3.13 against that wheel, without Rust
 #
@@ -124,6 +125,10 @@ if wants python; then
     phase_start python
     build
     .venv/bin/python -m pytest -q -n "${PYTEST_WORKERS:-4}" --dist worksteal "$@"
+    if [ $# = 0 ]; then
+        # The official SDK's own API tests (from its sdist) against the simulator.
+        .venv/bin/python tests/scripts/sdk_suite.py -n "${PYTEST_WORKERS:-4}"
+    fi
     phase_end
 fi
 

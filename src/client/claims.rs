@@ -213,11 +213,15 @@ impl RunwayClient {
         claim: Option<ClaimHold>,
     ) {
         let Some(a) = self.journal().cloned() else { return };
-        let e = Entry {
+        let mut e = Entry {
             task_id: Some(task.id.clone()),
             estimated_cost: task.estimated_cost,
             ..request_entry(&a, endpoint, original, request_fp, meta)
         };
+        // A model router names the model it chose in its answer.
+        if let Some(chosen) = task.raw.pointer("/routing/model").and_then(Value::as_str) {
+            e.model = chosen.to_string();
+        }
         if let Err(err) = write_outcome(a, claim, e).await {
             eprintln!("runway-core: could not journal task {} ({err}); it exists at Runway", task.id);
         }
@@ -300,7 +304,12 @@ fn request_entry(
         key_fp: a.key_fp.clone(),
         tool: meta.tool.clone().unwrap_or_else(|| "library".into()),
         endpoint: endpoint.to_string(),
-        model: original.get("model").and_then(Value::as_str).unwrap_or("").to_string(),
+        // The body's model, or the endpoint's one model (a recipe's name is its model at Runway).
+        model: crate::catalogue::catalogue()
+            .model_for(endpoint, original)
+            .map(|m| m.model.clone())
+            .or_else(|| original.get("model").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default(),
         prompt: prompt_of(original),
         params: journal_params(original),
         request_fp,

@@ -27,7 +27,10 @@ pub fn journal_params(body: &Value) -> Value {
 
 /// The prompt a person would search for: `promptText`, else a speech text.
 pub(super) fn prompt_of(body: &Value) -> Option<String> {
+    // Model endpoints say promptText; recipes prompt; routers put the request under input.
     body.get("promptText")
+        .or_else(|| body.get("prompt"))
+        .or_else(|| body.pointer("/input/promptText"))
         .or_else(|| body.pointer("/speech/text"))
         .and_then(Value::as_str)
         .map(|s| s.chars().take(4000).collect())

@@ -160,7 +160,7 @@ async fn handle(st: Arc<SimState>, req: Request<Incoming>) -> Result<Resp, Abort
         !key.is_empty() && (st.cfg.open_accounts || key == st.cfg.api_key || st.cfg.extra_keys.contains(&key));
     let version = req.headers().get("x-runway-version").and_then(|v| v.to_str().ok()).map(str::to_string);
     let host = req.headers().get("host").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let seq = st.record(method.as_str(), &path, authorized, version.clone(), host);
+    let seq = st.record(method.as_str(), &path, req.uri().query(), authorized, version.clone(), host);
     let mut req = req;
     req.extensions_mut().insert(RecordSeq(seq));
 

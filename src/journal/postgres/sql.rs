@@ -52,6 +52,7 @@ pub(super) static SETTLE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock:
     format!(
         "UPDATE runway_journal.tasks SET key_fp = $9::text, task_id = $1::text, status = $2::text, \
          estimated_cost = COALESCE($3::float8, estimated_cost), failure = $4::text, failure_code = $5::text, \
+         model = COALESCE(NULLIF($11::text, ''), model), \
          note = $6::text, updated_ms = $7::bigint, \
          finished_ms = CASE WHEN $2::text IN {TERMINAL_SQL} THEN $7::bigint END \
          WHERE id = $8::bigint AND key_fp IN ($9::text, $10::text) AND task_id IS NULL"

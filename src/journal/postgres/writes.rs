@@ -54,6 +54,7 @@ pub(super) async fn settle_tx(
                 &id,
                 &key_fp,
                 &claim_key,
+                &e.model,
             ],
         )
         .await

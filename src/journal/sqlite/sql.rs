@@ -45,10 +45,12 @@ pub(super) static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// A claim becomes what Runway's answer made of it; the request's description is already there.
+/// A claim becomes what Runway's answer made of it; the request's description is already there,
+/// but for the model a router chose (?11; empty keeps the row's).
 pub(super) static SETTLE_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE tasks SET key_fp = ?9, task_id = ?1, status = ?2, estimated_cost = COALESCE(?3, estimated_cost), \
+         model = COALESCE(NULLIF(?11, ''), model), \
          failure = ?4, failure_code = ?5, note = ?6, updated_ms = ?7, \
          finished_ms = CASE WHEN ?2 IN {TERMINAL_SQL} THEN ?7 END \
          WHERE id = ?8 AND key_fp IN (?9, ?10) AND task_id IS NULL"

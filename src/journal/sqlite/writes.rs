@@ -61,7 +61,8 @@ pub(super) fn settle_tx(
         ms(now),
         id,
         key_fp,
-        claim_key
+        claim_key,
+        e.model
     ])?;
     if n == 0 {
         // The claim row is gone: the outcome still gets its row.

@@ -164,8 +164,9 @@ pub(super) fn usage(st: &SimState, key: &str, query: &Map<String, Value>) -> Res
     }) else {
         return bad_field(vec![json!("startDate")], "invalid_type", "startDate and endDate are required".into());
     };
-    if to <= from {
-        return bad_field(vec![json!("endDate")], "custom", "endDate must be after startDate".into());
+    // An empty range (equal ends) is answered with zeros; the reference only bounds its length.
+    if to < from {
+        return bad_field(vec![json!("endDate")], "custom", "endDate must not be before startDate".into());
     }
     if to - from > MAX_RANGE_DAYS * DAY_MS {
         return bad_field(

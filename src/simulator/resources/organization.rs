@@ -124,8 +124,9 @@ fn usage(st: &SimState, key: &str, body: &Map<String, Value>) -> Resp {
     };
     let start = start.unwrap_or(today - 30);
     let before = before.unwrap_or(start + 30);
-    if before <= start {
-        return bad_field(vec![json!("beforeDate")], "custom", "beforeDate must be after startDate".into());
+    // beforeDate is exclusive, so equal dates are an empty range: no rows, not an error.
+    if before < start {
+        return bad_field(vec![json!("beforeDate")], "custom", "beforeDate must not be before startDate".into());
     }
     if before - start > MAX_RANGE_DAYS as i64 {
         return bad_field(

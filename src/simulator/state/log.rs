@@ -8,6 +8,9 @@ use super::SimState;
 pub struct RequestRecord {
     pub method: String,
     pub path: String,
+    /// The query string, without `?` (lists: limit, cursor, filters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
     pub authorized: bool,
     pub version: Option<String>,
     /// Milliseconds since the simulator started.
@@ -28,6 +31,7 @@ impl SimState {
         &self,
         method: &str,
         path: &str,
+        query: Option<&str>,
         authorized: bool,
         version: Option<String>,
         host: Option<String>,
@@ -40,6 +44,7 @@ impl SimState {
         log.push(RequestRecord {
             method: method.into(),
             path: path.into(),
+            query: query.map(str::to_string),
             authorized,
             version,
             at_ms: (self.now() * 1000.0) as u64,
