@@ -2198,3 +2198,146 @@ fn a_model_added_to_the_data_alone_is_served() {
     let exported = cat.to_json();
     assert!(exported["models"].as_array().unwrap().iter().any(|m| m["model"] == "gen9_preview"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Operations: every one routed back to itself, its smallest and largest requests accepted, each
+// required field missing named, unknown fields and stray bodies refused
+// ---------------------------------------------------------------------------------------------
+
+/// The operation's path parameters, each given a value that needs escaping.
+fn op_params(op: &Operation) -> Map<String, Value> {
+    op.path_params().into_iter().map(|p| (p.to_string(), json!(format!("{p} 1/é")))).collect()
+}
+
+/// A request's fields (query or body) at their smallest (`full`: largest), with the rules made to
+/// hold by giving the first field of each `require_one_of`.
+fn op_fields(fields: &BTreeMap<String, Field>, rules: &[Rule], full: bool) -> Map<String, Value> {
+    let mut obj: Map<String, Value> =
+        fields.iter().filter(|(_, f)| f.required || full).map(|(k, f)| (k.clone(), sample(&f.spec, full, 0))).collect();
+    for r in rules {
+        let unmet = r.when.holds(&obj) && !r.require_one_of.iter().any(|f| obj.contains_key(f));
+        if let Some(first) = r.require_one_of.first().filter(|_| unmet) {
+            obj.insert(first.clone(), sample(&fields[first].spec, full, 0));
+        }
+    }
+    obj
+}
+
+fn op_request(op: &Operation, full: bool) -> (Map<String, Value>, Option<Value>) {
+    let query = op_fields(&op.query, &[], full);
+    let body = op.body.as_ref().map(|b| Value::Object(op_fields(b, &op.rules, full)));
+    (query, body)
+}
+
+#[test]
+fn every_operation_routes_back_to_itself_with_its_parameters() {
+    let cat = catalogue();
+    for op in cat.operations.iter() {
+        let params = op_params(op);
+        let path = op.url_path(&params).unwrap();
+        let (found, got) = cat.route(&op.method, &path).unwrap_or_else(|| panic!("{} {path}: no route", op.name));
+        assert_eq!(found.name, op.name, "{path}");
+        for (k, v) in &params {
+            assert_eq!(got[k], v.as_str().unwrap(), "{}: {k} decoded", op.name);
+        }
+    }
+    // A literal segment wins over a parameter, and a path with nothing after it is not matched.
+    assert_eq!(cat.route("POST", "/v1/voices/preview").unwrap().0.name, "voices.preview");
+    assert!(cat.route("GET", "/v1/routers/").is_none());
+    assert!(cat.route("PUT", "/v1/routers").is_none() && cat.route("GET", "/v1/nothing").is_none());
+}
+
+#[test]
+fn every_operations_smallest_and_largest_requests_are_accepted() {
+    let cat = catalogue();
+    for op in cat.operations.iter().filter(|o| o.returns != Returns::Task) {
+        for full in [false, true] {
+            let (query, body) = op_request(op, full);
+            let got = cat.check_request(op, &op_params(op), &query, body.as_ref());
+            assert!(got.is_ok(), "{} full={full} query={query:?} body={body:?}: {}", op.name, got.unwrap_err());
+            let url = got.unwrap();
+            assert!(url.starts_with(op.path.split('{').next().unwrap()), "{url}");
+            assert!(!url.contains(' ') && !url.contains('é'), "{}: escaped: {url}", op.name);
+        }
+    }
+}
+
+#[test]
+fn every_required_field_of_an_operation_is_named_when_missing() {
+    let cat = catalogue();
+    for op in cat.operations.iter().filter(|o| o.returns != Returns::Task) {
+        let (query, body) = op_request(op, false);
+        for (name, _) in op.query.iter().filter(|(_, f)| f.required) {
+            let mut q = query.clone();
+            q.remove(name);
+            let Err(Error::Validation { issues, .. }) = cat.check_request(op, &op_params(op), &q, body.as_ref()) else {
+                panic!("{}: query {name} missing was accepted", op.name)
+            };
+            assert_eq!(issues.len(), 1, "{}: {issues:?}", op.name);
+            assert_eq!(issues[0].path, vec![json!(name)]);
+        }
+        let fields = op.body.clone().unwrap_or_default();
+        for (name, _) in fields.iter().filter(|(_, f)| f.required) {
+            let mut b = body.clone().unwrap();
+            b.as_object_mut().unwrap().remove(name);
+            let Err(Error::Validation { issues, .. }) = cat.check_request(op, &op_params(op), &query, Some(&b)) else {
+                panic!("{}: body {name} missing was accepted", op.name)
+            };
+            assert!(issues.iter().any(|i| i.path == vec![json!(name)]), "{}: {issues:?}", op.name);
+        }
+        for p in op.path_params() {
+            let mut params = op_params(op);
+            params.remove(p);
+            let Err(Error::Validation { issues, .. }) = cat.check_request(op, &params, &query, body.as_ref()) else {
+                panic!("{}: path parameter {p} missing was accepted", op.name)
+            };
+            assert_eq!(issues[0].path, vec![json!(p)]);
+        }
+    }
+}
+
+#[test]
+fn operations_refuse_unknown_fields_and_stray_bodies() {
+    let cat = catalogue();
+    let create = cat.operation("routers.create").unwrap();
+    let Err(Error::Validation { issues, message }) =
+        cat.check_request(create, &Map::new(), &Map::new(), Some(&json!({"slug": "drafts", "colour": "red"})))
+    else {
+        panic!("an unknown field was accepted")
+    };
+    assert_eq!(issues[0].path, vec![json!("colour")], "{message}");
+    assert!(message.contains("routers.create"), "{message}");
+    let retrieve = cat.operation("routers.retrieve").unwrap();
+    let params = json!({"id": "r1"}).as_object().unwrap().clone();
+    assert!(cat.check_request(retrieve, &params, &Map::new(), Some(&json!({"slug": "x"}))).is_err());
+    assert!(cat.check_request(retrieve, &params, &Map::new(), Some(&json!({}))).is_ok());
+    let extra = json!({"id": "r1", "other": "x"}).as_object().unwrap().clone();
+    assert!(cat.check_request(retrieve, &extra, &Map::new(), None).is_err());
+    // A query list goes comma-joined, each value escaped.
+    let q = json!({"actions": ["a b", "c,d"], "limit": 5}).as_object().unwrap().clone();
+    assert_eq!(Operation::query_string(&q), "actions=a%20b%2Cc%2Cd&limit=5");
+}
+
+#[test]
+fn task_operations_come_from_the_endpoints_once_each() {
+    let cat = catalogue();
+    let tasks: Vec<&Operation> = cat.operations.iter().filter(|o| o.returns == Returns::Task).collect();
+    assert_eq!(tasks.len(), cat.endpoints.len());
+    for e in &cat.endpoints {
+        let op = cat.operation(&e.operation_name()).unwrap();
+        assert_eq!(
+            (op.method.as_str(), op.path.as_str(), op.endpoint.as_deref()),
+            ("POST", e.path.as_str(), Some(e.name.as_str()))
+        );
+    }
+    // A task operation's body is checked by the endpoint's models.
+    let op = cat.operation("text_to_video.create").unwrap();
+    assert!(cat.check_request(op, &Map::new(), &Map::new(), Some(&json!({"model": "gen5"}))).is_err());
+    let recipe = cat.operation("recipes.product_ad").unwrap();
+    let Err(Error::Validation { issues, .. }) =
+        cat.check_request(recipe, &Map::new(), &Map::new(), Some(&json!({"model": "product_ad"})))
+    else {
+        panic!("a recipe body with a model was accepted")
+    };
+    assert!(issues.iter().any(|i| i.path == vec![json!("model")] && i.code == "unrecognized_keys"), "{issues:?}");
+}
