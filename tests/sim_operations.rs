@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use runway_core::catalogue::catalogue;
-use runway_core::simulator::Simulator;
+use runway_core::simulator::{SimConfig, Simulator};
 use serde_json::{json, Value};
 
 mod common;
@@ -311,4 +311,25 @@ async fn organization_usage_follows_tasks_and_seed_makes_ids() {
     }
     let (_, t) = get(&s, "/v1/tasks/seeded-1").await;
     assert_eq!(t["status"], "SUCCEEDED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_accounts_objects_are_its_own() {
+    let other = "key_".to_string() + &"7".repeat(60);
+    let s = sim(SimConfig { extra_keys: vec![other.clone()], ..fast() });
+    let voice = json!({"name": "Narrator", "from": {"type": "audio", "audio": "https://example.com/a.mp3"}});
+    let (st, v) = post(&s, "/v1/voices", voice).await;
+    assert_eq!(st, 200, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (st, d) = post(&s, "/v1/documents", json!({"name": "faq", "content": "# FAQ"})).await;
+    assert_eq!(st, 200, "{d}");
+    for path in [format!("/v1/voices/{id}"), format!("/v1/documents/{}", d["id"].as_str().unwrap())] {
+        assert_eq!(get(&s, &path).await.0, 200, "{path}");
+        assert_eq!(common::api_as(&s, &other, reqwest::Method::GET, &path, None).await.0, 404, "{path}");
+    }
+    for list in ["/v1/voices", "/v1/documents?order=asc&sort=createdAt"] {
+        let (st, page) = common::api_as(&s, &other, reqwest::Method::GET, list, None).await;
+        assert_eq!((st, page["data"].clone()), (200, json!([])), "{list}");
+        assert_eq!(get(&s, list).await.1["data"].as_array().unwrap().len(), 1, "{list}");
+    }
 }

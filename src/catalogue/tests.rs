@@ -2341,3 +2341,27 @@ fn task_operations_come_from_the_endpoints_once_each() {
     };
     assert!(issues.iter().any(|i| i.path == vec![json!("model")] && i.code == "unrecognized_keys"), "{issues:?}");
 }
+
+#[test]
+fn a_tagged_union_is_checked_by_its_tag() {
+    let cat = catalogue();
+    let op = cat.operation("voices.create").unwrap();
+    let check = |body: Value| match cat.check_request(op, &Map::new(), &Map::new(), Some(&body)) {
+        Err(Error::Validation { issues, .. }) => issues,
+        Ok(_) => vec![],
+        Err(e) => panic!("{e}"),
+    };
+    // A tag no option has: that is the one problem, and the tags are named.
+    let issues = check(json!({"name": "n", "from": {"type": "video", "video": "https://example.com/v.mp4"}}));
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].path, vec![json!("from"), json!("type")]);
+    assert_eq!(issues[0].code, "invalid_union_discriminator");
+    assert!(issues[0].message.contains("text or audio") && issues[0].message.contains("'video'"), "{issues:?}");
+    let issues = check(json!({"name": "n", "from": {"audio": "https://example.com/a.mp3"}}));
+    assert!(issues.len() == 1 && issues[0].message.contains("got nothing"), "{issues:?}");
+    // A known tag: only that option's problems.
+    let issues = check(json!({"name": "n", "from": {"type": "audio"}}));
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].path, vec![json!("from"), json!("audio")]);
+    assert!(check(json!({"name": "n", "from": {"type": "audio", "audio": "https://example.com/a.mp3"}})).is_empty());
+}

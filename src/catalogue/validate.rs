@@ -501,6 +501,24 @@ fn check_object(
 /// Accepts when any option accepts; otherwise reports the option whose shape matches the value's
 /// JSON type best (a string against the string option, a list against the list).
 fn check_any_of(options: &[Spec], v: &Value, path: &mut Vec<Value>, issues: &mut Vec<Issue>) {
+    // A tagged union (objects told apart by a one-value `type`): the tag picks the option, so a
+    // wrong or missing tag is the one problem to name, and a right one gets that option's issues.
+    if let (Some(tags), Some(obj)) = (union_tags(options), v.as_object()) {
+        let given = obj.get("type");
+        return match tags.iter().position(|t| Some(t) == given) {
+            Some(i) => check_value(&options[i], v, path, issues),
+            None => {
+                path.push(json!("type"));
+                let what = given.map_or_else(|| "nothing".to_string(), show);
+                issues.push(issue(
+                    "invalid_union_discriminator",
+                    path.clone(),
+                    format!("expected {}, got {what}", list_values(&tags).replace(", ", " or ")),
+                ));
+                path.pop();
+            }
+        };
+    }
     let mut best: Option<Vec<Issue>> = None;
     for opt in options {
         let mut trial = Vec::new();
@@ -524,6 +542,25 @@ fn check_any_of(options: &[Spec], v: &Value, path: &mut Vec<Value>, issues: &mut
             ));
         }
     }
+}
+
+/// The `type` value of each option when every option is an object whose `type` is a required
+/// one-value enum, all different; else None.
+fn union_tags(options: &[Spec]) -> Option<Vec<Value>> {
+    let tags: Vec<Value> = options
+        .iter()
+        .map(|o| match o {
+            Spec::Object { fields, .. } => match fields.get("type") {
+                Some(Field { spec: Spec::Enum { values }, required: true, .. }) if values.len() == 1 => {
+                    Some(values[0].clone())
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let distinct = tags.iter().enumerate().all(|(i, t)| !tags[..i].contains(t));
+    (tags.len() > 1 && distinct).then_some(tags)
 }
 
 pub fn valid_tag(s: &str) -> bool {

@@ -9,15 +9,14 @@
 //! (`outputs/<task>/<i>.<ext>?exp=&sig=`, with byte ranges; voice previews too).
 //!
 //! Outputs follow the model: images PNG (SVG for `vector` models), videos MP4, audio MP3 (WAV when
-//! the body asks for `wav`), as many as the model's output count. Custom voices live in `voices`;
-//! every other operation is routed by the catalogue's data, checked, and answered in `resources`.
+//! the body asks for `wav`), as many as the model's output count. Every other operation (custom
+//! voices among them) is routed by the catalogue's data, checked, and answered in `resources`.
 
 pub mod body;
 pub mod placeholders;
 pub mod resources;
 pub mod state;
 pub mod uploads;
-pub mod voices;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -242,11 +241,6 @@ async fn api(st: &SimState, key: &str, method: &Method, path: &str, req: Request
             }
         }
         "organization.retrieve" => return json_response(200, &st.organization_json()),
-        // Custom voices keep their own checks and pages (they are not per key).
-        n if n.starts_with("voices.") => {
-            let after = &path["/v1/voices".len()..];
-            return voices::handle(st, method, after, req).await;
-        }
         "tasks.retrieve" => {
             return match st.task_json(key, &id) {
                 Some(t) => json_response(200, &t),
@@ -367,7 +361,7 @@ async fn admin(st: &SimState, method: &Method, rest: &str, req: Request<Incoming
             Err(r) => r,
         },
         (&Method::POST, "voices") => match read_json(req).await {
-            Ok(v) => voices::admin_add(st, &v),
+            Ok(v) => resources::voices::admin_add(st, &v),
             Err(r) => r,
         },
         (&Method::DELETE, "faults") => {

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::voices::Voice;
 use super::{bad_field, no_content, not_found, ok, text, Account, Call};
 use crate::simulator::state::SimState;
 use crate::simulator::{error, Resp};
@@ -44,12 +45,13 @@ impl Avatar {
         }
     }
 
-    pub fn json(&self, st: &SimState) -> Value {
+    /// The avatar as Runway shows it; a custom voice is described from the account's `voices`.
+    pub fn json(&self, st: &SimState, voices: &[Voice]) -> Value {
         let ready = st.now() >= self.ready_at;
         let voice = match self.voice["type"].as_str() {
             Some("custom") => {
                 let id = self.voice["id"].as_str().unwrap_or_default();
-                match st.voice_json(id) {
+                match voices.iter().find(|v| v.id == id).map(|v| v.json(st)) {
                     Some(v) => {
                         json!({"type": "custom", "id": id, "deleted": false, "name": v["name"], "description": v["description"]})
                     }
@@ -99,12 +101,12 @@ pub(super) fn handle(st: &SimState, key: &str, call: &Call) -> Resp {
             }
             let mut av = Avatar::new(uuid_v4(), text(&body, "name").unwrap_or_default().into(), st.now() + processing);
             apply(&mut av, &body, st.now() + processing);
-            let j = av.json(st);
+            let j = av.json(st, &a.voices);
             a.avatars.push(av);
             ok(&j)
         }),
         "avatars.retrieve" => st.res.with(key, |a| match a.avatars.iter().find(|v| v.id == id) {
-            Some(v) => ok(&v.json(st)),
+            Some(v) => ok(&v.json(st, &a.voices)),
             None => not_found(WHAT),
         }),
         "avatars.update" => st.res.with(key, |a| {
@@ -116,7 +118,7 @@ pub(super) fn handle(st: &SimState, key: &str, call: &Call) -> Resp {
             }
             let Some(av) = a.avatars.iter_mut().find(|v| v.id == id) else { return not_found(WHAT) };
             apply(av, &body, st.now() + processing);
-            ok(&av.json(st))
+            ok(&av.json(st, &a.voices))
         }),
         "avatars.delete" => st.res.with(key, |a| {
             let before = a.avatars.len();
@@ -128,7 +130,8 @@ pub(super) fn handle(st: &SimState, key: &str, call: &Call) -> Resp {
             }
         }),
         "avatars.list" => {
-            let items: Vec<Value> = st.res.with(key, |a| a.avatars.iter().rev().map(|v| v.json(st)).collect());
+            let items: Vec<Value> =
+                st.res.with(key, |a| a.avatars.iter().rev().map(|v| v.json(st, &a.voices)).collect());
             match st.res.cursors.page(&format!("{key}/avatars.list"), items, &call.query) {
                 Ok(v) => ok(&v),
                 Err(r) => r,

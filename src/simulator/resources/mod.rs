@@ -1,6 +1,6 @@
-//! The API's objects other than tasks, uploads and voices: routers and their routing, avatars,
-//! documents, realtime sessions and their conversations, workflows and invocations, and the
-//! organization's usage and audit reports. Each key (account) has its own; one file per resource.
+//! The API's objects other than tasks and uploads: routers and their routing, custom voices,
+//! avatars, documents, realtime sessions and their conversations, workflows and invocations, and
+//! the organization's usage and audit reports. Each key (account) has its own; one file per resource.
 //!
 //! Requests reach `handle` already routed and checked against the catalogue's operation (path
 //! parameters, query, body), so the handlers here only apply the rules the spec language cannot
@@ -19,9 +19,10 @@ pub mod page;
 mod routers;
 pub mod seed;
 mod sessions;
+pub mod voices;
 mod workflows;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 use serde_json::{Map, Value};
@@ -36,6 +37,8 @@ use crate::errors::Issue;
 #[derive(Default)]
 pub(super) struct Account {
     routers: Vec<routers::Router>,
+    /// Custom voices, oldest first.
+    voices: Vec<voices::Voice>,
     /// Routing history rows, oldest first, each with the id of its router.
     requests: Vec<(String, Value)>,
     avatars: Vec<avatars::Avatar>,
@@ -53,6 +56,8 @@ pub(super) struct Account {
 pub struct Resources {
     accounts: Mutex<HashMap<String, Account>>,
     pub(super) cursors: page::Cursors,
+    /// Ids of voice-design previews (`POST /v1/voices/preview`), whose MP3 is served as an output.
+    previews: Mutex<HashSet<String>>,
 }
 
 impl Resources {
@@ -66,6 +71,12 @@ impl Resources {
             organization::seed_reports(acct);
         }
         f(acct)
+    }
+
+    /// Whether `id` is a voice preview or a ready voice of any account: an MP3 to serve.
+    pub(super) fn has_preview(&self, id: &str, now: f64) -> bool {
+        self.previews.lock().unwrap().contains(id)
+            || self.accounts.lock().unwrap().values().any(|a| a.voices.iter().any(|v| v.id == id && v.is_ready(now)))
     }
 
     /// The file type of output `index` of a workflow node's output id (`<invocation>~<node>`), when
@@ -104,6 +115,7 @@ pub(super) fn handle(st: &SimState, key: &str, call: &Call) -> Resp {
     let group = name.rsplit_once('.').map_or(name, |(g, _)| g);
     match group {
         "routers" => routers::handle(st, key, call),
+        "voices" => voices::handle(st, key, call),
         "avatars" => avatars::handle(st, key, call),
         "documents" => documents::handle(st, key, call),
         "realtime_sessions" => sessions::handle(st, key, call),

@@ -9,6 +9,7 @@ use super::documents::Document;
 use super::organization::audit_entry;
 use super::routers::Router;
 use super::sessions::Session;
+use super::voices::Voice;
 use super::workflows::{Invocation, Workflow};
 use crate::catalogue::{catalogue, MediaKind};
 use crate::simulator::placeholders::Format;
@@ -45,10 +46,6 @@ pub fn seed(st: &SimState, v: &Value) -> Resp {
             st.seed_task(&key, &id, model);
             st.task_json(&key, &id).unwrap_or(Value::Null)
         }
-        "voice" => {
-            st.add_voice_with_id(&id, "Seeded voice");
-            st.voice_json(&id).unwrap_or(Value::Null)
-        }
         _ => st.res.with(&key, |a| match resource {
             "router" => {
                 a.routers.retain(|r| r.id != id && r.slug != id);
@@ -60,8 +57,15 @@ pub fn seed(st: &SimState, v: &Value) -> Resp {
             "avatar" => {
                 a.avatars.retain(|x| x.id != id);
                 let av = Avatar::new(id.clone(), "Seeded avatar".into(), past);
-                let j = av.json(st);
+                let j = av.json(st, &a.voices);
                 a.avatars.push(av);
+                j
+            }
+            "voice" => {
+                a.voices.retain(|x| x.id != id);
+                let v = Voice::ready(id.clone(), "Seeded voice".into(), None, now);
+                let j = v.json(st);
+                a.voices.push(v);
                 j
             }
             "document" => {

@@ -26,7 +26,6 @@ use tasks::SimTask;
 pub use uploads::{UploadRecord, UploadSlot, UPLOAD_HEAD_BYTES, UPLOAD_TTL_SECS};
 
 use crate::simulator::resources::Resources;
-use crate::simulator::voices::Voices;
 
 pub struct SimState {
     pub cfg: SimConfig,
@@ -45,8 +44,6 @@ pub struct SimState {
     output_url_ttl: AtomicU64,
     /// Per-simulator key for output URL signatures.
     secret: [u64; 2],
-    /// Custom voices (`/v1/voices`) and voice previews.
-    pub(super) voices: Voices,
     /// Routers, avatars, documents, sessions, workflows and the rest, per API key.
     pub(super) res: Resources,
 }
@@ -68,7 +65,6 @@ impl SimState {
             upload_posts: AtomicU64::new(0),
             output_url_ttl: AtomicU64::new(ttl.to_bits()),
             secret: [fastrand::u64(..), fastrand::u64(..)],
-            voices: Voices::default(),
             res: Resources::default(),
         }
     }

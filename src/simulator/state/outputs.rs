@@ -62,7 +62,7 @@ impl SimState {
                 OutputLookup::Ready { format: t.format, bytes: t.output_bytes }
             }
             Some(_) => OutputLookup::Missing,
-            None if index == 0 && self.voices.has_preview(id, self.now()) => {
+            None if index == 0 && self.res.has_preview(id, self.now()) => {
                 OutputLookup::Ready { format: Format::Mp3, bytes: None }
             }
             None => match self.res.workflow_output(id, index, self.now()) {
