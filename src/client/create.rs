@@ -161,9 +161,13 @@ impl RunwayClient {
             TaskKind::Invocation => Task::from_invocation_json(json.clone()),
         };
         let Some(task) = answer else {
+            let what = match kind {
+                TaskKind::Task => "A task",
+                TaskKind::Invocation => "A workflow invocation",
+            };
             let e = Error::Protocol(format!(
-                "Runway accepted POST {path} but the answer has no {} id: {json}. One may exist; check the Runway \
-                 dashboard before resubmitting",
+                "Runway accepted POST {path} but the answer has no {} id: {json}. {what} may exist; check the \
+                 Runway dashboard before resubmitting",
                 kind.as_str()
             ));
             self.journal_ambiguous(ep, &original, request_fp, meta, &e, claim).await;
