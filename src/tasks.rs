@@ -1,6 +1,7 @@
-//! Tasks: the Task model, and the polling schedule that decides when to look at a task again.
-//! The loop that waits (create, poll, cancel over HTTP) lives in `client/`; the timing decisions
-//! live here as a pure state machine so they are testable without a clock or a network.
+//! Tasks: the Task model (a task, or a workflow invocation read as one), and the polling schedule
+//! that decides when to look at a task again. The loop that waits (create, poll, cancel over HTTP)
+//! lives in `client/`; the timing decisions live here as a pure state machine so they are testable
+//! without a clock or a network.
 
 use std::time::Duration;
 
@@ -19,6 +20,45 @@ pub fn is_final(status: &str) -> bool {
     FINAL_STATES.contains(&status)
 }
 
+/// What Runway made: a task (`/v1/tasks/{id}`) or a workflow invocation
+/// (`/v1/workflow_invocations/{id}`). Both go through the same states and are journaled alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TaskKind {
+    #[default]
+    Task,
+    Invocation,
+}
+
+/// The journal's endpoint of a workflow run starts with this, then the workflow's id
+/// (`workflows/<id>`, the run's path under /v1/).
+pub const WORKFLOW_ENDPOINT_PREFIX: &str = "workflows/";
+
+impl TaskKind {
+    /// What a create at `endpoint` (as journaled: `text_to_video`, `workflows/<id>`) makes.
+    pub fn of_endpoint(endpoint: &str) -> TaskKind {
+        if endpoint.starts_with(WORKFLOW_ENDPOINT_PREFIX) {
+            TaskKind::Invocation
+        } else {
+            TaskKind::Task
+        }
+    }
+
+    /// Where one of this kind is read (and a task cancelled); `id` must be checked first.
+    pub fn path(self, id: &str) -> String {
+        match self {
+            TaskKind::Task => format!("/v1/tasks/{id}"),
+            TaskKind::Invocation => format!("/v1/workflow_invocations/{id}"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Task => "task",
+            TaskKind::Invocation => "workflow_invocation",
+        }
+    }
+}
+
 /// A Runway task as last seen. Fields follow the API (snake_case here); `raw` keeps Runway's JSON.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
@@ -35,6 +75,8 @@ pub struct Task {
     pub raw: Value,
     /// Returned for an identical request whose task was still running, instead of a new task.
     pub reattached: bool,
+    /// A task, or a workflow invocation (`output` then lists every node's URLs, `raw` keeps the map).
+    pub kind: TaskKind,
 }
 
 impl Task {
@@ -61,7 +103,49 @@ impl Task {
             created_at: s("createdAt"),
             raw: v,
             reattached: false,
+            kind: TaskKind::Task,
         })
+    }
+
+    /// Reads a workflow invocation (GET /v1/workflow_invocations/{id}) or a run's answer (`{id}`).
+    /// `output` is every output node's URLs, nodes in id order (the order is the same on every
+    /// look, so an output keeps its index); `raw` keeps Runway's map. Failed nodes (`nodeErrors`,
+    /// which a SUCCEEDED invocation can have too) are named in `failure`, after Runway's own.
+    pub fn from_invocation_json(v: Value) -> Option<Task> {
+        let mut t = Task::from_json(v)?;
+        t.kind = TaskKind::Invocation;
+        t.output = t
+            .raw
+            .get("output")
+            .and_then(Value::as_object)
+            .map(|nodes| {
+                let mut ids: Vec<&String> = nodes.keys().collect();
+                ids.sort();
+                ids.into_iter()
+                    .flat_map(|id| nodes[id].as_array().into_iter().flatten())
+                    .filter_map(|u| u.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(nodes) = node_errors_text(&t.raw) {
+            t.failure = Some(match t.failure.take() {
+                Some(f) => format!("{f} ({nodes})"),
+                None => nodes,
+            });
+        }
+        Some(t)
+    }
+
+    /// The ids of the output nodes that failed (an invocation's `nodeErrors`), in id order.
+    pub fn failed_nodes(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .raw
+            .get("nodeErrors")
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        ids.sort();
+        ids
     }
 
     pub fn is_terminal(&self) -> bool {
@@ -71,6 +155,37 @@ impl Task {
     pub fn succeeded(&self) -> bool {
         self.status.as_deref() == Some("SUCCEEDED")
     }
+}
+
+/// `nodeErrors` as one line: `2 output nodes failed: cut (CODE: message); …`; None when none did.
+fn node_errors_text(raw: &Value) -> Option<String> {
+    let errors = raw.get("nodeErrors")?.as_object().filter(|m| !m.is_empty())?;
+    let mut ids: Vec<&String> = errors.keys().collect();
+    ids.sort();
+    let each: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            let e = &errors[*id];
+            let name = e.get("nodeName").and_then(Value::as_str).filter(|n| n != id);
+            let what = [e.get("failureCode"), e.get("message")]
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(": ");
+            let who = match name {
+                Some(n) => format!("{id} ({n})"),
+                None => id.to_string(),
+            };
+            if what.is_empty() {
+                who
+            } else {
+                format!("{who}: {what}")
+            }
+        })
+        .collect();
+    let n = each.len();
+    Some(format!("{n} output node{} failed: {}", if n == 1 { "" } else { "s" }, each.join("; ")))
 }
 
 /// Tuning of the polling schedule; the defaults are documented in the README.
@@ -243,6 +358,44 @@ mod tests {
         assert_eq!(c.estimated_cost, Some(40.0));
         assert!(!c.is_terminal());
         assert!(Task::from_json(json!({"status": "RUNNING"})).is_none());
+    }
+
+    #[test]
+    fn an_invocation_reads_as_a_task_with_its_nodes_outputs_and_failures() {
+        let run = Task::from_invocation_json(json!({"id": "i"})).unwrap();
+        assert_eq!((run.kind, run.status.as_deref(), run.output.len()), (TaskKind::Invocation, None, 0));
+        // Nodes in id order on every look, whatever order Runway lists them in.
+        let ok = Task::from_invocation_json(json!({"id": "i", "status": "SUCCEEDED", "createdAt": "x",
+            "output": {"zeta": ["https://x/z.mp4"], "alpha": ["https://x/a1.png", "https://x/a2.png"]},
+            "cost": {"credits": 20}}))
+        .unwrap();
+        assert_eq!(ok.output, ["https://x/a1.png", "https://x/a2.png", "https://x/z.mp4"]);
+        assert_eq!((ok.cost, ok.failure.as_deref()), (Some(20.0), None));
+        assert!(ok.succeeded() && ok.failed_nodes().is_empty());
+        assert_eq!(ok.raw["output"]["zeta"][0], "https://x/z.mp4");
+        // SUCCEEDED with a failed node: said in `failure`, the node's details kept in `raw`.
+        let partial = Task::from_invocation_json(json!({"id": "i", "status": "SUCCEEDED",
+            "output": {"cut": ["https://x/c.mp4"]},
+            "nodeErrors": {"music": {"message": "bad", "failureCode": "INTERNAL.BAD_OUTPUT.01", "nodeName": "Music"}}}))
+        .unwrap();
+        assert!(partial.succeeded());
+        assert_eq!(
+            partial.failure.as_deref(),
+            Some("1 output node failed: music (Music): INTERNAL.BAD_OUTPUT.01: bad")
+        );
+        assert_eq!(partial.failure_code, None);
+        assert_eq!(partial.failed_nodes(), ["music"]);
+        let failed =
+            Task::from_invocation_json(json!({"id": "i", "status": "FAILED", "failure": "Every output node failed.",
+            "failureCode": "INTERNAL.BAD_OUTPUT.01",
+            "nodeErrors": {"b": {"message": "no"}, "a": {"message": "no", "nodeName": "a"}}}))
+            .unwrap();
+        assert!(failed.is_terminal() && !failed.succeeded());
+        assert_eq!(failed.failure.as_deref(), Some("Every output node failed. (2 output nodes failed: a: no; b: no)"));
+        assert_eq!(failed.failure_code.as_deref(), Some("INTERNAL.BAD_OUTPUT.01"));
+        assert_eq!(TaskKind::of_endpoint("workflows/abc"), TaskKind::Invocation);
+        assert_eq!(TaskKind::of_endpoint("text_to_video"), TaskKind::Task);
+        assert_eq!(TaskKind::Invocation.path("i"), "/v1/workflow_invocations/i");
     }
 
     #[test]

@@ -246,12 +246,16 @@ class Client:
         return await self._core.lease_tasks([_task_id(t) for t in task_ids], seconds)
 
     async def get_task(self, task_id: TaskRef) -> Task:
+        """A task, or a workflow invocation (`Task.kind`), as Runway shows it now. An invocation
+        this client ran, or its journal holds, is read at /v1/workflow_invocations/{id}; any other
+        id at /v1/tasks/{id}, then as an invocation if Runway knows no such task."""
         return await self._core.get_task(_task_id(task_id))
 
     async def cancel_task(self, task_id: TaskRef) -> bool:
         """Cancels a running task or deletes a finished one with its outputs.
 
-        True when this call did it; False when the task was already cancelled or deleted.
+        True when this call did it; False when the task was already cancelled or deleted. A
+        workflow invocation cannot be cancelled through Runway's API: RunwayError, nothing sent.
         """
         return await self._core.cancel_task(_task_id(task_id))
 
@@ -261,7 +265,7 @@ class Client:
         timeout: Optional[float] = None,
         on_progress: Optional[ProgressCallback] = None,
     ) -> Task:
-        """Polls until the task succeeds, and returns it.
+        """Polls until the task (or workflow invocation) succeeds, and returns it.
 
         Raises TaskFailedError (FAILED or CANCELLED, with .task) or TaskTimeoutError after
         `timeout` seconds (None: no limit), carrying the last snapshot. `on_progress` (a plain or
@@ -316,9 +320,30 @@ class Client:
         """Any operation of Runway's API by its catalogue name (`"routers.create"`; the names are
         in `operations()`), with its path parameters (`{"id": ...}`), query and body. The request
         is checked whole before anything is sent. Returns Runway's answer (None for an empty one),
-        or a Task for operations that create tasks (journaled like `create_task`). `client.api`
-        has a typed method for each operation."""
+        or a Task for operations that create tasks (journaled like `create_task`) and for
+        `workflows.run` (the invocation, `kind` "workflow_invocation", journaled the same way).
+        `client.api` has a typed method for each operation."""
         return await self._core.call(operation, params, query, body, tool, force_new)
+
+    async def run_workflow(
+        self,
+        workflow_id: str,
+        node_outputs: Optional[Mapping[str, Any]] = None,
+        *,
+        tool: Optional[str] = None,
+        force_new: bool = False,
+    ) -> Task:
+        """Runs a published workflow (POST /v1/workflows/{id}) with its input nodes' values
+        (`{nodeId: {key: {"type": "primitive", "value": ...} | {"type": "image", "uri": ...}}}`)
+        and returns the invocation as a Task (`kind` "workflow_invocation"), to follow with
+        `wait_for_task` and `save_outputs` like any task. With a journal it is journaled like
+        `create_task` (endpoint `workflows/<id>`, model the workflow id): an identical run still
+        going is returned instead (`reattached`) unless `force_new`, and a run is never sent twice.
+        A SUCCEEDED invocation may still have failed nodes: `failure` names them (and
+        `raw["nodeErrors"]` holds Runway's details); `output` lists the other nodes' URLs."""
+        body = {} if node_outputs is None else {"nodeOutputs": dict(node_outputs)}
+        task: Task = await self.call("workflows.run", {"id": workflow_id}, None, body, tool=tool, force_new=force_new)
+        return task
 
     async def iterate(
         self, operation: str, params: Optional[Mapping[str, Any]] = None, query: Optional[Mapping[str, Any]] = None

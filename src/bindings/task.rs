@@ -52,6 +52,12 @@ impl PyTask {
     fn cost(&self) -> Option<f64> {
         self.inner.cost
     }
+    /// `"task"`, or `"workflow_invocation"` for a workflow run (its `output` lists every output
+    /// node's URLs; `raw["output"]` maps node ids to them, `raw["nodeErrors"]` the failed nodes).
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.inner.kind.as_str()
+    }
     /// True when an identical request found this task still running, so no new task was made.
     #[getter]
     fn reattached(&self) -> bool {
@@ -77,6 +83,9 @@ impl PyTask {
         let t = &self.inner;
         let mut s =
             format!("Task(id='{}', status={}", t.id, t.status.as_deref().map_or("None".into(), |s| format!("'{s}'")));
+        if t.kind != crate::tasks::TaskKind::Task {
+            s.push_str(&format!(", kind='{}'", t.kind.as_str()));
+        }
         if let Some(p) = t.progress {
             s.push_str(&format!(", progress={p}"));
         }

@@ -17,7 +17,7 @@ use crate::catalogue::Field;
 use crate::errors::{Error, Result};
 use crate::journal::{request_fingerprint, Claim, Entry, Write, Written, CLAIM_STALE_MS};
 use crate::media::{classify, media_slots, open_local, InputRef};
-use crate::tasks::Task;
+use crate::tasks::{Task, TaskKind, WORKFLOW_ENDPOINT_PREFIX};
 
 /// Who asked for a task, for its journal row; and whether an identical in-flight task may be reused.
 #[derive(Debug, Clone, Default)]
@@ -187,6 +187,7 @@ impl RunwayClient {
     /// running; None if it has since finished or is gone (the row is brought up to date).
     pub(super) async fn reattach(&self, entry: &Entry) -> Result<Option<Task>> {
         let Some(id) = entry.task_id.clone() else { return Ok(None) };
+        self.remember_kind(&id, TaskKind::of_endpoint(&entry.endpoint));
         match self.get_task(&id).await {
             Ok(mut t) if !t.is_terminal() => {
                 t.reattached = true;
@@ -304,11 +305,13 @@ fn request_entry(
         key_fp: a.key_fp.clone(),
         tool: meta.tool.clone().unwrap_or_else(|| "library".into()),
         endpoint: endpoint.to_string(),
-        // The body's model, or the endpoint's one model (a recipe's name is its model at Runway).
+        // The body's model, or the endpoint's one model (a recipe's name is its model at Runway),
+        // or the workflow a run is of.
         model: crate::catalogue::catalogue()
             .model_for(endpoint, original)
             .map(|m| m.model.clone())
             .or_else(|| original.get("model").and_then(Value::as_str).map(str::to_string))
+            .or_else(|| endpoint.strip_prefix(WORKFLOW_ENDPOINT_PREFIX).map(str::to_string))
             .unwrap_or_default(),
         prompt: prompt_of(original),
         params: journal_params(original),

@@ -1,19 +1,37 @@
-//! Creating a task: the endpoint and body checked, the journal asked first (reattach, or claim the
-//! request), media inputs resolved, one POST that is never blindly repeated, and its outcome
-//! journaled. Identical creates in this process go one at a time (`CreateGate`).
+//! Creating a task, or running a workflow (an invocation, journaled as a task is): the endpoint and
+//! body checked, the journal asked first (reattach, or claim the request), media inputs resolved,
+//! one POST that is never blindly repeated, and its outcome journaled. Identical creates in this process go one at a time (`CreateGate`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::claims::{Admit, CreateMeta};
 use super::http::Kind;
 use super::RunwayClient;
-use crate::catalogue::{catalogue, normalize_endpoint};
+use crate::catalogue::{catalogue, normalize_endpoint, Operation};
 use crate::errors::{Error, Issue, Result};
-use crate::tasks::Task;
+use crate::tasks::{Task, TaskKind};
+
+/// What a journaled create sends: where, and how its body is made ready.
+pub(crate) struct Target<'a> {
+    /// As journaled and fingerprinted, the POST's path under /v1/: `text_to_video`, or
+    /// `workflows/<id>` for a workflow run (what it makes follows: `TaskKind::of_endpoint`).
+    pub endpoint: &'a str,
+    pub resolve: Resolve<'a>,
+}
+
+/// How a body's media inputs become URIs Runway takes, and the body is checked as sent.
+pub(crate) enum Resolve<'a> {
+    /// Sent as given (the caller asked for no validation).
+    AsGiven,
+    /// By the endpoint's models (a task endpoint).
+    Endpoint,
+    /// By an operation's body fields, then the whole request checked again.
+    Operation { op: &'a Operation, params: &'a Map<String, Value>, query: &'a Map<String, Value> },
+}
 
 pub(super) type Gates = Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>;
 
@@ -68,7 +86,6 @@ impl RunwayClient {
                 "",
             ));
         }
-        let mut body = body;
         if validate {
             // Local files and earlier tasks' outputs become URIs Runway can take, then the
             // final body is checked once more.
@@ -87,6 +104,17 @@ impl RunwayClient {
                 "",
             ));
         }
+        let resolve = if validate { Resolve::Endpoint } else { Resolve::AsGiven };
+        self.create_journaled(&Target { endpoint: ep, resolve }, body, meta).await
+    }
+
+    /// The create itself, for a task or a workflow run: the journal asked first (reattach, or
+    /// claim the request), media inputs resolved, one POST to `/v1/{endpoint}` that is never
+    /// blindly repeated, and its outcome journaled. `body` is the request as the user gave it,
+    /// already checked with stand-ins for its local files.
+    pub(crate) async fn create_journaled(&self, target: &Target<'_>, body: Value, meta: &CreateMeta) -> Result<Task> {
+        let ep = target.endpoint;
+        let kind = TaskKind::of_endpoint(ep);
         // The request as the user gave it (local paths, task ids): what the journal keeps and
         // what an identical request is recognised by.
         let original = body.clone();
@@ -106,15 +134,13 @@ impl RunwayClient {
                  finished a moment ago); call again to make a new task",
             ));
         }
-        if validate {
-            match self.resolve_body(ep, body).await {
-                Ok(b) => body = b,
-                Err(e) => {
-                    self.journal_no_task(claim).await;
-                    return Err(e);
-                }
+        let body = match self.resolve_for(target, body).await {
+            Ok(b) => b,
+            Err(e) => {
+                self.journal_no_task(claim).await;
+                return Err(e);
             }
-        }
+        };
         let path = format!("/v1/{ep}");
         if let Some(c) = claim.as_mut() {
             c.mark_sent();
@@ -130,13 +156,24 @@ impl RunwayClient {
                 return Err(e);
             }
         };
-        let Some(task) = Task::from_json(json.clone()) else {
+        let answer = match kind {
+            TaskKind::Task => Task::from_json(json.clone()),
+            TaskKind::Invocation => Task::from_invocation_json(json.clone()),
+        };
+        let Some(task) = answer else {
+            let what = match kind {
+                TaskKind::Task => "A task",
+                TaskKind::Invocation => "A workflow invocation",
+            };
             let e = Error::Protocol(format!(
-                "Runway accepted POST {path} but the answer has no task id: {json}. A task may exist; check the Runway dashboard before resubmitting"
+                "Runway accepted POST {path} but the answer has no {} id: {json}. {what} may exist; check the \
+                 Runway dashboard before resubmitting",
+                kind.as_str()
             ));
             self.journal_ambiguous(ep, &original, request_fp, meta, &e, claim).await;
             return Err(e);
         };
+        self.remember_kind(&task.id, kind);
         self.journal_created(ep, &original, request_fp, meta, &task, claim).await;
         let now = self.now();
         let mut created = self.created.lock().unwrap();
@@ -146,6 +183,22 @@ impl RunwayClient {
         }
         created.insert(task.id.clone(), now);
         Ok(task)
+    }
+
+    /// The body as it is sent: media inputs made URIs Runway can take, checked once more.
+    async fn resolve_for(&self, target: &Target<'_>, body: Value) -> Result<Value> {
+        match &target.resolve {
+            Resolve::AsGiven => Ok(body),
+            Resolve::Endpoint => self.resolve_body(target.endpoint, body).await,
+            Resolve::Operation { op, params, query } => {
+                let body = match &op.body {
+                    Some(fields) => self.resolve_media(fields, body).await?,
+                    None => body,
+                };
+                catalogue().check_request(op, params, query, Some(&body))?;
+                Ok(body)
+            }
+        }
     }
 
     /// Local files and earlier tasks' outputs made URIs Runway can take, then the final body checked.

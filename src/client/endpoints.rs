@@ -1,4 +1,5 @@
-//! The calls on one task (look, cancel) and on the account (organization, voices).
+//! The calls on one task or workflow invocation (look, cancel) and on the account (organization,
+//! voices).
 
 use reqwest::Method;
 use serde_json::Value;
@@ -6,7 +7,7 @@ use serde_json::Value;
 use super::http::Kind;
 use super::RunwayClient;
 use crate::errors::{Error, Issue, Result};
-use crate::tasks::{is_task_id, Task};
+use crate::tasks::{is_task_id, Task, TaskKind};
 
 /// What a DELETE did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,20 +19,24 @@ pub enum CancelOutcome {
 }
 
 impl RunwayClient {
+    /// A task, or a workflow invocation (read at its own path, see `kinds`), as Runway shows it
+    /// now; journaled.
     pub async fn get_task(&self, id: &str) -> Result<Task> {
         check_task_id(id)?;
-        let json = self
-            .send(Method::GET, &format!("/v1/tasks/{id}"), None, Kind::Read)
-            .await
-            .map_err(|e| e.with_task_id(id))?;
-        let task =
-            Task::from_json(json).ok_or_else(|| Error::Protocol(format!("Runway's answer for task {id} has no id")))?;
+        let task = self.read_task(id).await?;
         self.journal_seen(&task).await;
         Ok(task)
     }
 
+    /// Cancels a running task, or deletes a finished one. A workflow invocation cannot be
+    /// cancelled through Runway's API: refused, nothing sent.
     pub async fn cancel_task(&self, id: &str) -> Result<CancelOutcome> {
         check_task_id(id)?;
+        if self.known_kind(id).await == Some(TaskKind::Invocation) {
+            return Err(Error::refused(format!(
+                "{id} is a workflow invocation, which Runway's API cannot cancel or delete; it runs to its end"
+            )));
+        }
         match self.send(Method::DELETE, &format!("/v1/tasks/{id}"), None, Kind::Read).await {
             Ok(_) => Ok(CancelOutcome::Done),
             Err(Error::Api { status: 404, .. }) => Ok(CancelOutcome::AlreadyGone),

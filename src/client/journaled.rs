@@ -25,15 +25,30 @@ pub fn journal_params(body: &Value) -> Value {
     }
 }
 
-/// The prompt a person would search for: `promptText`, else a speech text.
+/// The prompt a person would search for: `promptText`, else a speech text, else a workflow run's
+/// first text input.
 pub(super) fn prompt_of(body: &Value) -> Option<String> {
     // Model endpoints say promptText; recipes prompt; routers put the request under input.
     body.get("promptText")
         .or_else(|| body.get("prompt"))
         .or_else(|| body.pointer("/input/promptText"))
         .or_else(|| body.pointer("/speech/text"))
+        .or_else(|| first_primitive_input(body))
         .and_then(Value::as_str)
         .map(|s| s.chars().take(4000).collect())
+}
+
+/// A workflow run's first text value (`nodeOutputs: {node: {key: {type: primitive, value}}}`).
+fn first_primitive_input(body: &Value) -> Option<&Value> {
+    body.get("nodeOutputs")?
+        .as_object()?
+        .values()
+        .filter_map(Value::as_object)
+        .flat_map(|outputs| outputs.values())
+        .find(|v| {
+            v.get("type").and_then(Value::as_str) == Some("primitive") && v.get("value").is_some_and(Value::is_string)
+        })
+        .and_then(|v| v.get("value"))
 }
 
 impl RunwayClient {

@@ -1,6 +1,7 @@
 //! The Runway HTTP client, one idea a file: this one the client itself (options, the key and base
-//! URL, construction); `http` sending and retries; `endpoints` the task and account calls; `wait`
-//! the wait loop; `create` creating a task; `operations` any operation by name; `transfers`
+//! URL, construction); `http` sending and retries; `endpoints` the task and account calls; `kinds`
+//! which path an id is read at (task or workflow invocation); `wait` the wait loop; `create`
+//! creating a task or running a workflow; `operations` any operation by name; `transfers`
 //! uploads, downloads and media inputs;
 //! `attached`, `claims` and `journaled` what the client writes to and reads from the task journal.
 //!
@@ -21,6 +22,7 @@ mod create;
 mod endpoints;
 mod http;
 mod journaled;
+mod kinds;
 mod operations;
 mod transfers;
 mod wait;
@@ -116,6 +118,8 @@ pub struct RunwayClient {
     /// One create at a time per request fingerprint, so that identical calls made at once in this
     /// process reattach to one task instead of racing past the journal check.
     creating: Gates,
+    /// Whether each id seen is a task or a workflow invocation (where it is read).
+    kinds: kinds::Kinds,
 }
 
 impl std::fmt::Debug for RunwayClient {
@@ -155,6 +159,7 @@ impl RunwayClient {
             epoch: Instant::now(),
             journal: None,
             creating: Mutex::new(HashMap::new()),
+            kinds: Mutex::new(HashMap::new()),
         })
     }
 

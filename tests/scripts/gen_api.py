@@ -136,7 +136,7 @@ def method(op: dict[str, Any], models: list[dict[str, Any]]) -> list[str]:
             kw.append(f"{arg_name(f)}: {t}")
         else:
             kw.append(f"{arg_name(f)}: Union[{', '.join(split_union(t) + ['Unset'])}] = UNSET")
-    if op["returns"] == "task":
+    if op["returns"] in ("task", "invocation"):
         kw.append("force_new: bool = False")
     if kw:
         args.append("*")
@@ -157,6 +157,8 @@ def method(op: dict[str, Any], models: list[dict[str, Any]]) -> list[str]:
     for f, spec in {**query, **body}.items():
         if spec.get("description"):
             doc.append(f"{arg_name(f)}: {spec['description']}")
+    if op["returns"] == "invocation":
+        doc.append("Journaled like a task's create; returns Runway's answer ({id}); Client.run_workflow returns the Task.")
     out = []
     head = "def" if op["returns"] == "page" else "async def"
     one_line = f"    {head} {name}({', '.join(args)}) -> {returns}:"
@@ -173,6 +175,10 @@ def method(op: dict[str, Any], models: list[dict[str, Any]]) -> list[str]:
         body_expr = '{"model": model, **fields}' if named_model else b
         out.append(f'        task: Task = await self._client.call("{op["name"]}", body={body_expr}, force_new=force_new)')
         out.append("        return task")
+    elif op["returns"] == "invocation":
+        out.append(f'        task: Task = await self._client.call("{op["name"]}", {path_arg}, {q}, {b}, force_new=force_new)')
+        out.append("        answer: Dict[str, Any] = task.raw")
+        out.append("        return answer")
     elif op["returns"] == "empty":
         args_call = f'"{op["name"]}", {path_arg}, {q}' + (f", {b}" if op.get("body") is not None else "")
         out.append(f"        await self._client.call({args_call})")
