@@ -813,19 +813,12 @@ class Workflows(_Namespace):
         answer: Dict[str, Any] = await self._client.call("workflows.retrieve", {"id": id}, _given())
         return answer
 
-    async def run(
-        self,
-        id: str,
-        *,
-        nodeOutputs: Union[Any, Unset] = UNSET,
-        force_new: bool = False,
-    ) -> Dict[str, Any]:
+    async def run(self, id: str, *, nodeOutputs: Union[Any, Unset] = UNSET, force_new: bool = False) -> Task:
         """Run a published workflow with node inputs.
         nodeOutputs: {nodeId: {outputKey: {type: primitive, value} | {type: image|video|audio, uri}}}; not checked here.
-        Journaled like a task's create; returns Runway's answer ({id}); Client.run_workflow returns the Task."""
+        Returns the invocation as a Task, journaled like a task's create (see Client.run_workflow)."""
         task: Task = await self._client.call("workflows.run", {"id": id}, _given(), _given(nodeOutputs=nodeOutputs), force_new=force_new)
-        answer: Dict[str, Any] = task.raw
-        return answer
+        return task
 
 
 class Api(_Namespace):

@@ -163,10 +163,13 @@ async def test_workflow_invocation_with_a_failed_node(fast):
     # The simulator fails the output node a primitive input names after "fail:".
     inputs = {text_input["id"]: {"value": {"type": "primitive", "value": f"fail:{output['id']}"}}}
     run = await fast.api.workflows.run(wid, nodeOutputs=inputs)
+    assert run.kind == "workflow_invocation"
     for _ in range(200):
-        inv = await fast.api.workflow_invocations.retrieve(run["id"])
+        inv = await fast.api.workflow_invocations.retrieve(run.id)
         if inv["status"] in runway_core.FINAL_TASK_STATES:
             break
         await asyncio.sleep(0.05)
     # Runway reports such a run SUCCEEDED, with the failed node among its nodeErrors.
     assert inv["status"] == "SUCCEEDED" and output["id"] in inv["nodeErrors"]
+    done = await fast.wait_for_task(run)
+    assert done.status == "SUCCEEDED" and output["id"] in (done.failure or "")

@@ -151,14 +151,14 @@ def method(op: dict[str, Any], models: list[dict[str, Any]]) -> list[str]:
         "page": "AsyncIterator[Dict[str, Any]]",
         "empty": "None",
         "task": "Task",
-        "invocation": "Dict[str, Any]",
+        "invocation": "Task",
     }[op["returns"]]
     doc = [op["summary"]]
     for f, spec in {**query, **body}.items():
         if spec.get("description"):
             doc.append(f"{arg_name(f)}: {spec['description']}")
     if op["returns"] == "invocation":
-        doc.append("Journaled like a task's create; returns Runway's answer ({id}); Client.run_workflow returns the Task.")
+        doc.append("Returns the invocation as a Task, journaled like a task's create (see Client.run_workflow).")
     out = []
     head = "def" if op["returns"] == "page" else "async def"
     one_line = f"    {head} {name}({', '.join(args)}) -> {returns}:"
@@ -177,8 +177,7 @@ def method(op: dict[str, Any], models: list[dict[str, Any]]) -> list[str]:
         out.append("        return task")
     elif op["returns"] == "invocation":
         out.append(f'        task: Task = await self._client.call("{op["name"]}", {path_arg}, {q}, {b}, force_new=force_new)')
-        out.append("        answer: Dict[str, Any] = task.raw")
-        out.append("        return answer")
+        out.append("        return task")
     elif op["returns"] == "empty":
         args_call = f'"{op["name"]}", {path_arg}, {q}' + (f", {b}" if op.get("body") is not None else "")
         out.append(f"        await self._client.call({args_call})")
