@@ -4,58 +4,18 @@
 //! outputs saved, failed nodes reported, a lost answer never sent again, and a new client on the
 //! same journal resuming a run it never saw.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use runway_core::client::{Answer, ClientOptions, CreateMeta, RunwayClient};
 use runway_core::errors::Error;
 use runway_core::journal::{open_journal, Filter, Journal};
-use runway_core::simulator::{Fault, FaultKind, SimConfig, Simulator};
+use runway_core::simulator::{Fault, FaultKind, Simulator};
 use runway_core::tasks::{PollConfig, Task, TaskKind};
 use serde_json::{json, Map, Value};
 
-mod pg;
-
-fn sim(task_seconds: f64) -> Simulator {
-    let cfg = SimConfig { task_seconds, pending_seconds: 0.0, ..Default::default() };
-    Simulator::start(&tokio::runtime::Handle::current(), cfg, 0).unwrap()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("runway-invocations-{name}-{}", runway_core::util::uuid_v4()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-fn journal_spec(b: Backend, dir: &std::path::Path, name: &str) -> String {
-    match b {
-        Backend::Sqlite => dir.join("j.sqlite3").display().to_string(),
-        Backend::Postgres => pg::database(name),
-    }
-}
-
-/// Each `async fn name(b: Backend)` as two tests, `name::sqlite` and `name::postgres`.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(super::Backend::Postgres).await
-            }
-        }
-    )*};
-}
+mod both;
+use both::{journal_spec, on_both, sim, temp_dir, Backend};
 
 on_both!(
     a_run_is_journaled_reattached_and_waited_to_its_saved_outputs,

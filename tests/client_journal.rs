@@ -3,7 +3,6 @@
 //! (one POST, not two), never reattaching to a finished task, ambiguous creates journaled, and
 //! one key never seeing another's rows.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,49 +15,8 @@ use runway_core::simulator::{Fault, FaultKind, SimConfig, Simulator};
 use runway_core::tasks::PollConfig;
 use serde_json::{json, Value};
 
-fn sim(task_seconds: f64) -> Simulator {
-    let cfg = SimConfig { task_seconds, pending_seconds: 0.0, ..Default::default() };
-    Simulator::start(&tokio::runtime::Handle::current(), cfg, 0).unwrap()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("runway-journal-{name}-{}", runway_core::util::uuid_v4()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-mod pg;
-
-/// The storage a test runs on: every test runs on both (`on_both!`).
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Where a test's journal lives: a file in `dir`, or a fresh PostgreSQL database.
-fn journal_spec(b: Backend, dir: &std::path::Path, name: &str) -> String {
-    match b {
-        Backend::Sqlite => dir.join("j.sqlite3").display().to_string(),
-        Backend::Postgres => pg::database(name),
-    }
-}
-
-/// Each `async fn name(b: Backend)` as two tests, `name::sqlite` and `name::postgres`.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(super::Backend::Postgres).await
-            }
-        }
-    )*};
-}
+mod both;
+use both::{journal_spec, on_both, sim, temp_dir, Backend};
 
 on_both!(
     tasks_are_journaled_from_create_to_saved_files,

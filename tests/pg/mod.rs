@@ -2,7 +2,7 @@
 //! process (initdb on a temporary directory, a free port), a fresh database per test. The server
 //! stops and its files go when this process ends, however it ends (the script waits for its
 //! standard input to close). No server (no PostgreSQL installed, initdb failing): the test fails.
-//! Shared by tests/journal_backends.rs and tests/client_journal.rs.
+//! Shared by tests/journal_backends.rs and, through tests/both/, the client-with-journal tests.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
