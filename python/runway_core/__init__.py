@@ -21,9 +21,10 @@ import asyncio
 import atexit
 import inspect
 import os
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 from . import _core
+from .spec import Catalogue, Model, Operation
 
 if TYPE_CHECKING:
     from .api import Api
@@ -83,6 +84,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "catalogue",
+    "cost_summary",
     "default_journal_path",
     "endpoint_name",
     "estimate_cost",
@@ -388,24 +390,30 @@ class Client:
         return repr(self._core)
 
 
-def catalogue() -> dict[str, Any]:
-    """Everything the client knows about Runway's endpoints and models."""
+def catalogue() -> Catalogue:
+    """Everything the client knows about Runway's endpoints and models (shape: `runway_core.spec`)."""
     return _core.catalogue_json()
 
 
-def operations() -> list[dict[str, Any]]:
+def operations() -> list[Operation]:
     """Every operation of Runway's API: name, method, path, query and body fields, what it answers."""
-    ops: list[dict[str, Any]] = _core.catalogue_json()["operations"]
-    return ops
+    return _core.catalogue_json()["operations"]
 
 
-def models(endpoint: Optional[str] = None) -> list[dict[str, Any]]:
+def models(endpoint: Optional[str] = None) -> list[Model]:
     """The catalogue's models (optionally of one endpoint): fields, allowed values, rules, cost."""
-    all_models: list[dict[str, Any]] = _core.catalogue_json()["models"]
+    all_models = _core.catalogue_json()["models"]
     if endpoint is None:
         return all_models
     name = endpoint_name(endpoint)
     return [m for m in all_models if m["endpoint"] == name]
+
+
+def cost_summary(models: Iterable[tuple[str, str]]) -> str:
+    """One line on the price range per unit over (endpoint, model) pairs, for a description:
+    "Cost: 5-40 credits/s." (models without a published price are left out). Raises ValueError
+    for a pair the catalogue does not have."""
+    return _core.cost_summary(list(models))
 
 
 def validate(endpoint: str, body: Mapping[str, Any]) -> None:

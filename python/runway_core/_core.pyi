@@ -2,6 +2,8 @@
 
 from typing import Any, Awaitable, Callable, Literal, Optional, final, Mapping
 
+from .spec import Catalogue
+
 __all__ = [
     "__version__",
     "API_VERSION",
@@ -29,6 +31,7 @@ __all__ = [
     "_Client",
     "Simulator",
     "catalogue_json",
+    "cost_summary",
     "validate",
     "estimate_cost",
     "default_journal_path",
@@ -224,7 +227,8 @@ class Simulator:
     def __enter__(self) -> Simulator: ...
     def __exit__(self, a: object, b: object, c: object) -> None: ...
 
-def catalogue_json() -> dict[str, Any]: ...
+def catalogue_json() -> Catalogue: ...
+def cost_summary(models: list[tuple[str, str]]) -> str: ...
 def validate(endpoint: str, body: Any) -> None: ...
 def default_journal_path() -> str: ...
 def endpoint_name(endpoint: str) -> str: ...

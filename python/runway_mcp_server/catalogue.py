@@ -1,22 +1,18 @@
-"""A typed view of the core's model catalogue for the tools: which models a tool offers (by
-endpoint and capability tag), the parameter types and limits to publish in input schemas, the
-defaults for fields a model requires, and cost text. Everything here is read from the data."""
+"""The core's model catalogue as the tools use it: which models a tool offers (by endpoint and
+capability tag), the parameter types and limits to publish in input schemas, and the defaults for
+fields a model requires. Everything here is read from the data (typed by `runway_core.spec`);
+text for people (a field's allowed values, a price) comes from the core with it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import runway_core
-
-Spec = dict[str, Any]
-
-UNIT_TEXT = {"second": "credits/s", "image": "credits/image", "task": "credits/task",
-             "characters": "credits/char", "input_second": "credits/s of input"}
+from runway_core.spec import Catalogue, Cost, Field, MediaKind, Rule, Scalar, Spec
 
 
 @dataclass(frozen=True)
@@ -24,11 +20,13 @@ class Model:
     endpoint: str
     name: str
     title: str
-    output: str
+    output: MediaKind
     tags: frozenset[str]
-    fields: dict[str, Spec]
-    rules: list[dict[str, Any]] = field(default_factory=list)
-    cost: Optional[dict[str, Any]] = None
+    fields: dict[str, Field]
+    # The price in words, as the core words it (also when none is published).
+    cost_text: str
+    rules: list[Rule] = field(default_factory=list)
+    cost: Optional[Cost] = None
     notes: Optional[str] = None
     # The endpoint's one model (a recipe, router generation): its body names no model.
     fixed: bool = False
@@ -36,12 +34,12 @@ class Model:
     def has(self, name: str) -> bool:
         return name in self.fields
 
-    def spec(self, name: str) -> Optional[Spec]:
+    def spec(self, name: str) -> Optional[Field]:
         return self.fields.get(name)
 
 
 @lru_cache(maxsize=1)
-def data() -> dict[str, Any]:
+def data() -> Catalogue:
     """The core's catalogue, as `runway_core.catalogue()` gives it: read once."""
     return runway_core.catalogue()
 
@@ -56,8 +54,8 @@ def fingerprint() -> str:
 def all_models() -> tuple[Model, ...]:
     return tuple(
         Model(endpoint=m["endpoint"], name=m["model"], title=m["title"], output=m["output"],
-              tags=frozenset(m.get("tags", [])), fields=m["fields"], rules=m.get("rules", []),
-              cost=m.get("cost"), notes=m.get("notes"), fixed=m.get("fixed", False))
+              tags=frozenset(m.get("tags", [])), fields=m["fields"], cost_text=m["cost_text"],
+              rules=m.get("rules", []), cost=m.get("cost"), notes=m.get("notes"), fixed=m.get("fixed", False))
         for m in data()["models"]
     )
 
@@ -85,7 +83,7 @@ def _flat(spec: Spec) -> list[Spec]:
     return list(spec["options"]) if spec.get("type") == "any_of" else [spec]
 
 
-def enum(values: list[Any]) -> dict[str, Any]:
+def enum(values: Sequence[Scalar]) -> dict[str, Any]:
     """The JSON schema of a choice among `values` (one value: a constant)."""
     return {"const": values[0]} if len(values) == 1 else {"enum": list(values)}
 
@@ -100,7 +98,7 @@ def param_schema(ms: list[Model], fields: tuple[str, ...], max_enum: int = 12) -
     said = f"Default {specs[0]['default']}." if specs and len(defaults) == 1 and all("default" in s for s in specs) else ""
     alts = [a for s in specs for a in _flat(s)]
     kinds = {a.get("type") for a in alts}
-    values: list[Any] = []
+    values: list[Scalar] = []
     for a in alts:
         for v in a.get("values", []) if a.get("type") == "enum" else []:
             if v not in values:
@@ -149,75 +147,6 @@ def fill_required(m: Model, body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# ---- text for people and agents ----
-
-def allowed(spec: Spec) -> str:
-    t = spec.get("type")
-    if t == "enum":
-        text = ", ".join(str(v) for v in spec["values"])
-    elif t in ("int", "number"):
-        lo, hi = spec.get("min"), spec.get("max")
-        kind = "integer" if t == "int" else "number"
-        text = f"{kind} {lo:g}-{hi:g}" if lo is not None and hi is not None else (
-            f"{kind} >= {lo:g}" if lo is not None else f"{kind} <= {hi:g}" if hi is not None else kind)
-    elif t == "text":
-        text = f"text, at most {spec['max']} chars" if spec.get("max") else "text"
-    elif t == "any_of":
-        text = " or ".join(allowed(o) for o in spec["options"])
-    elif t == "media":
-        text = f"{spec['kind']} (media input)"
-    elif t == "array":
-        n = f" (at most {spec['max_items']})" if spec.get("max_items") else ""
-        text = f"list of {allowed(spec['items'])}{n}"
-    elif t == "object":
-        parts = [f"{k}{'' if f.get('required') else '?'}: {allowed(f)}" for k, f in spec["fields"].items()]
-        text = "{" + "; ".join(parts) + "}"
-    else:
-        text = str(t)
-    return text
-
-
-def cost_text(m: Model) -> str:
-    c = m.cost
-    if not c:
-        return "price not published; Runway's estimate comes back when the task is created"
-    per = c.get("per", 1)
-    if per != 1:
-        noun = {"second": "s", "characters": "characters", "input_second": "s of input", "image": "images"}
-        rate = f"{c['credits']:g} per {per:g} {noun.get(c['unit'], c['unit'])}"
-    else:
-        rate = f"{c['credits']:g} {UNIT_TEXT.get(c['unit'], c['unit'])}"
-    text = (f"{c['base']:g} + " if c.get("base") else "") + rate
-    for o in c.get("overrides", []):
-        text += f"; {o['credits']:g} when {o['field']} is {'/'.join(str(v) for v in o.get('values', []))[:60]}"
-    for x in c.get("extras", []):
-        what = f"per item of {x['field']}" if x.get("per_item") else f"for {x['field']} {'/'.join(str(v) for v in x.get('values', [])[:3])}"
-        text += f"; {x['credits']:+g} {what}"
-    return text
-
-
 def cost_summary(ms: list[Model]) -> str:
-    """One line for a tool description: the price range per unit over the models with a published
-    price (the server instructions say that unpublished ones are left out)."""
-    by_unit: dict[str, list[float]] = {}
-    unknown = 0
-    for m in ms:
-        c = m.cost
-        if not c:
-            unknown += 1
-            continue
-        rates = [c["credits"]] + [o["credits"] for o in c.get("overrides", [])]
-        top = max(rates) + sum(max(x["credits"], 0) for x in c.get("extras", []) if not x.get("per_item"))
-        by_unit.setdefault(c["unit"], []).extend([min(rates) / c.get("per", 1), top / c.get("per", 1)])
-    parts = []
-    for unit, vals in by_unit.items():
-        lo, hi = min(vals), max(vals)
-
-        def fmt(x: float) -> str:
-            return f"{x:.2g}" if lo < 1 else f"{x:g}"
-
-        rng = fmt(lo) if math.isclose(lo, hi) else f"{fmt(lo)}-{fmt(hi)}"
-        parts.append(f"{rng} {UNIT_TEXT.get(unit, unit)}")
-    if unknown == len(ms):
-        return "Cost: not published."
-    return "Cost: " + ", ".join(parts) + "."
+    """The price range over these models for a tool description, as the core words it."""
+    return runway_core.cost_summary((m.endpoint, m.name) for m in ms)

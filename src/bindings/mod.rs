@@ -20,6 +20,13 @@ fn catalogue_json(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     json_to_py(py, &catalogue().to_json())
 }
 
+/// The price range over (endpoint, model) pairs, for a tool description. Raises ValueError for a
+/// pair the catalogue does not have.
+#[pyfunction]
+fn cost_summary(models: Vec<(String, String)>) -> PyResult<String> {
+    catalogue().cost_summary(&models).map_err(pyo3::exceptions::PyValueError::new_err)
+}
+
 /// Checks a body as `create_task` would, without sending it. Raises ValidationError.
 #[pyfunction]
 fn validate(py: Python<'_>, endpoint: &str, body: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -67,6 +74,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::PyClient>()?;
     m.add_class::<simulator::PySimulator>()?;
     m.add_function(wrap_pyfunction!(catalogue_json, m)?)?;
+    m.add_function(wrap_pyfunction!(cost_summary, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(estimate_cost, m)?)?;
     m.add_function(wrap_pyfunction!(default_journal_path, m)?)?;

@@ -1,5 +1,5 @@
-//! What a task costs: the price of a model as `catalogue.json` states it, and the local estimate
-//! of a request's credits from it.
+//! What a task costs: the price of a model as `catalogue.json` states it, the local estimate
+//! of a request's credits from it, and the price in words (one model's, and a range over several).
 
 use std::collections::BTreeMap;
 
@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::body::{lookup, values_equal};
+use super::words::{num, plain};
+
+/// What a model without a published price says instead of one.
+pub const PRICE_NOT_PUBLISHED: &str = "price not published; Runway's estimate comes back when the task is created";
 
 /// How a model is billed: `credits` per `per` units; the first matching `overrides` entry
 /// replaces the rate and every matching `extras` entry adds to it; `base` is added once.
@@ -102,4 +106,97 @@ impl CostCase {
         }
         field_matches(&self.field, &self.values, self.absent_matches).then_some(self.credits)
     }
+}
+
+/// The unit after a rate of credits per one unit ("12 credits/s").
+fn unit_text(unit: &str) -> &str {
+    match unit {
+        "second" => "credits/s",
+        "image" => "credits/image",
+        "task" => "credits/task",
+        "characters" => "credits/char",
+        "input_second" => "credits/s of input",
+        other => other,
+    }
+}
+
+/// The unit after "per N" ("1 per 50 characters").
+fn unit_noun(unit: &str) -> &str {
+    match unit {
+        "second" => "s",
+        "input_second" => "s of input",
+        "image" => "images",
+        other => other,
+    }
+}
+
+fn joined(values: &[Value]) -> String {
+    values.iter().map(plain).collect::<Vec<_>>().join("/")
+}
+
+impl Cost {
+    /// The price in words: base, rate, then each override and extra ("40 credits/s; 20 when
+    /// audio is False").
+    pub fn text(&self) -> String {
+        let rate = if self.per != 1.0 {
+            format!("{} per {} {}", num(self.credits, 6), num(self.per, 6), unit_noun(&self.unit))
+        } else {
+            format!("{} {}", num(self.credits, 6), unit_text(&self.unit))
+        };
+        let mut text = if self.base != 0.0 { format!("{} + {rate}", num(self.base, 6)) } else { rate };
+        for o in &self.overrides {
+            // Long value lists (ratios) are cut: the rate matters, describe_model lists the values.
+            let values: String = joined(&o.values).chars().take(60).collect();
+            text += &format!("; {} when {} is {values}", num(o.credits, 6), o.field);
+        }
+        for x in &self.extras {
+            let what = if x.per_item {
+                format!("per item of {}", x.field)
+            } else {
+                format!("for {} {}", x.field, joined(&x.values[..x.values.len().min(3)]))
+            };
+            let sign = if x.credits >= 0.0 { "+" } else { "" };
+            text += &format!("; {sign}{} {what}", num(x.credits, 6));
+        }
+        text
+    }
+
+    /// The lowest and highest rate per unit: the cheapest case, and the dearest case with every
+    /// flat extra that can add to it.
+    fn range(&self) -> (f64, f64) {
+        let rates = std::iter::once(self.credits).chain(self.overrides.iter().map(|o| o.credits));
+        let (lo, hi) = rates.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), r| (l.min(r), h.max(r)));
+        let extra: f64 = self.extras.iter().filter(|x| !x.per_item).map(|x| x.credits.max(0.0)).sum();
+        (lo / self.per, (hi + extra) / self.per)
+    }
+}
+
+/// One line over several models' prices (None: not published), for a tool description: the range
+/// per unit over those with a price ("Cost: 5-40 credits/s."); unpublished ones are left out.
+pub fn summary<'a>(costs: impl IntoIterator<Item = Option<&'a Cost>>) -> String {
+    // Units in the order they first appear, each with every bound seen.
+    let mut by_unit: Vec<(&str, Vec<f64>)> = Vec::new();
+    for c in costs.into_iter().flatten() {
+        let (lo, hi) = c.range();
+        match by_unit.iter_mut().find(|(u, _)| *u == c.unit) {
+            Some((_, bounds)) => bounds.extend([lo, hi]),
+            None => by_unit.push((&c.unit, vec![lo, hi])),
+        }
+    }
+    if by_unit.is_empty() {
+        return "Cost: not published.".into();
+    }
+    let parts: Vec<String> = by_unit
+        .iter()
+        .map(|(unit, bounds)| {
+            let lo = bounds.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = bounds.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            // Fractions of a credit read better rounded (0.33, not 0.333333).
+            let digits = if lo < 1.0 { 2 } else { 6 };
+            let close = (hi - lo).abs() <= 1e-9 * lo.abs().max(hi.abs());
+            let range = if close { num(lo, digits) } else { format!("{}-{}", num(lo, digits), num(hi, digits)) };
+            format!("{range} {}", unit_text(unit))
+        })
+        .collect();
+    format!("Cost: {}.", parts.join(", "))
 }

@@ -1,9 +1,11 @@
 //! How values and specs read in messages: a value quoted and cut short, a list of allowed values,
-//! what a spec accepts. Every issue text is built from these, so they read the same everywhere.
+//! what a spec accepts. Every issue text is built from these, so they read the same everywhere;
+//! `allowed` is the short form the catalogue exports for each field.
 
 use serde_json::Value;
 
 use super::types::Spec;
+use super::words::{num, plain};
 
 pub(super) fn kind_of(v: &Value) -> &'static str {
     match v {
@@ -87,5 +89,45 @@ pub(super) fn range_text(min: Option<f64>, max: Option<f64>) -> String {
         (Some(a), None) => format!("at least {a}"),
         (None, Some(b)) => format!("at most {b}"),
         _ => String::new(),
+    }
+}
+
+/// What a field accepts, in a few words for a listing ("integer 1-5", "text, at most 1000 chars",
+/// "list of {uri: image (media input)} (at most 3)"); objects list their keys, `?` when optional.
+pub fn allowed(spec: &Spec) -> String {
+    match spec {
+        Spec::Enum { values } => values.iter().map(plain).collect::<Vec<_>>().join(", "),
+        Spec::Int { min, max } => bounded("integer", min.map(|x| x.to_string()), max.map(|x| x.to_string())),
+        Spec::Number { min, max } => bounded("number", min.map(|x| num(x, 6)), max.map(|x| num(x, 6))),
+        Spec::Text { max: Some(m), .. } if *m > 0 => format!("text, at most {m} chars"),
+        Spec::Text { .. } => "text".into(),
+        Spec::AnyOf { options } => options.iter().map(allowed).collect::<Vec<_>>().join(" or "),
+        Spec::Media { kind } => format!("{} (media input)", kind.as_str()),
+        Spec::Array { items, max_items, .. } => match max_items {
+            Some(n) if *n > 0 => format!("list of {} (at most {n})", allowed(items)),
+            _ => format!("list of {}", allowed(items)),
+        },
+        Spec::Object { fields, .. } => {
+            let parts: Vec<String> = fields
+                .iter()
+                .map(|(k, f)| format!("{k}{}: {}", if f.required { "" } else { "?" }, allowed(&f.spec)))
+                .collect();
+            format!("{{{}}}", parts.join("; "))
+        }
+        Spec::Bool => "bool".into(),
+        Spec::Null => "null".into(),
+        Spec::Tag => "tag".into(),
+        Spec::Any => "any".into(),
+        Spec::Ref { .. } => "ref".into(),
+    }
+}
+
+/// "integer 1-5", "number >= 0", "integer <= 10", or the bare kind.
+fn bounded(kind: &str, min: Option<String>, max: Option<String>) -> String {
+    match (min, max) {
+        (Some(a), Some(b)) => format!("{kind} {a}-{b}"),
+        (Some(a), None) => format!("{kind} >= {a}"),
+        (None, Some(b)) => format!("{kind} <= {b}"),
+        (None, None) => kind.into(),
     }
 }

@@ -141,11 +141,6 @@ impl Catalogue {
             .filter_map(|o| Some((o, o.match_path(path)?)))
             .max_by_key(|(o, _)| o.specificity())
     }
-
-    /// The catalogue as plain JSON (definitions resolved), for `runway_core.models()`.
-    pub fn to_json(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
-    }
 }
 
 pub fn normalize_endpoint(s: &str) -> &str {

@@ -4,11 +4,13 @@
 //!
 //! One idea per file, each using only those listed before it:
 //! - `body`: reading request bodies (dotted paths, number equality);
-//! - `cost`: the price of a model and the estimate of a request's credits;
+//! - `words`: how numbers and plain values print in text;
+//! - `cost`: the price of a model, the estimate of a request's credits, the price in words;
 //! - `types`: the spec language (media kinds, specs, fields, rules, models);
 //! - `operations`: every operation of the API (method, path, query, body, answer);
 //! - `load`: parsing the JSON, load-time consistency checks, finding endpoints, models, operations;
-//! - `describe`: how values and specs read in messages;
+//! - `describe`: how values and specs read in messages, and what a field accepts in words;
+//! - `export`: the catalogue as JSON for other languages, with its text, and price summaries;
 //! - `validate`: checking a request body and its media URIs, and an operation's request.
 //!
 //! Everything public is re-exported here, so callers name `crate::catalogue::X` only.
@@ -16,13 +18,16 @@
 mod body;
 mod cost;
 mod describe;
+mod export;
 mod load;
 mod operations;
 mod types;
 mod validate;
+mod words;
 
 pub use body::lookup;
-pub use cost::{Cost, CostCase};
+pub use cost::{summary as cost_summary, Cost, CostCase, PRICE_NOT_PUBLISHED};
+pub use describe::allowed;
 pub use load::{catalogue, normalize_endpoint, Catalogue};
 pub use operations::{Operation, Returns};
 pub use types::{

@@ -2179,13 +2179,13 @@ fn a_model_added_to_the_data_alone_is_served() {
     new["model"] = json!("gen9_preview");
     new["title"] = json!("Gen-9 Preview");
     new["fields"]["duration"] = json!({"type": "int", "min": 4, "max": 20, "required": true});
-    new["cost"] = json!({"unit": "second", "credits": 30, "source": "this test"});
+    new["cost"] = json!({"unit": "second", "credits": 50, "source": "this test"});
     models.push(new);
     let cat = Catalogue::parse(&data.to_string()).unwrap();
 
     let body = json!({"model": "gen9_preview", "promptText": "a cat", "ratio": "1280:720", "duration": 20});
     let m = cat.validate("text_to_video", &body).unwrap();
-    assert_eq!(m.estimate_cost(&body), Some(600.0));
+    assert_eq!(m.estimate_cost(&body), Some(1000.0));
     let e = cat
         .validate(
             "text_to_video",
@@ -2196,7 +2196,123 @@ fn a_model_added_to_the_data_alone_is_served() {
     let e = cat.validate("text_to_video", &json!({"model": "gen10"})).unwrap_err().to_string();
     assert!(e.contains("gen9_preview"), "the known models are listed: {e}");
     let exported = cat.to_json();
-    assert!(exported["models"].as_array().unwrap().iter().any(|m| m["model"] == "gen9_preview"));
+    let row = exported["models"].as_array().unwrap().iter().find(|m| m["model"] == "gen9_preview").unwrap();
+    // Its price and limits in words come with it, and reach the summary of its endpoint's models.
+    assert_eq!(row["cost_text"], "50 credits/s");
+    assert_eq!(row["fields"]["duration"]["allowed"], "integer 4-20");
+    let pairs: Vec<(&str, &str)> =
+        cat.models_for("text_to_video").iter().map(|m| ("text_to_video", m.model.as_str())).collect();
+    assert_eq!(cat.cost_summary(&pairs).unwrap(), "Cost: 10-50 credits/s.", "the tool description's price");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text for people, made here and exported: a model's price, a field's allowed values, and the
+// price range over several models
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn cost_text_reads_as_the_tools_have_always_shown_it() {
+    let text = |e: &str, m: &str| model(e, m).cost_text();
+    assert_eq!(text("text_to_video", "veo3.1"), "40 credits/s; 20 when audio is False");
+    assert_eq!(text("avatar_videos", "gwm1_avatars"), "2 + 2 per 6 s of input");
+    assert_eq!(text("text_to_speech", "eleven_multilingual_v2"), "1 per 50 characters");
+    assert_eq!(
+        text("text_to_video", "gen4.5"),
+        "12 credits/s; +5 for outputFormat prores/png_sequence; +20 for outputFormat hdr10/hlg/sdr_rec709_10bit"
+    );
+    assert_eq!(
+        text("text_to_image", "gen4_image"),
+        "8 credits/image; 5 when ratio is 1280:720/720:1280/720:720/960:720/720:960/1680:720"
+    );
+    // A long list of values is cut at 60 characters.
+    let long = text("text_to_image", "bria_fibo_1_5");
+    assert!(long.ends_with("when ratio is 2048:2048/1536:2304/2304:1536/1536:2048/2048:1536/1536:1920/"), "{long}");
+    let unpriced = catalogue().models.iter().find(|m| m.cost.is_none()).unwrap();
+    assert_eq!(unpriced.cost_text(), PRICE_NOT_PUBLISHED);
+}
+
+#[test]
+fn cost_text_of_cases_the_data_does_not_have_yet() {
+    let cost: Cost = serde_json::from_value(json!({
+        "unit": "task", "credits": 0.125, "source": "test",
+        "extras": [{"field": "refs", "per_item": true, "credits": 2}, {"field": "hd", "values": [true], "credits": -1}],
+    }))
+    .unwrap();
+    assert_eq!(cost.text(), "0.125 credits/task; +2 per item of refs; -1 for hd True");
+}
+
+#[test]
+fn every_model_has_a_cost_text_and_every_field_an_allowed_text() {
+    let v = catalogue().to_json();
+    for m in v["models"].as_array().unwrap() {
+        let at = format!("{} {}", m["endpoint"], m["model"]);
+        assert!(m["cost_text"].as_str().is_some_and(|t| !t.is_empty()), "{at}");
+        for (name, f) in m["fields"].as_object().unwrap() {
+            assert!(f["allowed"].as_str().is_some_and(|t| !t.is_empty()), "{at} {name}");
+        }
+    }
+    let mut fields = 0;
+    for op in v["operations"].as_array().unwrap() {
+        for part in ["query", "body"] {
+            for (name, f) in op.get(part).and_then(Value::as_object).into_iter().flatten() {
+                assert!(f["allowed"].as_str().is_some_and(|t| !t.is_empty()), "{} {part} {name}", op["name"]);
+                fields += 1;
+            }
+        }
+    }
+    assert!(fields > 0, "operations have query or body fields");
+}
+
+#[test]
+fn allowed_says_what_a_field_accepts() {
+    let fields = &model("character_performance", "act_two").fields;
+    let said = |name: &str| allowed(&fields[name].spec);
+    assert_eq!(said("seed"), "integer 0-4294967295", "whole numbers print in full");
+    assert_eq!(said("expressionIntensity"), "integer 1-5");
+    assert_eq!(said("bodyControl"), "bool");
+    assert_eq!(said("contentModeration"), "{publicFigureThreshold?: auto, low}");
+    assert_eq!(said("character"), "{type: image; uri: image (media input)} or {type: video; uri: video (media input)}");
+    let spec: Spec = serde_json::from_value(json!({"type": "array", "max_items": 3,
+        "items": {"type": "number", "min": 0.5}}))
+    .unwrap();
+    assert_eq!(allowed(&spec), "list of number >= 0.5 (at most 3)");
+    let spec: Spec = serde_json::from_value(json!({"type": "text", "max": 1000})).unwrap();
+    assert_eq!(allowed(&spec), "text, at most 1000 chars");
+    let spec: Spec = serde_json::from_value(json!({"type": "enum", "values": [5, 10, "auto"]})).unwrap();
+    assert_eq!(allowed(&spec), "5, 10, auto");
+}
+
+#[test]
+fn cost_summary_gives_the_range_per_unit() {
+    let of = |endpoint: &str| {
+        let pairs: Vec<(&str, &str)> =
+            catalogue().models_for(endpoint).iter().map(|m| (endpoint, m.model.as_str())).collect();
+        catalogue().cost_summary(&pairs).unwrap()
+    };
+    assert_eq!(of("text_to_video"), "Cost: 10-40 credits/s.");
+    assert_eq!(of("text_to_image"), "Cost: 1-41 credits/image.");
+    assert_eq!(of("video_to_hdr"), "Cost: 20 credits/s of input.");
+    assert_eq!(of("text_to_speech"), "Cost: 0.02 credits/char.");
+    assert_eq!(of("sound_effect"), "Cost: not published.");
+    let mixed = [("voice_dubbing", "eleven_voice_dubbing"), ("voice_isolation", "eleven_voice_isolation")];
+    assert_eq!(catalogue().cost_summary(&mixed).unwrap(), "Cost: 0.17-0.5 credits/s of input.");
+    let two = [("text_to_speech", "eleven_multilingual_v2"), ("video_to_hdr", "ruby")];
+    assert_eq!(catalogue().cost_summary(&two).unwrap(), "Cost: 0.02 credits/char, 20 credits/s of input.");
+    assert_eq!(catalogue().cost_summary::<&str, &str>(&[]).unwrap(), "Cost: not published.");
+    let e = catalogue().cost_summary(&[("text_to_video", "gen10")]).unwrap_err();
+    assert!(e.contains("gen10") && e.contains("text_to_video"), "{e}");
+}
+
+#[test]
+fn numbers_print_without_exponents() {
+    use super::words::num;
+    assert_eq!(num(4294967295.0, 6), "4294967295");
+    assert_eq!(num(0.02, 6), "0.02");
+    assert_eq!(num(1.0 / 6.0, 2), "0.17");
+    assert_eq!(num(1.0 / 60.0, 6), "0.0166667");
+    assert_eq!(num(150.0, 2), "150");
+    assert_eq!(num(-2.0, 6), "-2");
+    assert_eq!(num(0.0, 2), "0");
 }
 
 // ---------------------------------------------------------------------------------------------

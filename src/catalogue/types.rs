@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::cost::Cost;
+use super::cost::{Cost, PRICE_NOT_PUBLISHED};
 
 /// Runway's limits for data URIs, by media kind (length of the encoded string).
 pub const DATA_URI_MAX_IMAGE: usize = 5 * 1024 * 1024;
@@ -303,6 +303,11 @@ impl Model {
             _ => None,
         };
         given.map_or(oc.default, |n| n as usize).max(1)
+    }
+
+    /// The price in words, or that Runway has not published one.
+    pub fn cost_text(&self) -> String {
+        self.cost.as_ref().map_or_else(|| PRICE_NOT_PUBLISHED.into(), Cost::text)
     }
 
     /// The most this request can cost, in credits, when the catalogue knows enough to say.

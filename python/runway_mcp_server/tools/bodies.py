@@ -7,6 +7,8 @@ from typing import Any, Optional
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from runway_core.spec import Field, Scalar, Spec
+
 from .. import catalogue as cat
 
 VIDEO_EXT = (".mp4", ".mov", ".webm", ".mkv", ".m4v")
@@ -32,7 +34,22 @@ def _typed(uri: str, kinds: tuple[str, str]) -> dict[str, str]:
     return {"type": kinds[1] if uri.lower().split("?")[0].endswith(VIDEO_EXT) else kinds[0], "uri": uri}
 
 
-def _voice(spec: Optional[cat.Spec], voice: str, param: str = "voice") -> dict[str, Any]:
+def _presets(options: list[Spec]) -> list[str]:
+    """The preset ids the options of a voice or avatar spec offer."""
+    out: list[str] = []
+    for o in options:
+        preset = o.get("fields", {}).get("presetId")
+        out += [str(v) for v in preset.get("values", [])] if preset else []
+    return out
+
+
+def _tag(fields: dict[str, Field]) -> Scalar:
+    """The value of an object option's `type` field (`preset`, `custom`), None when it has none."""
+    t = fields.get("type")
+    return t["values"][0] if t and t.get("values") else None
+
+
+def _voice(spec: Optional[Spec], voice: str, param: str = "voice") -> dict[str, Any]:
     """The voice object a model's spec takes for `voice`: a preset id, a custom voice id, or
     reference audio, whichever option of the spec fits."""
     if spec is None:
@@ -40,17 +57,17 @@ def _voice(spec: Optional[cat.Spec], voice: str, param: str = "voice") -> dict[s
     options = spec["options"] if spec.get("type") == "any_of" else [spec]
     for o in options:
         f = o.get("fields", {})
-        kind = f.get("type", {}).get("values", [None])[0]
+        kind = _tag(f)
         if "presetId" in f and voice in f["presetId"].get("values", []):
             return {"type": kind, "presetId": voice}
     for o in options:
         f = o.get("fields", {})
-        kind = f.get("type", {}).get("values", [None])[0]
+        kind = _tag(f)
         if "id" in f:
             return {"type": kind, "id": voice}
         if "audioUri" in f:
             return {"type": kind, "audioUri": voice}
-    presets = [v for o in options for v in o.get("fields", {}).get("presetId", {}).get("values", [])]
+    presets = _presets(options)
     raise ToolError(f"{param}: '{voice}' is not a preset voice of this model; one of: {', '.join(presets)} (list_voices)")
 
 
@@ -105,9 +122,8 @@ def avatar(body: dict[str, Any], a: dict[str, Any], m: cat.Model) -> None:
     text, speech_audio = a.get("speech_text"), a.get("speech_audio")
     if bool(text) == bool(speech_audio):
         raise ToolError("speech_text, speech_audio: give exactly one of them")
-    spec = m.spec("avatar") or {}
-    options = spec.get("options", [spec])
-    presets = [v for o in options for v in o.get("fields", {}).get("presetId", {}).get("values", [])]
+    spec = m.spec("avatar")
+    presets = _presets(spec.get("options", [spec]) if spec else [])
     body["avatar"] = ({"type": "runway-preset", "presetId": a["avatar"]} if a["avatar"] in presets
                       else {"type": "custom", "avatarId": a["avatar"]})
     if speech_audio:
@@ -115,6 +131,7 @@ def avatar(body: dict[str, Any], a: dict[str, Any], m: cat.Model) -> None:
     else:
         body["speech"] = {"type": "text", "text": text}
         if a.get("voice"):
-            speech = (m.spec("speech") or {}).get("options", [])
-            text_opt: dict[str, Any] = next((o for o in speech if "text" in o.get("fields", {})), {})
-            body["speech"]["voice"] = _voice(text_opt.get("fields", {}).get("voice"), a["voice"])
+            speech = m.spec("speech")
+            text_opt = next((o for o in (speech or {"type": "any"}).get("options", []) if "text" in o.get("fields", {})),
+                            None)
+            body["speech"]["voice"] = _voice(text_opt.get("fields", {}).get("voice") if text_opt else None, a["voice"])

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import runway_core
 from runway_core import RunwayError
+from runway_core.spec import Spec
 
 from .. import catalogue as cat
 from ..results import plain
@@ -34,7 +35,7 @@ async def list_available_models(
           and (endpoint is None or m.endpoint == runway_core.endpoint_name(endpoint))
           and (output is None or m.output == output) and (capability is None or capability in m.tags)]
     rows = [{"model": m.name, "endpoint": m.endpoint, "title": m.title, "output": m.output, "tags": sorted(m.tags),
-             "cost": cat.cost_text(m), "tools": tools_for(m)} for m in ms]
+             "cost": m.cost_text, "tools": tools_for(m)} for m in ms]
     text = "\n".join(f"{r['model']} ({r['endpoint']}; {', '.join(r['tools']) or 'no tool'}): {r['cost']}" for r in rows)
     return plain(Listing(models=rows), text or "No model matches these filters.")
 
@@ -55,13 +56,14 @@ def _example(m: cat.Model) -> dict[str, Any]:
         elif p.schema is not None and ("enum" in p.schema or "const" in p.schema):
             args[p.name] = p.schema.get("enum", [p.schema.get("const")])[0]
         else:
-            spec = next((m.spec(f) for f in p.fields if m.has(f)), None) or {}
-            args[p.name] = spec.get("values", ["..."])[0] if spec.get("type") == "enum" else (5 if spec.get("type") in ("int", "number") else "...")
+            spec = next((m.spec(f) for f in p.fields if m.has(f)), None)
+            t = spec["type"] if spec else None
+            args[p.name] = spec.get("values", ["..."])[0] if spec and t == "enum" else (5 if t in ("int", "number") else "...")
     if tool.selector:
         args[tool.selector[0]] = next(k for k, v in tool.selector[1].items() if v == m.endpoint)
     args["model"] = m.name
     covered = {f for p in tool.params for f in p.fields} | {"model"}
-    extra = {k: cat.allowed(s) for k, s in m.fields.items() if s.get("required") and k not in covered
+    extra = {k: s["allowed"] for k, s in m.fields.items() if s.get("required") and k not in covered
              and not (tool.build and k in ("promptImage", "character", "reference", "media", "audioUri", "avatar", "speech", "voice"))}
     if extra:
         args["options"] = extra
@@ -77,11 +79,11 @@ async def describe_model(
         raise ToolError(f"model: '{model}' is not in the catalogue; list_available_models lists them")
     rows: list[dict[str, Any]] = []
     for m in ms:
-        fields = {k: {"allowed": cat.allowed(s), **{x: s[x] for x in ("required", "default", "description") if x in s}}
+        fields = {k: {"allowed": s["allowed"], **{x: s[x] for x in ("required", "default", "description") if x in s}}
                   for k, s in m.fields.items()}
         rows.append({"model": m.name, "endpoint": m.endpoint, "title": m.title, "output": m.output,
                      "tags": sorted(m.tags), "fields": fields, "rules": [r["message"] for r in m.rules],
-                     "cost": cat.cost_text(m), "notes": m.notes, "tools": tools_for(m), "example": _example(m)})
+                     "cost": m.cost_text, "notes": m.notes, "tools": tools_for(m), "example": _example(m)})
     lines = []
     for r in rows:
         lines.append(f"{r['model']} ({r['title']}, {r['endpoint']} -> {r['output']}); tools: {', '.join(r['tools'])}; cost: {r['cost']}")
@@ -93,17 +95,17 @@ async def describe_model(
 def _presets(endpoints: tuple[str, ...]) -> list[str]:
     out: list[str] = []
 
-    def walk(spec: Any) -> None:
-        if isinstance(spec, dict):
-            if "presetId" in spec.get("fields", {}):
-                for v in spec["fields"]["presetId"].get("values", []):
-                    if v not in out:
-                        out.append(v)
-            for v in spec.values():
-                walk(v)
-        elif isinstance(spec, list):
-            for v in spec:
-                walk(v)
+    def walk(spec: Optional[Spec]) -> None:
+        if spec is None:
+            return
+        fields = spec.get("fields", {})
+        preset = fields.get("presetId")
+        for v in preset.get("values", []) if preset else []:
+            if isinstance(v, str) and v not in out:
+                out.append(v)
+        # Presets sit in nested objects, union options and list items.
+        for nested in [*fields.values(), *spec.get("options", []), *([spec["items"]] if "items" in spec else [])]:
+            walk(nested)
 
     for m in cat.all_models():
         if m.endpoint in endpoints:
@@ -156,7 +158,7 @@ async def estimate_cost(
         credits = runway_core.estimate_cost(endpoint, body)
     except RunwayError as e:
         raise ToolError(str(e)) from None
-    r = Estimate(tool=tool, endpoint=endpoint, model=m.name, estimated_credits=credits, pricing=cat.cost_text(m))
+    r = Estimate(tool=tool, endpoint=endpoint, model=m.name, estimated_credits=credits, pricing=m.cost_text)
     figure = (f"at most {credits:g} credits (${credits / 100:.2f})" if credits is not None
               else "not known locally (Runway's estimate comes back when the task is created)")
     return plain(r, f"{tool} with {m.name}: {figure}. Pricing: {r.pricing}. Nothing was sent.")
