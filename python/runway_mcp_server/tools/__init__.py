@@ -1,5 +1,5 @@
 """The MCP tools, a module per family: `table` (the generation tools as rows of one table) and
-`bodies` (the body shapes a row cannot say), `generate` (a tool made from its row), `tasks`,
+`shapes` (filling the body shapes rows give as data), `generate` (a tool made from its row), `tasks`,
 `models`, `batching`, `account`, and `resources` (task outputs as `runway://` resources).
 `build()` makes every tool, in tools/list order, with its description and annotations: the
 generation tools with the input schemas made from the catalogue, the others by the SDK from their

@@ -20,6 +20,7 @@ from runway_core import RunwayError
 from .. import budget, catalogue as cat
 from ..pool import svc_of
 from .common import Result
+from .shapes import Absent, fill
 from .table import GENERATORS, Gen, P
 
 
@@ -50,15 +51,33 @@ def assemble(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> tuple[str, c
     endpoint, m = _pick(g, models, a)
     body: dict[str, Any] = {"model": m.name}
     names: dict[str, str] = {}
+    for group in g.require_any:
+        if all(a.get(n) is None for n in group):
+            raise ToolError(f"{', '.join(group)}: give at least one of them")
     for p in g.params:
+        has = [f for f in p.fields if m.has(f)]
         value = a.get(p.name)
+        if value is None and has:
+            value = p.default
         if value is None or not p.fields:
             continue
-        f = next((f for f in p.fields if m.has(f)), p.fields[0])
-        body[f] = value
+        f = has[0] if has else p.fields[0]
+        shape = (p.shapes or {}).get(f)
+        if p.shapes and not has:
+            raise ToolError(f"{p.name}: model {m.name} takes none of {', '.join(p.fields)}")
+        if f in body:
+            raise ToolError(f"{names[f]}, {p.name}: give either {names[f]} or {p.name}, not both")
+        body[f] = value if shape is None else fill(shape, {**a, p.name: value}, m.spec(f), own=p.name)
         names[f] = p.name
-    if g.build:
-        g.build(body, a, m)
+    for f, shape in (g.body or {}).items():
+        try:
+            body[f] = fill(shape, a, m.spec(f))
+        except Absent:
+            continue
+    for f, value in (g.modes or {}).items():
+        spec = m.spec(f)
+        if spec and value in spec.get("values", []):
+            body.setdefault(f, value)
     for k, v in options.items():
         if k in body:
             raise ToolError(f"options.{k}: already set by the tool's parameters; give it once")
@@ -212,9 +231,10 @@ def _expected(s: dict[str, Any]) -> str:
 
 def checked(g: Gen, a: dict[str, Any]) -> None:
     """Refuses a call whose arguments do not fit the tool's schema, naming the parameter: one the
-    tool does not have, a required one left out, or one Runway never sees (the call's own, and those
-    the tool's builders turn into Runway's shapes) of the wrong type. A parameter filling a Runway
-    field is checked by the core against the chosen model's spec, once, with the rest of the body."""
+    tool does not have, a required one left out, or one Runway never sees as given (the call's own,
+    and those the row's shapes turn into Runway's) of the wrong type. A parameter filling a Runway
+    field as it is is checked by the core against the chosen model's spec, once, with the rest of
+    the body."""
     schema = schema_of(g.name)
     unknown = sorted(set(a) - set(schema["properties"]))
     if unknown:
@@ -222,7 +242,7 @@ def checked(g: Gen, a: dict[str, Any]) -> None:
     missing = [n for n in schema.get("required", []) if a.get(n) is None]
     if missing:
         raise ToolError(f"{', '.join(missing)}: required by {g.name}")
-    mapped = {p.name for p in g.params if p.fields}
+    mapped = {p.name for p in g.params if p.fields and not p.shapes}
     for name, s in schema["properties"].items():
         v = a.get(name)
         if v is not None and name not in mapped and not _fits(s, v):

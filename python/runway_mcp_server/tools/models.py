@@ -62,9 +62,9 @@ def _example(m: cat.Model) -> dict[str, Any]:
     if tool.selector:
         args[tool.selector[0]] = next(k for k, v in tool.selector[1].items() if v == m.endpoint)
     args["model"] = m.name
-    covered = {f for p in tool.params for f in p.fields} | {"model"}
-    extra = {k: s["allowed"] for k, s in m.fields.items() if s.get("required") and k not in covered
-             and not (tool.build and k in ("promptImage", "character", "reference", "media", "audioUri", "avatar", "speech", "voice"))}
+    # Fields the tool's parameters or its row's shapes fill; the model's other required ones go in options.
+    covered = {f for p in tool.params for f in p.fields} | set(tool.body or {}) | {"model"}
+    extra = {k: s["allowed"] for k, s in m.fields.items() if s.get("required") and k not in covered}
     if extra:
         args["options"] = extra
     return {"tool": tool.name, "arguments": args}
