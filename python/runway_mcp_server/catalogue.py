@@ -128,11 +128,19 @@ def param_schema(ms: list[Model], fields: tuple[str, ...], max_enum: int = 12) -
     return {}, ""
 
 
+def model_name(endpoint: str, body: dict[str, Any]) -> Optional[str]:
+    """The model a body is for: the one it names, else its endpoint's one fixed model (a recipe)."""
+    named = body.get("model")
+    if isinstance(named, str):
+        return named
+    return next((m.name for m in all_models() if m.fixed and m.endpoint == endpoint), None)
+
+
 def fill_required(m: Model, body: dict[str, Any]) -> dict[str, Any]:
-    """Fills a required ratio or duration the caller left out: the model's default, else its first
-    allowed value, else 5 seconds (within range)."""
+    """Fills a required ratio, duration or API version (a recipe's) the caller left out: the
+    model's default, else its first allowed value, else 5 seconds (within range)."""
     out = {k: v for k, v in body.items() if v is not None}
-    for name in ("ratio", "duration"):
+    for name in ("ratio", "duration", "version"):
         spec = m.spec(name)
         if name in out or not spec or not spec.get("required"):
             continue

@@ -19,6 +19,7 @@ from mcp.types import CallToolResult
 import runway_core
 from runway_core import RunwayError, TaskFailedError, TaskTimeoutError, ValidationError
 
+from . import catalogue as cat
 from .progress import Progress
 from .results import OutputFile, TaskResult, task_result, to_call_result
 from .settings import MAX_WAIT_LIMIT, Settings
@@ -316,7 +317,9 @@ class RunwayService:
         if task.reattached:
             log.info("reattached to task %s: an identical request is still running", task.id)
         else:
-            self.remember(task.id, body.get("model"), task.estimated_cost, tool)
+            # A router names the model it chose; a recipe's model is its endpoint's.
+            chosen = (task.raw.get("routing") or {}).get("model") if isinstance(task.raw, dict) else None
+            self.remember(task.id, chosen or cat.model_name(endpoint, body), task.estimated_cost, tool)
             self.created_here[task.id] = None
             if self.client().has_journal:
                 # Ours from the start (the core leases a new task to its creator with its row):
@@ -326,7 +329,8 @@ class RunwayService:
                     self.leased.popitem(last=False)
             while len(self.created_here) > 10_000:
                 self.created_here.popitem(last=False)
-            log.info("created task %s (%s %s, at most %s credits)", task.id, endpoint, body.get("model"), task.estimated_cost)
+            log.info("created task %s (%s %s, at most %s credits)", task.id, endpoint, self.known[task.id][0],
+                     task.estimated_cost)
         return task
 
     async def submit(self, ctx: Context, tool: str, endpoint: str, body: dict[str, Any], wait: bool,

@@ -49,7 +49,8 @@ def assemble(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> tuple[str, c
     a = dict(a)
     options: dict[str, Any] = a.pop("options", None) or {}
     endpoint, m = _pick(g, models, a)
-    body: dict[str, Any] = {"model": m.name}
+    # A fixed model (a recipe) is its endpoint's only one: its body names no model.
+    body: dict[str, Any] = {} if m.fixed else {"model": m.name}
     names: dict[str, str] = {}
     for group in g.require_any:
         if all(a.get(n) is None for n in group):

@@ -82,6 +82,10 @@ def typed(*kinds: str) -> dict[str, Any]:
 TEXT = {"type": "string"}
 
 
+# Runway's recipes, from the catalogue: `recipes/<name>` endpoints, each with one fixed model.
+RECIPES = tuple(m.endpoint for m in cat.all_models() if m.fixed and m.endpoint.startswith("recipes/"))
+
+
 GENERATORS: tuple[Gen, ...] = (
     Gen("generate_image_gen4", "Make images from a prompt and reference images.", ("text_to_image",),
         (PROMPT, RATIO,
@@ -166,4 +170,8 @@ GENERATORS: tuple[Gen, ...] = (
          P("speech_audio", ("speech",), media=True, shapes={"speech": {"type": "audio", "audio": "$"}}),
          P("voice", (), "See list_voices.")),
         require_any=(("speech_text", "speech_audio"),)),
+    Gen("run_recipe", "Runway's packaged jobs: product ads, ad localization, multi-shot video, product swap, "
+        "UGC, campaign and stock images. Inputs go in options (describe_model <recipe>).", RECIPES,
+        (P("recipe", (), required=True, schema=cat.enum([e.split("/", 1)[1] for e in RECIPES])),),
+        selector=("recipe", {e.split("/", 1)[1]: e for e in RECIPES})),
 )
