@@ -12,9 +12,11 @@ from mcp.server.mcpserver.tools import Tool
 from .. import catalogue as cat
 from .account import get_api_info, get_credits
 from .batching import batch_generate_videos
-from .common import CANCEL, FETCH, LOCAL, PAID, READ, UPLOAD
+from .common import CANCEL, EDIT, FETCH, LOCAL, PAID, READ, UPLOAD
 from .generate import MAX_MODEL_ENUM, make_tool, offers_choice, tools_for
 from .models import describe_model, estimate_cost, list_available_models, list_voices
+from .routing import delete_router, generate_by_goal, routers
+from .usage import usage_report
 from .resources import register_resources
 from .table import GENERATORS
 from .tasks import cancel_task, get_task_status, list_tasks, upload_file, wait_for_task
@@ -39,6 +41,10 @@ def build() -> list[Tool]:
         (estimate_cost, "Price a generation call. Sends nothing.", LOCAL),
         (get_credits, "Credits left; per-model limits, use today.", READ),
         (get_api_info, "Server version, settings. Free.", LOCAL),
+        (generate_by_goal, "Video, image or audio by goal: Runway's router picks the model within a ceiling.", PAID),
+        (routers, "Model routers: list, create, update, routing history.", EDIT),
+        (delete_router, "Delete a model router (asks the user).", CANCEL),
+        (usage_report, "Credits used per model and day (Runway's report and this server's journal).", READ),
     ):
         out.append(Tool.from_function(fn, name=fn.__name__, description=description, annotations=annotations))
     return out
