@@ -16,6 +16,7 @@ from runway_core.spec import Spec
 from .. import catalogue as cat
 from ..results import plain
 from ..pool import svc_of
+from .common import closest
 from .generate import CALL_ONLY, assemble, checked, generator, tools_for
 from .table import GENERATORS
 
@@ -76,7 +77,8 @@ async def describe_model(
 ) -> Annotated[CallToolResult, Listing]:
     ms = [m for m in cat.all_models() if m.name == model and (endpoint is None or m.endpoint == runway_core.endpoint_name(endpoint))]
     if not ms:
-        raise ToolError(f"model: '{model}' is not in the catalogue; list_available_models lists them")
+        near = closest(model, cat.names([m for m in cat.all_models() if not m.fixed]))
+        raise ToolError(f"model: '{model}' is not in the catalogue{near}; list_available_models lists them")
     rows: list[dict[str, Any]] = []
     for m in ms:
         fields = {k: {"allowed": s["allowed"], **{x: s[x] for x in ("required", "default", "description") if x in s}}
