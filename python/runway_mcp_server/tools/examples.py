@@ -68,8 +68,7 @@ def sample(spec: Optional[Spec]) -> Any:
         return out
     if kind == "any_of":
         return sample(s["options"][0])
-    text = TEXT
-    return text[: int(s["max"])] if "max" in s else text
+    return TEXT[: int(s["max"])] if "max" in s else TEXT
 
 
 def _media_kind(spec: Optional[Spec]) -> Optional[str]:
