@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import mimetypes
 import time
 from contextlib import asynccontextmanager, nullcontext
@@ -66,6 +67,14 @@ def compact(schema: Any, inputs: bool = True) -> Any:
     return out
 
 
+def unknown_tool(name: str, tools: list[str]) -> str:
+    """The refusal of a call to a tool the server does not have, naming the closest ones."""
+    close = difflib.get_close_matches(name, tools, n=3, cutoff=0.5)
+    if close:
+        return f"Unknown tool: {name}. Did you mean {' or '.join(close)}?"
+    return f"Unknown tool: {name}. This server's tools: {', '.join(sorted(tools))}"
+
+
 class RunwayMCP(MCPServer):
     _params: Optional[dict[str, set[str]]] = None
     settings_: Settings = Settings()
@@ -93,12 +102,15 @@ class RunwayMCP(MCPServer):
         if self._params is None:
             self._params = {t.name: set(t.input_schema.get("properties", {})) for t in await super().list_tools()}
         known = self._params.get(name)
-        unknown = sorted(set(arguments) - known) if known is not None else []
         if self.draining:
             raise ToolError("this server is shutting down and takes no new calls: call again (another replica "
                             "answers; a task already started is in the journal, see list_tasks)")
+        if known is None:
+            # The SDK's refusal says only "Unknown tool: X"; an agent that misspelt a name needs the right one.
+            raise ToolError(unknown_tool(name, list(self._params)))
+        unknown = sorted(set(arguments) - known)
         if unknown:
-            raise ToolError(f"{', '.join(unknown)}: not parameters of {name} ({', '.join(sorted(known or []))}); "
+            raise ToolError(f"{', '.join(unknown)}: not parameters of {name} ({', '.join(sorted(known))}); "
                             "a model's other fields go in options, by Runway's names (describe_model)")
         if not self.settings_.remote:
             return await super().call_tool(name, arguments, context)

@@ -1,8 +1,10 @@
-"""What every tool module shares: the published task result shape and the tool annotations."""
+"""What every tool module shares: the published task result shape, the tool annotations, and how
+a refusal words a known set."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import difflib
+from typing import Annotated, Any, Sequence
 
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, ConfigDict
@@ -29,3 +31,25 @@ CANCEL = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent
 UPLOAD = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 # Makes or changes a free object at Runway (a router, a document): nothing spent, nothing lost.
 EDIT = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+
+
+# Refusals of a value from a known set name the set. A long one shows its first few values and
+# the tool that lists it whole, by the parameter it is for.
+LISTERS = {"voice": "list_voices", "model": "list_available_models"}
+SHOWN = 8
+
+
+def one_of(values: Sequence[Any], param: str) -> str:
+    """`one of: a, b, c` for a refusal: every value, or for a long set that a tool lists, the first
+    few and that tool."""
+    words = [str(v) for v in values]
+    lister = LISTERS.get(param)
+    if lister is None or len(words) <= SHOWN + 2:
+        return "one of: " + ", ".join(words)
+    return f"one of: {', '.join(words[:SHOWN])}, ... ({len(words)} in all: {lister} lists them)"
+
+
+def closest(value: Any, values: Sequence[Any]) -> str:
+    """` (closest: x)` when some of `values` are near `value` as text, else ``."""
+    near = difflib.get_close_matches(str(value), [str(v) for v in values], n=2, cutoff=0.6)
+    return f" (closest: {', '.join(near)})" if near else ""

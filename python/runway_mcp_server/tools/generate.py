@@ -19,8 +19,8 @@ from runway_core import RunwayError
 
 from .. import budget, catalogue as cat
 from ..pool import svc_of
-from .common import Result
-from .shapes import Absent, fill
+from .common import Result, closest, one_of
+from .shapes import Absent, fill, ids_of
 from .table import GENERATORS, Gen, P
 
 
@@ -38,9 +38,32 @@ def _pick(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> tuple[str, cat.
         name = default if default and cat.find(default, (endpoint,)) else (first.name if first else "")
     m = next((m for m in models if m.endpoint == endpoint and m.name == name), None)
     if m is None:
-        offered = ", ".join(cat.names([x for x in models if x.endpoint == endpoint]))
-        raise ToolError(f"model: '{name}' is not offered by {g.name} for {endpoint} (one of: {offered})")
+        gone = next((r for r in cat.data().get("removed", []) if r["model"] == name and r["endpoint"] in g.endpoints), None)
+        if gone is not None:
+            raise ToolError(f"model: {name} was taken out of Runway's API ({gone.get('note', 'removed')}); "
+                            f"use {gone['replacement']}")
+        # The endpoint's models when the call chose the endpoint, else every model of the tool.
+        chose = g.selector is not None and a.get(g.selector[0]) is not None
+        offered = cat.names([x for x in models if x.endpoint == endpoint or not chose])
+        where = f" for {endpoint}" if chose else ""
+        raise ToolError(f"model: '{name}' is not offered by {g.name}{where}{closest(name, offered)}; {one_of(offered, 'model')}")
     return endpoint, m
+
+
+def _missing(g: Gen, m: cat.Model, body: dict[str, Any]) -> None:
+    """Refuses a body without a field the model requires, saying which parameter (or option) gives
+    it and what it takes: the ids it takes from a list (a voice's presets), else the catalogue's words."""
+    gaps = []
+    for f, spec in m.fields.items():
+        if not spec.get("required") or body.get(f) is not None:
+            continue
+        param = next((p.name for p in g.params if next((x for x in p.fields if m.has(x)), None) == f), None)
+        ids = spec.get("values", []) if spec["type"] == "enum" else ids_of(spec)
+        what = one_of(ids, param or f) if ids else spec["allowed"]
+        how = f"the parameter {param}" if param else f"options.{f}"
+        gaps.append(f"{f}: required by {m.name} (give it as {how}); {what}")
+    if gaps:
+        raise ToolError(f"invalid {m.endpoint} request for model {m.name}: {'; '.join(gaps)}")
 
 
 def assemble(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> tuple[str, cat.Model, dict[str, Any], dict[str, str]]:
@@ -83,7 +106,9 @@ def assemble(g: Gen, models: list[cat.Model], a: dict[str, Any]) -> tuple[str, c
         if k in body:
             raise ToolError(f"options.{k}: already set by the tool's parameters; give it once")
         body[k] = v
-    return endpoint, m, cat.fill_required(m, body), names
+    body = cat.fill_required(m, body)
+    _missing(g, m, body)
+    return endpoint, m, body, names
 
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal, Optional
 
 from mcp.server.mcpserver import Context
@@ -16,8 +17,9 @@ from runway_core.spec import Spec
 from .. import catalogue as cat
 from ..results import plain
 from ..pool import svc_of
+from .common import closest
+from .examples import example
 from .generate import CALL_ONLY, assemble, checked, generator, tools_for
-from .table import GENERATORS
 
 
 class Listing(BaseModel):
@@ -40,55 +42,29 @@ async def list_available_models(
     return plain(Listing(models=rows), text or "No model matches these filters.")
 
 
-def _example(m: cat.Model) -> dict[str, Any]:
-    """A call that reaches the model: its first tool with the required parameters filled."""
-    tool = next((g for g in GENERATORS if g.name in tools_for(m)), None)
-    if tool is None:
-        return {}
-    args: dict[str, Any] = {}
-    samples = {"image": "/path/to/image.png", "video": "/path/to/video.mp4", "audio": "/path/to/audio.mp3"}
-    for p in tool.params:
-        if not p.required:
-            continue
-        if p.media:
-            kind = "video" if "video" in p.name else "audio" if "audio" in p.name else "image"
-            args[p.name] = samples[kind]
-        elif p.schema is not None and ("enum" in p.schema or "const" in p.schema):
-            args[p.name] = p.schema.get("enum", [p.schema.get("const")])[0]
-        else:
-            spec = next((m.spec(f) for f in p.fields if m.has(f)), None)
-            t = spec["type"] if spec else None
-            args[p.name] = spec.get("values", ["..."])[0] if spec and t == "enum" else (5 if t in ("int", "number") else "...")
-    if tool.selector:
-        args[tool.selector[0]] = next(k for k, v in tool.selector[1].items() if v == m.endpoint)
-    args["model"] = m.name
-    # Fields the tool's parameters or its row's shapes fill; the model's other required ones go in options.
-    covered = {f for p in tool.params for f in p.fields} | set(tool.body or {}) | {"model"}
-    extra = {k: s["allowed"] for k, s in m.fields.items() if s.get("required") and k not in covered}
-    if extra:
-        args["options"] = extra
-    return {"tool": tool.name, "arguments": args}
-
-
 async def describe_model(
     model: str,
     endpoint: Optional[str] = None,
 ) -> Annotated[CallToolResult, Listing]:
     ms = [m for m in cat.all_models() if m.name == model and (endpoint is None or m.endpoint == runway_core.endpoint_name(endpoint))]
     if not ms:
-        raise ToolError(f"model: '{model}' is not in the catalogue; list_available_models lists them")
+        near = closest(model, cat.names([m for m in cat.all_models() if not m.fixed]))
+        raise ToolError(f"model: '{model}' is not in the catalogue{near}; list_available_models lists them")
     rows: list[dict[str, Any]] = []
     for m in ms:
         fields = {k: {"allowed": s["allowed"], **{x: s[x] for x in ("required", "default", "description") if x in s}}
                   for k, s in m.fields.items()}
         rows.append({"model": m.name, "endpoint": m.endpoint, "title": m.title, "output": m.output,
                      "tags": sorted(m.tags), "fields": fields, "rules": [r["message"] for r in m.rules],
-                     "cost": m.cost_text, "notes": m.notes, "tools": tools_for(m), "example": _example(m)})
+                     "cost": m.cost_text, "notes": m.notes, "tools": tools_for(m), "example": example(m)})
     lines = []
     for r in rows:
         lines.append(f"{r['model']} ({r['title']}, {r['endpoint']} -> {r['output']}); tools: {', '.join(r['tools'])}; cost: {r['cost']}")
         lines += [f"  {k}{'*' if f.get('required') else ''}: {f['allowed']}" for k, f in r["fields"].items()]
         lines += [f"  rule: {x}" for x in r["rules"]]
+        if r["example"]:
+            ex = r["example"]
+            lines.append(f"  example: {ex['tool']} {json.dumps(ex['arguments'])}" + (f" ({ex['note']})" if "note" in ex else ""))
     return plain(Listing(models=rows), "\n".join(lines) + "\n(* required; fields are Runway's names: pass those without a tool parameter in options)")
 
 

@@ -24,6 +24,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from runway_core.spec import Scalar, Spec
 
+from .common import closest, one_of
+
 EXTENSIONS = {
     "video": (".mp4", ".mov", ".webm", ".mkv", ".m4v"),
     "audio": (".mp3", ".wav", ".m4a", ".aac", ".ogg", ".flac"),
@@ -134,9 +136,15 @@ def option_for(spec: Optional[Spec], value: Any, param: str) -> dict[str, Any]:
         free = [k for k, f in o.get("fields", {}).items() if k != "type" and f.get("type") in ("text", "media")]
         if len(free) == 1:
             return _tagged(o, free[0], value)
-    ids = [v for o in options for k, f in o.get("fields", {}).items()
-           if k != "type" and f.get("type") == "enum" for v in f.get("values", [])]
-    raise ToolError(f"{param}: '{value}' is not one this model takes; one of: {', '.join(map(str, ids))}")
+    ids = ids_of(spec)
+    raise ToolError(f"{param}: '{value}' is not one this model takes{closest(value, ids)}; {one_of(ids, param)}")
+
+
+def ids_of(spec: Optional[Spec]) -> list[Scalar]:
+    """The ids an object (or a union of objects) takes from a list: its enum fields besides `type`
+    (a voice's `presetId`, an avatar's)."""
+    return [v for o in _options(spec) if o["type"] == "object" for k, f in o.get("fields", {}).items()
+            if k != "type" and f.get("type") == "enum" for v in f.get("values", [])]
 
 
 def _tagged(option: Spec, key: str, value: Any) -> dict[str, Any]:
