@@ -18,6 +18,7 @@ from .models import describe_model, estimate_cost, list_available_models, list_v
 from .resources import register_resources
 from .table import GENERATORS
 from .tasks import cancel_task, get_task_status, list_tasks, upload_file, wait_for_task
+from .workflows import describe_workflow, list_workflows, run_workflow
 
 __all__ = ["GENERATORS", "LOCAL", "MAX_MODEL_ENUM", "build", "offers_choice", "register_resources", "tools_for"]
 
@@ -39,6 +40,10 @@ def build() -> list[Tool]:
         (estimate_cost, "Price a generation call. Sends nothing.", LOCAL),
         (get_credits, "Credits left; per-model limits, use today.", READ),
         (get_api_info, "Server version, settings. Free.", LOCAL),
+        # Toolset "workflows" (tools/workflows.py TOOLSET).
+        (list_workflows, "Published workflows and their version ids. Free.", READ),
+        (describe_workflow, "A workflow's input and output nodes, typed. Free.", READ),
+        (run_workflow, "Run a published workflow; waits, saves outputs.", PAID),
     ):
         out.append(Tool.from_function(fn, name=fn.__name__, description=description, annotations=annotations))
     return out
