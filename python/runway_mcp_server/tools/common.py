@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, ConfigDict
+
+from runway_core import RunwayError
+
+from ..pool import svc_of
 
 
 # The published result shape, kept lean (every tools/list carries it); results hold more.
@@ -27,3 +34,28 @@ READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_h
 LOCAL = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 CANCEL = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 UPLOAD = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+
+
+TASK_REF = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(#\d+)?$")
+
+
+async def media_uri(ctx: Context, value: str, where: str) -> str:
+    """A media input as a URI Runway takes, for the fields the core leaves as they are (a workflow's
+    nodeOutputs, a voice's sample): a task id (`<id>#N` for output N) becomes that output's URL, a
+    local file an upload (its runway:// URI, the input folders enforced); URLs go as given. An error
+    names `where`."""
+    v = value.strip()
+    if v.lower().startswith(("https://", "http://", "data:", "runway://")):
+        return v
+    client = svc_of(ctx).client()
+    try:
+        if TASK_REF.match(v):
+            task_id, _, n = v.partition("#")
+            task = await client.get_task(task_id)
+            index = int(n or 0)
+            if task.status != "SUCCEEDED" or index >= len(task.output):
+                raise ToolError(f"{where}: task {task_id} has no output {index} ({task.status})")
+            return task.output[index]
+        return await client.upload(v[7:] if v.startswith("file://") else v)
+    except RunwayError as e:
+        raise ToolError(f"{where}: {e}") from None

@@ -5,7 +5,6 @@ a SUCCEEDED run with failed nodes says which (see `results.node_errors`)."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Optional
 
 from mcp.server.mcpserver import Context
@@ -19,12 +18,11 @@ from runway_core import NotFoundError, RunwayError
 from .. import budget
 from ..pool import svc_of
 from ..results import plain
-from .common import Result
+from .common import Result, media_uri
 
 TOOLSET = "workflows"
 
 MEDIA = ("image", "video", "audio")
-_TASK_REF = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(#\d+)?$")
 
 
 class Node(BaseModel):
@@ -127,33 +125,12 @@ def node_outputs(w: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _local(value: str) -> bool:
-    v = value.lower()
-    return not v.startswith(("https://", "http://", "data:", "runway://")) and not _TASK_REF.match(value)
-
-
 async def resolve(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    """Media values as URIs Runway takes: a task id (`<id>#N` for output N) becomes that output's
-    URL, a local file an upload (its runway:// URI); URLs go as they are."""
-    client = svc_of(ctx).client()
+    """Media values as URIs Runway takes (see `media_uri`)."""
     for node_id, values in body.items():
-        for key, v in values.items():
-            uri = v.get("uri") if isinstance(v, dict) and v.get("type") in MEDIA else None
-            if not isinstance(uri, str):
-                continue
-            where = f"inputs.{node_id}"
-            try:
-                if _TASK_REF.match(uri):
-                    task_id, _, n = uri.partition("#")
-                    task = await client.get_task(task_id)
-                    index = int(n or 0)
-                    if task.status != "SUCCEEDED" or index >= len(task.output):
-                        raise ToolError(f"{where}: task {task_id} has no output {index} ({task.status})")
-                    v["uri"] = task.output[index]
-                elif _local(uri):
-                    v["uri"] = await client.upload(uri[7:] if uri.startswith("file://") else uri)
-            except RunwayError as e:
-                raise ToolError(f"{where}: {e}") from None
+        for v in values.values():
+            if isinstance(v, dict) and v.get("type") in MEDIA and isinstance(v.get("uri"), str):
+                v["uri"] = await media_uri(ctx, v["uri"], f"inputs.{node_id}")
     return body
 
 
