@@ -81,7 +81,7 @@ async def test_media_inputs_from_a_local_file_and_a_task_id(sim, tmp_path):
         first = data(r)["task_id"]
         assert data(r)["failed_nodes"] is None and "failed" not in text(r)
         # An earlier run's output as the input of the next.
-        r = await c.call_tool("run_workflow", {"workflow_id": wid, "inputs": {"prompt": "on slate", "product": first}})
+        r = await c.call_tool("run_workflow", {"workflow_id": wid, "inputs": {"prompt": "on slate", "product": f"{first}#0"}})
         assert not r.is_error and data(r)["status"] == "SUCCEEDED", text(r)
     runs = [q for q in api_requests(sim, "POST") if q["path"] == f"/v1/workflows/{wid}"]
     assert len(runs) == 2

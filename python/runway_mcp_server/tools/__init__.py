@@ -18,6 +18,7 @@ from .models import describe_model, estimate_cost, list_available_models, list_v
 from .resources import register_resources
 from .table import GENERATORS
 from .tasks import cancel_task, get_task_status, list_tasks, upload_file, wait_for_task
+from .voices import create_voice, delete_voice, design_voice, rename_voice
 from .workflows import describe_workflow, list_workflows, run_workflow
 
 __all__ = ["GENERATORS", "LOCAL", "MAX_MODEL_ENUM", "build", "offers_choice", "register_resources", "tools_for"]
@@ -44,6 +45,11 @@ def build() -> list[Tool]:
         (list_workflows, "Published workflows and their version ids. Free.", READ),
         (describe_workflow, "A workflow's input and output nodes, typed. Free.", READ),
         (run_workflow, "Run a published workflow; waits, saves outputs.", PAID),
+        # Toolset "voices" (tools/voices.py TOOLSET); list_voices stays in the default set.
+        (design_voice, "Hear a voice designed from a description (preview).", UPLOAD),
+        (create_voice, "Keep a custom voice, from a description or an audio sample.", PAID),
+        (rename_voice, "Rename a custom voice.", UPLOAD),
+        (delete_voice, "Delete a custom voice (asks the user).", CANCEL),
     ):
         out.append(Tool.from_function(fn, name=fn.__name__, description=description, annotations=annotations))
     return out
