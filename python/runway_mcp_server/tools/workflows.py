@@ -81,8 +81,9 @@ class Description(BaseModel):
     id: str
     name: Optional[str] = None
     description: Optional[str] = None
-    inputs: list[Node]
-    outputs: list[Node]
+    # Node as dicts: its schema would be published with every tools/list.
+    inputs: list[dict[str, Any]]
+    outputs: list[dict[str, Any]]
 
 
 def _sample(n: Node) -> str:
@@ -92,7 +93,8 @@ def _sample(n: Node) -> str:
 async def describe_workflow(workflow_id: str, ctx: Context) -> Annotated[CallToolResult, Description]:
     w = await _workflow(ctx, workflow_id)
     ins, outs = nodes(w)
-    d = Description(id=workflow_id, name=w.get("name"), description=w.get("description"), inputs=ins, outputs=outs)
+    d = Description(id=workflow_id, name=w.get("name"), description=w.get("description"), inputs=[n.model_dump(exclude_none=True) for n in ins],
+                    outputs=[n.model_dump(exclude_none=True) for n in outs])
     lines = [f"{d.name} ({workflow_id}): {d.description or ''}".rstrip(": "),
              "Inputs: " + (", ".join(f"{n.id} ({n.kind})" for n in ins) or "none"),
              "Outputs: " + (", ".join(f"{n.id} ({n.kind})" for n in outs) or "none"),
