@@ -111,3 +111,14 @@ async def test_an_unknown_workflow_is_refused_by_name(sim, tmp_path):
             r = await c.call_tool(tool, {"workflow_id": "0f2c6f80-1111-4222-8333-444455556666", **args})
             assert r.is_error and "workflow_id" in text(r) and "list_workflows" in text(r), text(r)
     assert api_requests(sim, "POST") == []
+
+
+async def test_a_run_under_a_credit_limit_is_not_sent_without_the_user(sim, tmp_path):
+    # A run's price is not known before Runway answers: with RUNWAY_MCP_MAX_CREDITS set, it needs a yes.
+    settings = Settings(api_key=sim.api_key, base_url=sim.base_url, output_dir=str(tmp_path / "out"),
+                        journal=str(tmp_path / "journal.sqlite3"), max_wait=30, poll=FAST_POLL, max_credits=50)
+    async with Client(build(settings)) as c:
+        wid = await workflow_id(c, "Product shots")
+        r = await c.call_tool("run_workflow", {"workflow_id": wid, "inputs": {"prompt": "on marble"}})
+    assert r.is_error and "Not sent, nothing spent" in text(r) and "no price known" in text(r), text(r)
+    assert api_requests(sim, "POST") == []
