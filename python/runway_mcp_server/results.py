@@ -34,6 +34,8 @@ class TaskResult(BaseModel):
     outputs: list[str] = Field(default_factory=list, description="Output URLs (they expire after 24-48 h).")
     failure: Optional[str] = None
     failure_code: Optional[str] = None
+    failed_nodes: Optional[dict[str, str]] = Field(default=None, description="A workflow run's failed nodes (node id: why); "
+                                                   "a run may succeed with some.")
     created_at: Optional[str] = Field(default=None, description="When Runway created the task (ISO 8601, UTC).")
     files: list[OutputFile] = Field(default_factory=list, description="The outputs saved locally, beside their URLs.")
     download_error: Optional[str] = Field(default=None, description="Why saving the outputs failed, if it did (the URLs still work for a while).")
@@ -73,6 +75,7 @@ def task_result(task: runway_core.Task, *, model: Optional[str], simulated: bool
         step = ("An identical request's task was still running, so this call returned it: no new task, no new "
                 f"charge. To pay for a new one anyway, call again with force_new=true. {step}")
     return TaskResult(
+        failed_nodes=node_errors(task),
         reattached=reattached,
         task_id=task.id,
         status=st,
@@ -89,6 +92,19 @@ def task_result(task: runway_core.Task, *, model: Optional[str], simulated: bool
     )
 
 
+def node_errors(task: runway_core.Task) -> Optional[dict[str, str]]:
+    """A workflow invocation's failed nodes, node id: "failureCode: message" (Runway's nodeErrors)."""
+    errors = task.raw.get("nodeErrors") if task.kind == "workflow_invocation" and isinstance(task.raw, dict) else None
+    if not isinstance(errors, dict) or not errors:
+        return None
+    out: dict[str, str] = {}
+    for node, e in errors.items():
+        e = e if isinstance(e, dict) else {"message": str(e)}
+        code = f"{e['failureCode']}: " if e.get("failureCode") else ""
+        out[str(node)] = f"{code}{e.get('message') or 'failed'}"
+    return out
+
+
 def summary(r: TaskResult) -> str:
     head = "[SIMULATED: no credits spent] " if r.simulated else ""
     model = f" ({r.model})" if r.model else ""
@@ -101,8 +117,12 @@ def summary(r: TaskResult) -> str:
             line += f"{cost}. Outputs:\n" + "\n".join(f"- {u}" for u in r.outputs)
         if r.download_error:
             line += f"\nSaving failed: {r.download_error}"
+        if r.failed_nodes:
+            line += (f"\nBut {len(r.failed_nodes)} node(s) failed, so their outputs are missing:\n"
+                     + "\n".join(f"- {n}: {why}" for n, why in r.failed_nodes.items()))
     elif r.status == "FAILED":
         line += f": {r.failure or 'no reason given'}" + (f" (failureCode {r.failure_code})" if r.failure_code else "")
+        line += "".join(f"\n- node {n}: {why}" for n, why in (r.failed_nodes or {}).items())
     elif r.estimated_cost_credits is not None and r.status not in ("CANCELLED",):
         line += f", at most {r.estimated_cost_credits:g} credits"
     return f"{line}\n{r.next_step}"

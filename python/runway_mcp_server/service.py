@@ -314,12 +314,18 @@ class RunwayService:
             raise ToolError(name_params(str(e), params or {})) from None
         except RunwayError as e:
             raise ToolError(str(e)) from None
+        # A router names the model it chose; a recipe's model is its endpoint's.
+        chosen = (task.raw.get("routing") or {}).get("model") if isinstance(task.raw, dict) else None
+        self.track(task, tool, chosen or cat.model_name(endpoint, body), endpoint)
+        return task
+
+    def track(self, task: runway_core.Task, tool: str, model: Optional[str], endpoint: str) -> None:
+        """Remembers a task just created here (or reattached to): its model and tool, and that this
+        process holds it, so that its outputs are saved once and under the tool's name."""
         if task.reattached:
             log.info("reattached to task %s: an identical request is still running", task.id)
         else:
-            # A router names the model it chose; a recipe's model is its endpoint's.
-            chosen = (task.raw.get("routing") or {}).get("model") if isinstance(task.raw, dict) else None
-            self.remember(task.id, chosen or cat.model_name(endpoint, body), task.estimated_cost, tool)
+            self.remember(task.id, model, task.estimated_cost, tool)
             self.created_here[task.id] = None
             if self.client().has_journal:
                 # Ours from the start (the core leases a new task to its creator with its row):
@@ -331,13 +337,27 @@ class RunwayService:
                 self.created_here.popitem(last=False)
             log.info("created task %s (%s %s, at most %s credits)", task.id, endpoint, self.known[task.id][0],
                      task.estimated_cost)
-        return task
 
     async def submit(self, ctx: Context, tool: str, endpoint: str, body: dict[str, Any], wait: bool,
                      max_wait: Optional[float], params: Optional[dict[str, str]] = None,
                      force_new: bool = False, reattach_only: bool = False) -> CallToolResult:
         """Creates the task (see `create`) and waits for it."""
         task = await self.create(tool, endpoint, body, params, force_new, reattach_only)
+        if not wait:
+            status = task.status if task.reattached else "SUBMITTED"
+            return self.respond(await self.result(task, status=status, reattached=task.reattached))
+        return await self.wait(ctx, task.id, max_wait, reattached=task.reattached)
+
+    async def run_workflow(self, ctx: Context, tool: str, workflow_id: str, node_outputs: dict[str, Any], wait: bool,
+                           max_wait: Optional[float], force_new: bool = False) -> CallToolResult:
+        """Runs a published workflow and follows the invocation as `submit` follows a task: the
+        journal's reattach and pay-twice guard, progress, the outputs saved."""
+        try:
+            task = await self.client().run_workflow(workflow_id, node_outputs, tool=tool, force_new=force_new)
+        except RunwayError as e:
+            raise ToolError(str(e)) from None
+        # The journal names a run's model by its workflow id: so does this process.
+        self.track(task, tool, workflow_id, f"workflows/{workflow_id}")
         if not wait:
             status = task.status if task.reattached else "SUBMITTED"
             return self.respond(await self.result(task, status=status, reattached=task.reattached))

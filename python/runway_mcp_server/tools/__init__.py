@@ -20,6 +20,8 @@ from .usage import usage_report
 from .resources import register_resources
 from .table import GENERATORS
 from .tasks import cancel_task, get_task_status, list_tasks, upload_file, wait_for_task
+from .voices import create_voice, delete_voice, design_voice, rename_voice
+from .workflows import describe_workflow, list_workflows, run_workflow
 
 __all__ = ["GENERATORS", "LOCAL", "MAX_MODEL_ENUM", "build", "offers_choice", "register_resources", "tools_for"]
 
@@ -45,6 +47,15 @@ def build() -> list[Tool]:
         (routers, "Model routers: list, create, update, routing history.", EDIT),
         (delete_router, "Delete a model router (asks the user).", CANCEL),
         (usage_report, "Credits used per model and day (Runway's report and this server's journal).", READ),
+        # Toolset "workflows" (tools/workflows.py TOOLSET).
+        (list_workflows, "Published workflows and their version ids. Free.", READ),
+        (describe_workflow, "A workflow's input and output nodes, typed. Free.", READ),
+        (run_workflow, "Run a published workflow; waits, saves outputs.", PAID),
+        # Toolset "voices" (tools/voices.py TOOLSET); list_voices stays in the default set.
+        (design_voice, "Hear a voice designed from a description (preview).", UPLOAD),
+        (create_voice, "Keep a custom voice, from a description or an audio sample.", PAID),
+        (rename_voice, "Rename a custom voice.", UPLOAD),
+        (delete_voice, "Delete a custom voice (asks the user).", CANCEL),
     ):
         out.append(Tool.from_function(fn, name=fn.__name__, description=description, annotations=annotations))
     return out

@@ -4,10 +4,17 @@ a refusal words a known set."""
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Annotated, Any, Sequence
 
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, ConfigDict
+
+from runway_core import RunwayError
+
+from ..pool import svc_of
 
 
 # The published result shape, kept lean (every tools/list carries it); results hold more.
@@ -53,3 +60,28 @@ def closest(value: Any, values: Sequence[Any]) -> str:
     """` (closest: x)` when some of `values` are near `value` as text, else ``."""
     near = difflib.get_close_matches(str(value), [str(v) for v in values], n=2, cutoff=0.6)
     return f" (closest: {', '.join(near)})" if near else ""
+
+
+TASK_REF = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(#\d+)?$")
+
+
+async def media_uri(ctx: Context, value: str, where: str) -> str:
+    """A media input as a URI Runway takes, for the fields the core leaves as they are (a workflow's
+    nodeOutputs, a voice's sample): a task id (`<id>#N` for output N) becomes that output's URL, a
+    local file an upload (its runway:// URI, the input folders enforced); URLs go as given. An error
+    names `where`."""
+    v = value.strip()
+    if v.lower().startswith(("https://", "http://", "data:", "runway://")):
+        return v
+    client = svc_of(ctx).client()
+    try:
+        if TASK_REF.match(v):
+            task_id, _, n = v.partition("#")
+            task = await client.get_task(task_id)
+            index = int(n or 0)
+            if task.status != "SUCCEEDED" or index >= len(task.output):
+                raise ToolError(f"{where}: task {task_id} has no output {index} ({task.status})")
+            return task.output[index]
+        return await client.upload(v[7:] if v.startswith("file://") else v)
+    except RunwayError as e:
+        raise ToolError(f"{where}: {e}") from None
