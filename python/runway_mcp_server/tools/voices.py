@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from typing import Annotated, Any, Final, Literal, Optional, Union
+from typing import Annotated, Any, Final, Optional, Union
 
 from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context
@@ -19,7 +19,9 @@ from mcp.server.elicitation import ElicitationResult
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
+import runway_core
 from runway_core import NotFoundError, RunwayError, ValidationError
+from runway_core.spec import Spec
 
 from ..budget import can_ask
 from ..pool import svc_of
@@ -28,15 +30,23 @@ from .common import media_uri
 
 TOOLSET = "voices"
 
-# Runway's voice design model (eleven_ttv_v3 is the newer); design and keep use the same one.
-DESIGN_MODEL: Final[Literal["eleven_ttv_v3"]] = "eleven_ttv_v3"
-DESCRIPTION = Annotated[str, Field(description="The voice, in 20-1000 characters")]
+
+def _preview_field(name: str) -> Spec:
+    op = next(o for o in runway_core.operations() if o["name"] == "voices.preview")
+    return (op.get("body") or {})[name]
+
+
+# Runway's voice design model, the catalogue's first (the newer); design and keep use the same one.
+DESIGN_MODEL: Final[str] = str(_preview_field("model").get("values", [""])[0])
+# A description's length limits, as Runway's voice preview takes them.
+LIMITS = (int(_preview_field("prompt").get("min", 1)), int(_preview_field("prompt").get("max", 1000)))
+DESCRIPTION = Annotated[str, Field(description=f"The voice, in {LIMITS[0]}-{LIMITS[1]} characters")]
 
 
 def _described(description: str) -> str:
     d = description.strip()
-    if not 20 <= len(d) <= 1000:
-        raise ToolError(f"description: {len(d)} characters; a voice description takes 20-1000")
+    if not LIMITS[0] <= len(d) <= LIMITS[1]:
+        raise ToolError(f"description: {len(d)} characters; a voice description takes {LIMITS[0]}-{LIMITS[1]}")
     return d
 
 
@@ -59,7 +69,7 @@ async def design_voice(description: DESCRIPTION, ctx: Context) -> Annotated[Call
     d = _described(description)
     svc = svc_of(ctx)
     try:
-        p = await svc.client().api.voices.preview(model=DESIGN_MODEL, prompt=d)
+        p = await svc.client().call("voices.preview", body={"model": DESIGN_MODEL, "prompt": d})
     except RunwayError as e:
         raise _error(e, {"prompt": "description"}) from None
     r = Preview(url=p["url"], duration_seconds=p.get("durationSecs"), description=d)
