@@ -12,7 +12,7 @@ from mcp.server.mcpserver.tools import Tool
 from .. import catalogue as cat
 from .account import get_api_info, get_credits
 from .batching import batch_generate_videos
-from .common import CANCEL, FETCH, LOCAL, PAID, READ, UPLOAD
+from .common import CANCEL, FETCH, LOCAL, PAID, READ, SESSION, UPLOAD
 from .generate import MAX_MODEL_ENUM, make_tool, offers_choice, tools_for
 from .models import describe_model, estimate_cost, list_available_models, list_voices
 from .resources import register_resources
@@ -41,4 +41,8 @@ def build() -> list[Tool]:
         (get_api_info, "Server version, settings. Free.", LOCAL),
     ):
         out.append(Tool.from_function(fn, name=fn.__name__, description=description, annotations=annotations))
+    from ..sets import toolsets  # the mechanism imports this package's table
+
+    out.append(Tool.from_function(toolsets, name="toolsets", description="List toolsets; enable one.",
+                                  annotations=SESSION))
     return out
