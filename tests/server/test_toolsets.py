@@ -97,6 +97,9 @@ async def test_enabling_a_set_in_a_session_changes_its_tools_list_and_says_so(si
         assert sorted(await names(c)) == sorted(before + EXTRA)
         got = await c.call_tool("get_credits", {})
         assert not got.is_error and data(got)["credit_balance"] is not None
+        info = await c.call_tool("get_api_info", {})
+        assert data(info)["toolsets"] == ["default", "extra"] and "toolsets: default, extra" in text(info)
+        assert data(await other.call_tool("get_api_info", {}))["toolsets"] == ["default"]
         again = await c.call_tool("toolsets", {"enable": "extra"})
         assert "already on" in text(again) and len(heard) == 1
         # Another session of the same server keeps its own sets.
