@@ -1,6 +1,9 @@
 """What tools/list costs an agent's context: the bytes of names, descriptions and input schemas
-(what a client hands its model), and of the whole tools/list answer (with output schemas and
-annotations), as Python's json.dumps writes them (the measure the issue's figures use). Run: .venv/bin/python benches/bench_context.py"""
+(what a client hands its model), per toolset and for every set together, and of the whole
+tools/list answer (with output schemas and annotations) for a default server and for one serving
+every set, as Python's json.dumps writes them (the measure the issue's figures use). Budgets
+(issue 20): the default set <= 12 KB, every set <= 24 KB, the whole tools/list <= 48 KB.
+Run: .venv/bin/python benches/bench_context.py [-v]"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from typing import Any
 from mcp import Client
 
 from runway_mcp_server.server import build
+from runway_mcp_server.sets import TABLE
 from runway_mcp_server.settings import Settings
 
 
@@ -19,24 +23,36 @@ def size(obj: Any) -> int:
     return len(json.dumps(obj).encode())
 
 
-async def measure() -> tuple[int, int, list[tuple[str, int]], int]:
-    server = build(Settings.from_env(simulate=True))
+def model_side(tool: dict[str, Any]) -> int:
+    """What a client hands its model for one tool: its name, description and input schema."""
+    return size({k: tool[k] for k in ("name", "description", "inputSchema") if k in tool})
+
+
+async def listed(toolsets: tuple[str, ...]) -> tuple[list[dict[str, Any]], int]:
+    server = build(Settings(simulate=True, toolsets=toolsets))
     async with Client(server) as c:
-        listed = await c.list_tools()
+        tools = (await c.list_tools()).tools
         instructions = len((c.instructions or "").encode())
-    tools = [t.model_dump(by_alias=True, exclude_none=True) for t in listed.tools]
-    per_tool = [(t["name"], size({k: t[k] for k in ("name", "description", "inputSchema") if k in t})) for t in tools]
-    return sum(n for _, n in per_tool), size({"tools": tools}), per_tool, instructions
+    return [t.model_dump(by_alias=True, exclude_none=True) for t in tools], instructions
 
 
 def main() -> None:
-    model_side, whole, per_tool, instructions = asyncio.run(measure())
+    default, instructions = asyncio.run(listed(("default",)))
+    every, _ = asyncio.run(listed(("all",)))
+    per_set: dict[str, list[dict[str, Any]]] = {}
+    for t in every:
+        per_set.setdefault(TABLE.set_of(t["name"]), []).append(t)
     if "-v" in sys.argv:
-        for name, n in sorted(per_tool, key=lambda x: -x[1]):
-            print(f"  {name:34} {n:6d} B")
-    print(f"tools: {len(per_tool)}")
-    print(f"names + descriptions + input schemas: {model_side / 1000:.1f} KB ({model_side} B)")
-    print(f"whole tools/list: {whole / 1000:.1f} KB ({whole} B)")
+        for t in sorted(every, key=lambda t: -model_side(t)):
+            print(f"  {t['name']:34} {TABLE.set_of(t['name']):10} {model_side(t):6d} B")
+    print("names + descriptions + input schemas, per toolset:")
+    for name, tools in per_set.items():
+        n = sum(model_side(t) for t in tools)
+        print(f"  {name:10} {len(tools):3d} tools {n / 1000:5.1f} KB ({n} B)")
+    all_side = sum(model_side(t) for t in every)
+    print(f"  {'all':10} {len(every):3d} tools {all_side / 1000:5.1f} KB ({all_side} B)")
+    print(f"whole tools/list, default server: {size({'tools': default}) / 1000:.1f} KB ({size({'tools': default})} B)")
+    print(f"whole tools/list, every set: {size({'tools': every}) / 1000:.1f} KB ({size({'tools': every})} B)")
     print(f"server instructions (sent once, at initialize): {instructions} B")
 
 

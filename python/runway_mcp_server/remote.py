@@ -16,6 +16,7 @@ from typing import Any, Awaitable, Callable, MutableMapping, Optional
 from mcp.server.mcpserver import MCPServer
 
 from .auth import Refused, request_key
+from .sets import HEADER, PATH, Table
 from .settings import Settings
 from .streaming import Substituting
 
@@ -85,8 +86,9 @@ class Edge:
     tool call's log line is written by the server, which knows the tool and the task), and the
     count of MCP calls in flight, so that a stop can wait for them."""
 
-    def __init__(self, app: App, settings: Settings, ready: Callable[[], Awaitable[Optional[str]]]) -> None:
-        self.app, self.settings, self.ready = app, settings, ready
+    def __init__(self, app: App, settings: Settings, ready: Callable[[], Awaitable[Optional[str]]],
+                 table: Optional[Table] = None) -> None:
+        self.app, self.settings, self.ready, self.table = app, settings, ready, table
         self.in_flight = 0
         self.draining = False
 
@@ -115,6 +117,12 @@ class Edge:
             log_line(path=path, status=401, error=str(e))
             await _json(send, 401, {"error": str(e)}, ((b"www-authenticate", b"Bearer"),))
             return
+        try:
+            scope = self.toolsets(scope)
+        except ValueError as e:
+            log_line(path=path, status=400, error=str(e))
+            await _json(send, 400, {"error": str(e)})
+            return
         counted = scope.get("method") == "POST"  # a GET stream would hold a stop forever
         self.in_flight += counted
         out = Substituting(send)  # a resource read's file goes out from disk (streaming.py)
@@ -123,6 +131,23 @@ class Edge:
         finally:
             out.close()
             self.in_flight -= counted
+
+
+    def toolsets(self, scope: Scope) -> Scope:
+        """The toolsets a request chooses, by the X-Runway-Toolsets header and/or the /mcp/x/<set> path
+        (a set or several, ','-separated): checked, and passed on as one header to the server, the
+        path as /mcp. ValueError for a set that does not exist."""
+        path: str = scope.get("path", "")
+        raw = [v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == HEADER.lower().encode()]
+        if path.startswith(PATH):
+            raw.append(path[len(PATH):].strip("/"))
+            path = PATH.rstrip("/").rsplit("/", 1)[0]
+        if not raw or self.table is None:
+            return scope
+        chosen = self.table.parse(",".join(raw), f"{HEADER} or {PATH}<set>")
+        headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != HEADER.lower().encode()]
+        headers.append((HEADER.lower().encode(), ",".join(sorted(chosen)).encode()))
+        return {**scope, "path": path, "raw_path": path.encode(), "headers": headers}
 
 
 def serve(mcp: MCPServer, settings: Settings, host: str, port: int) -> None:
@@ -142,7 +167,7 @@ def serve(mcp: MCPServer, settings: Settings, host: str, port: int) -> None:
         return await probe() if probe else None
 
     edge = Edge(mcp.streamable_http_app(stateless_http=True, transport_security=transport_security(settings)),
-                settings, ready)
+                settings, ready, getattr(mcp, "table", None))
 
     class Draining(uvicorn.Server):
         """SIGTERM: stop taking tool calls (/readyz fails, a new call is refused with advice to call

@@ -9,6 +9,8 @@ import time
 from contextlib import asynccontextmanager, nullcontext
 from typing import Any, AsyncIterator, Optional
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.lowlevel import NotificationOptions
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.lowlevel.helper_types import ReadResourceContents
@@ -16,7 +18,7 @@ from mcp.types import Tool
 
 import runway_core
 
-from . import tools
+from . import sets, tools
 from .auth import Refused, key_id, request_key
 from .pool import Pool, TooBusy
 from .settings import Settings
@@ -75,12 +77,44 @@ def unknown_tool(name: str, tools: list[str]) -> str:
     return f"Unknown tool: {name}. This server's tools: {', '.join(sorted(tools))}"
 
 
+def _request_of(context: Any) -> Optional[ServerRequestContext[Any, Any]]:
+    try:
+        return context.request_context if context is not None else None
+    except ValueError:  # a Context made outside a request
+        return None
+
+
 class RunwayMCP(MCPServer):
     _params: Optional[dict[str, set[str]]] = None
     settings_: Settings = Settings()
     pool: Optional[Pool] = None
     # Set on SIGTERM over HTTP: no new tool calls (those in flight finish).
     draining = False
+    # Which set each tool is in (tools/toolsets.py), the sets the server started with, and those
+    # turned on where the process is the session (stdio on the 2026 protocol; sets.memory).
+    table: sets.Table = sets.TABLE
+    toolsets_started: frozenset[str] = frozenset((sets.DEFAULT,))
+    _toolsets_process: set[str]
+    _offered: Optional[dict[str, list[str]]] = None
+
+    async def offered(self) -> dict[str, list[str]]:
+        """Set -> its tools on this server, in the table's order; sets without a tool left out."""
+        if self._offered is None:
+            names = [t.name for t in await super().list_tools()]
+            found = {s: [n for n in names if self.table.set_of(n) == s] for s in self.table.sets}
+            self._offered = {s: t for s, t in found.items() if t}
+        return self._offered
+
+    def enabled_sets(self, rc: Optional[ServerRequestContext[Any, Any]]) -> frozenset[str]:
+        return sets.enabled(self.table, self.toolsets_started, rc, self._toolsets_process)
+
+    async def filter_tools(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        """Middleware: tools/list gives the tools of the sets this request sees."""
+        result = await call_next(ctx)  # the wire form: a dict
+        if ctx.method == "tools/list" and isinstance(result, dict) and isinstance(result.get("tools"), list):
+            on = self.enabled_sets(ctx)
+            result["tools"] = [t for t in result["tools"] if self.table.set_of(t.get("name", "")) in on]
+        return result
 
     async def ready(self) -> Optional[str]:
         """Why this replica cannot take calls (for /readyz), or None: started, journal reachable."""
@@ -108,6 +142,11 @@ class RunwayMCP(MCPServer):
         if known is None:
             # The SDK's refusal says only "Unknown tool: X"; an agent that misspelt a name needs the right one.
             raise ToolError(unknown_tool(name, list(self._params)))
+        rc = _request_of(context)
+        where = self.table.set_of(name)
+        if where not in self.enabled_sets(rc):
+            raise ToolError(f"{name} is in the {where} toolset, which is not on here; to turn it on, "
+                            f"{sets.how_to_enable(where, rc, self.enabled_sets(rc))}")
         unknown = sorted(set(arguments) - known)
         if unknown:
             raise ToolError(f"{', '.join(unknown)}: not parameters of {name} ({', '.join(sorted(known))}); "
@@ -148,7 +187,8 @@ class RunwayMCP(MCPServer):
         return tools
 
 
-def build(settings: Settings) -> MCPServer:
+def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
+    """The server; `table` says which set each tool is in (default: tools/toolsets.py)."""
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Pool]:
         pool = Pool(settings)
@@ -165,5 +205,15 @@ def build(settings: Settings) -> MCPServer:
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
                     tools=tools.build())
     mcp.settings_ = settings
+    mcp.middleware.append(mcp.filter_tools)
+    mcp.table = table or sets.TABLE
+    mcp.toolsets_started = mcp.table.parse(",".join(settings.toolsets), "RUNWAY_MCP_TOOLSETS")
+    mcp._toolsets_process = set()
+    # The tools a session sees change (the toolsets tool): say so at initialize (tools.listChanged).
+    lowlevel = mcp._lowlevel_server  # the SDK takes notification options only from its caller
+    init_options = lowlevel.create_initialization_options
+    lowlevel.create_initialization_options = (  # type: ignore[method-assign]
+        lambda notification_options=None, *a, **k: init_options(
+            notification_options or NotificationOptions(tools_changed=True), *a, **k))
     tools.register_resources(mcp)
     return mcp

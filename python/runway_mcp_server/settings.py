@@ -30,6 +30,8 @@ ENV_VARS: tuple[tuple[str, str], ...] = (
     ("RUNWAY_MCP_MAX_CALLS_PER_KEY", f"HTTP: most tool calls one key may have at once (default {DEFAULT_MAX_CALLS_PER_KEY}; "
                                      "0: no limit)"),
     ("RUNWAY_MCP_GRACE_SECONDS", "HTTP: seconds calls in flight get to finish after SIGTERM (default 30)"),
+    ("RUNWAY_MCP_TOOLSETS", "the toolsets served, ','-separated, or all (default: default); the default set is "
+                            "always on; over HTTP a request may choose with X-Runway-Toolsets or /mcp/x/<set>"),
     ("RUNWAY_MCP_SIMULATE", "1: the same as --simulate"),
     ("RUNWAY_MCP_SIM_TASK_SECONDS", "length of a simulated task (default 8)"),
     ("RUNWAY_MCP_PROGRESS_INTERVAL", "seconds between progress notifications (default 3)"),
@@ -96,6 +98,8 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     # HTTP: most tool calls one key may have in flight at once; 0: no limit.
     max_calls_per_key: int = DEFAULT_MAX_CALLS_PER_KEY
+    # The toolsets served (names from tools/toolsets.py, or "all"); `default` is always on.
+    toolsets: tuple[str, ...] = ("default",)
 
     @classmethod
     def from_env(cls, simulate: bool = False, env: Optional[Mapping[str, str]] = None, http: bool = False,
@@ -124,7 +128,20 @@ class Settings:
             grace_seconds=_float(e, "RUNWAY_MCP_GRACE_SECONDS", 30.0),
             allowed_hosts=allowed_hosts(e.get("RUNWAY_MCP_ALLOWED_HOSTS", "")),
             max_calls_per_key=_count(e, "RUNWAY_MCP_MAX_CALLS_PER_KEY", DEFAULT_MAX_CALLS_PER_KEY),
+            toolsets=_toolsets(e),
         )
+
+
+def _toolsets(env: Mapping[str, str]) -> tuple[str, ...]:
+    """RUNWAY_MCP_TOOLSETS, checked against the table so that a typo stops the start."""
+    from .sets import TABLE
+
+    raw = env.get("RUNWAY_MCP_TOOLSETS", "").strip() or "default"
+    try:
+        TABLE.parse(raw, "RUNWAY_MCP_TOOLSETS")
+    except ValueError as e:
+        raise SystemExit(f"runway-mcp-server: {e}") from None
+    return tuple(n.strip().lower() for n in raw.split(",") if n.strip())
 
 
 def _credits(env: Mapping[str, str], name: str) -> Optional[float]:

@@ -172,7 +172,9 @@ impl Cost {
 }
 
 /// One line over several models' prices (None: not published), for a tool description: the range
-/// per unit over those with a price ("Cost: 5-40 credits/s."); unpublished ones are left out.
+/// per unit over those with a price ("Cost: 5-40 credits/s."); unpublished ones are left out, and
+/// with none published it is empty (the server's instructions say a price range covers only the
+/// published prices, and every description is context an agent pays for).
 pub fn summary<'a>(costs: impl IntoIterator<Item = Option<&'a Cost>>) -> String {
     // Units in the order they first appear, each with every bound seen.
     let mut by_unit: Vec<(&str, Vec<f64>)> = Vec::new();
@@ -184,7 +186,7 @@ pub fn summary<'a>(costs: impl IntoIterator<Item = Option<&'a Cost>>) -> String 
         }
     }
     if by_unit.is_empty() {
-        return "Cost: not published.".into();
+        return String::new();
     }
     let parts: Vec<String> = by_unit
         .iter()

@@ -28,7 +28,7 @@ GENERATORS = [
 ]
 ALL_TOOLS = set(GENERATORS) | {"get_task_status", "cancel_task", "list_available_models", "get_api_info", "wait_for_task",
                                "upload_file", "list_voices", "describe_model", "estimate_cost", "get_credits", "list_tasks",
-                               "batch_generate_videos"}
+                               "batch_generate_videos", "toolsets"}
 IMG = "https://example.com/frame.png"
 VID = "https://example.com/clip.mp4"
 UNKNOWN_ID = "0f2c6f80-1111-4222-8333-444455556666"

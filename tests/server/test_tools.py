@@ -36,7 +36,7 @@ def sim():
 @asynccontextmanager
 async def mcp(sim: runway_core.Simulator, tmp_path: Path) -> AsyncIterator[Client]:
     settings = Settings(api_key=sim.api_key, base_url=sim.base_url, output_dir=str(tmp_path / "out"),
-                        progress_interval=0.5, max_wait=30, poll=FAST_POLL)
+                        progress_interval=0.5, max_wait=30, poll=FAST_POLL, toolsets=("all",))
     async with Client(build(settings)) as c:
         yield c
 
@@ -88,17 +88,36 @@ async def test_schemas_are_derived_from_the_catalogue(sim, tmp_path):
     assert unreachable == []
 
 
+def model_side(tool: dict[str, Any]) -> int:
+    """What a client hands its model for one tool (json.dumps, as benches/bench_context.py measures)."""
+    return len(json.dumps({k: tool[k] for k in ("name", "description", "inputSchema")}))
+
+
+async def listed_tools(sim: runway_core.Simulator, tmp_path: Path, toolsets: tuple[str, ...]) -> list[dict[str, Any]]:
+    settings = Settings(api_key=sim.api_key, base_url=sim.base_url, output_dir=str(tmp_path / "out"), toolsets=toolsets)
+    async with Client(build(settings)) as c:
+        return [t.model_dump(by_alias=True, exclude_none=True) for t in (await c.list_tools()).tools]
+
+
 async def test_context_budget(sim, tmp_path):
-    # What a client hands its model in every conversation (json.dumps, as the benchmark measures).
-    async with mcp(sim, tmp_path) as c:
-        listed = (await c.list_tools()).tools
-    tools = [t.model_dump(by_alias=True, exclude_none=True) for t in listed]
-    model_side = sum(len(json.dumps({k: t[k] for k in ("name", "description", "inputSchema")})) for t in tools)
+    # What a client hands its model in every conversation: the default set.
+    tools = await listed_tools(sim, tmp_path, ("default",))
+    sizes = {t["name"]: model_side(t) for t in tools}
+    assert sum(sizes.values()) <= 12_000, sizes
     whole = len(json.dumps({"tools": tools}))
-    assert model_side <= 12_000, model_side
     assert whole <= 32_000, whole
     for t in tools:  # no pydantic titles, no null alternatives in inputs
         assert '"title"' not in json.dumps(t["inputSchema"]) and '{"type": "null"}' not in json.dumps(t["inputSchema"]), t["name"]
+
+
+async def test_context_budget_of_every_set(sim, tmp_path):
+    # RUNWAY_MCP_TOOLSETS=all: every set together, and the whole tools/list (issue 20's budgets).
+    tools = await listed_tools(sim, tmp_path, ("all",))
+    assert {t["name"] for t in tools} >= {t["name"] for t in await listed_tools(sim, tmp_path, ("default",))}
+    model = sum(model_side(t) for t in tools)
+    assert model <= 24_000, model
+    whole = len(json.dumps({"tools": tools}))
+    assert whole <= 48_000, whole
 
 
 # ---- every new tool, end to end ----

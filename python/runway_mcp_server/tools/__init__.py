@@ -12,7 +12,7 @@ from mcp.server.mcpserver.tools import Tool
 from .. import catalogue as cat
 from .account import get_api_info, get_credits
 from .batching import batch_generate_videos
-from .common import CANCEL, EDIT, FETCH, LOCAL, PAID, READ, UPLOAD
+from .common import CANCEL, EDIT, FETCH, LOCAL, PAID, READ, SESSION, UPLOAD
 from .generate import MAX_MODEL_ENUM, make_tool, offers_choice, tools_for
 from .models import describe_model, estimate_cost, list_available_models, list_voices
 from .routing import delete_router, generate_by_goal, routers
@@ -27,8 +27,8 @@ __all__ = ["GENERATORS", "LOCAL", "MAX_MODEL_ENUM", "build", "offers_choice", "r
 
 
 def build() -> list[Tool]:
-    """Every tool, in the order tools/list gives them."""
-    out: list[Tool] = [make_tool(g, f"{g.what} {cat.cost_summary(cat.select(g.endpoints, g.tag))}", PAID)
+    """Every tool, in the order tools/list gives them (each set's: `toolsets.py` says which)."""
+    out: list[Tool] = [make_tool(g, f"{g.what} {cat.cost_summary(cat.select(g.endpoints, g.tag))}".strip(), PAID)
                        for g in GENERATORS]
     for fn, description, annotations in (
         (batch_generate_videos, "Several generations at once.", PAID),
@@ -47,15 +47,17 @@ def build() -> list[Tool]:
         (routers, "Model routers: list, create, update, routing history.", EDIT),
         (delete_router, "Delete a model router (asks the user).", CANCEL),
         (usage_report, "Credits used per model and day (Runway's report and this server's journal).", READ),
-        # Toolset "workflows" (tools/workflows.py TOOLSET).
         (list_workflows, "Published workflows and their version ids. Free.", READ),
         (describe_workflow, "A workflow's input and output nodes, typed. Free.", READ),
         (run_workflow, "Run a published workflow; waits, saves outputs.", PAID),
-        # Toolset "voices" (tools/voices.py TOOLSET); list_voices stays in the default set.
         (design_voice, "Hear a voice designed from a description (preview).", UPLOAD),
         (create_voice, "Keep a custom voice, from a description or an audio sample.", PAID),
         (rename_voice, "Rename a custom voice.", UPLOAD),
         (delete_voice, "Delete a custom voice (asks the user).", CANCEL),
     ):
         out.append(Tool.from_function(fn, name=fn.__name__, description=description, annotations=annotations))
+    from ..sets import toolsets  # the mechanism imports this package's table
+
+    out.append(Tool.from_function(toolsets, name="toolsets", description="List toolsets; enable one.",
+                                  annotations=SESSION))
     return out

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 import runway_core
 from runway_core import RunwayError
@@ -50,6 +50,9 @@ async def get_credits(ctx: Context) -> Annotated[CallToolResult, Credits]:
 
 
 class ApiInfo(BaseModel):
+    # Also `toolsets`, the sets this request sees: left out of the published schema, which every
+    # tools/list carries.
+    model_config = ConfigDict(extra="allow")
     server_version: str
     runway_api_version: str
     base_url: str
@@ -67,6 +70,9 @@ async def get_api_info(ctx: Context) -> Annotated[CallToolResult, ApiInfo]:
     info = ApiInfo(server_version=runway_core.__version__, runway_api_version=runway_core.API_VERSION, base_url=svc.base_url,
                    simulated=svc.simulated, api_key_set=svc.key_is_set(), max_wait_seconds=svc.settings.max_wait,
                    models=len(runway_core.models()))
+    enabled = getattr(ctx.mcp_server, "enabled_sets", None)
+    toolsets = sorted(enabled(ctx.request_context)) if enabled is not None else ["default"]
+    info.toolsets = toolsets  # type: ignore[attr-defined]  # an extra field (model_config)
     if not svc.settings.remote:
         info.output_dir = svc.settings.output_dir
         info.input_dirs = list(svc.settings.input_dirs) if svc.settings.input_dirs is not None else None
@@ -74,4 +80,4 @@ async def get_api_info(ctx: Context) -> Annotated[CallToolResult, ApiInfo]:
     key = "set" if info.api_key_set else "NOT set: set RUNWAYML_API_SECRET, or run with --simulate"
     saves = f"saves outputs in {info.output_dir}" if info.output_dir else "outputs are runway:// resources"
     return plain(info, f"runway-mcp-server {info.server_version} on the {mode} at {info.base_url}; API key {key}; "
-                       f"waits up to {info.max_wait_seconds:g} s; {saves}.")
+                       f"waits up to {info.max_wait_seconds:g} s; {saves}; toolsets: {', '.join(toolsets)}.")

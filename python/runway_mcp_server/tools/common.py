@@ -85,3 +85,7 @@ async def media_uri(ctx: Context, value: str, where: str) -> str:
         return await client.upload(v[7:] if v.startswith("file://") else v)
     except RunwayError as e:
         raise ToolError(f"{where}: {e}") from None
+
+
+# Changes what this session's tools/list gives, nothing else.
+SESSION = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)

@@ -20,7 +20,6 @@ from .. import budget, deletion
 from ..pool import svc_of
 from ..results import plain
 
-TOOLSET = "routers"
 
 Kind = Literal["video", "image", "audio"]
 Goal = Literal["cost", "latency", "quality"]

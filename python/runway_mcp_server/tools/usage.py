@@ -16,7 +16,6 @@ from runway_core import RunwayError, ValidationError
 from ..pool import svc_of
 from ..results import plain
 
-TOOLSET = "usage"
 
 
 class Usage(BaseModel):

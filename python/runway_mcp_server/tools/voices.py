@@ -28,7 +28,6 @@ from ..pool import svc_of
 from ..results import plain
 from .common import media_uri
 
-TOOLSET = "voices"
 
 
 def _preview_field(name: str) -> Spec:

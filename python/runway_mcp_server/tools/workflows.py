@@ -20,7 +20,6 @@ from ..pool import svc_of
 from ..results import plain
 from .common import Result, media_uri
 
-TOOLSET = "workflows"
 
 MEDIA = ("image", "video", "audio")
 
