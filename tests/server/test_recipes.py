@@ -28,7 +28,7 @@ def sim():
 
 
 def server(sim: runway_core.Simulator, tmp_path: Path) -> Client:
-    settings = Settings(api_key=sim.api_key, base_url=sim.base_url, output_dir=str(tmp_path / "out"),
+    settings = Settings(toolsets=("all",), api_key=sim.api_key, base_url=sim.base_url, output_dir=str(tmp_path / "out"),
                         journal=str(tmp_path / "journal.sqlite3"), max_wait=30, poll=FAST_POLL,
                         input_dirs=(str(tmp_path),))
     return Client(build(settings))

@@ -27,7 +27,7 @@ def sim():
 
 
 def server(sim: runway_core.Simulator, tmp_path: Path, **kw: Any) -> Client:
-    settings = Settings(api_key=sim.api_key, base_url=sim.base_url, output_dir=str(tmp_path / "out"),
+    settings = Settings(toolsets=("all",), api_key=sim.api_key, base_url=sim.base_url, output_dir=str(tmp_path / "out"),
                         journal=str(tmp_path / "journal.sqlite3"), max_wait=30, poll=FAST_POLL)
     return Client(build(settings), **kw)
 

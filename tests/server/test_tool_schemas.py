@@ -28,7 +28,7 @@ from conftest import FAST_POLL, api_requests, data, text
 @asynccontextmanager
 async def mcp(sim: runway_core.Simulator, tmp_path: Path) -> AsyncIterator[Client]:
     settings = Settings(api_key=sim.api_key, base_url=sim.base_url, output_dir=str(tmp_path / "out"), max_wait=30,
-                        poll=FAST_POLL, journal=str(tmp_path / "journal.sqlite3"))
+                        poll=FAST_POLL, journal=str(tmp_path / "journal.sqlite3"), toolsets=("all",))
     async with Client(build(settings)) as c:
         yield c
 

@@ -30,7 +30,7 @@ def sim():
 
 
 def server(sim: runway_core.Simulator, tmp_path: Path) -> Client:
-    settings = Settings(api_key=sim.api_key, base_url=sim.base_url, output_dir=str(tmp_path / "out"),
+    settings = Settings(toolsets=("all",), api_key=sim.api_key, base_url=sim.base_url, output_dir=str(tmp_path / "out"),
                         journal=str(tmp_path / "journal.sqlite3"), max_wait=30, poll=FAST_POLL,
                         input_dirs=(str(tmp_path),))
     return Client(build(settings))
@@ -115,7 +115,7 @@ async def test_an_unknown_workflow_is_refused_by_name(sim, tmp_path):
 
 async def test_a_run_under_a_credit_limit_is_not_sent_without_the_user(sim, tmp_path):
     # A run's price is not known before Runway answers: with RUNWAY_MCP_MAX_CREDITS set, it needs a yes.
-    settings = Settings(api_key=sim.api_key, base_url=sim.base_url, output_dir=str(tmp_path / "out"),
+    settings = Settings(toolsets=("all",), api_key=sim.api_key, base_url=sim.base_url, output_dir=str(tmp_path / "out"),
                         journal=str(tmp_path / "journal.sqlite3"), max_wait=30, poll=FAST_POLL, max_credits=50)
     async with Client(build(settings)) as c:
         wid = await workflow_id(c, "Product shots")
