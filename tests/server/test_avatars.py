@@ -247,3 +247,18 @@ async def test_bad_input_is_refused_by_name_with_nothing_sent(sim, tmp_path, too
         r = await c.call_tool(tool, args)
         assert r.is_error and says in text(r), text(r)
     assert writes(sim) == [] and api_requests(sim, "POST", "/v1/uploads") == []
+
+
+async def test_a_session_not_ready_in_time_is_cancelled(tmp_path):
+    slow = runway_core.Simulator(task_seconds=600)  # NOT_READY for 150 s
+    try:
+        settings = Settings(api_key=slow.api_key, base_url=slow.base_url, output_dir=str(tmp_path / "out"),
+                            journal=None, max_wait=0.5, poll=FAST_POLL, toolsets=("all",))
+        async with Client(build(settings)) as c:
+            r = await c.call_tool("start_avatar_session", {"avatar": "influencer"})
+        assert r.is_error and "not ready in time" in text(r) and "cancelled" in text(r), text(r)
+        made = [x for x in api_requests(slow, "POST") if x["path"] == "/v1/realtime_sessions"]
+        deleted = [x["path"] for x in api_requests(slow, "DELETE")]
+        assert len(made) == 1 and len(deleted) == 1 and deleted[0].startswith("/v1/realtime_sessions/")
+    finally:
+        slow.close()
