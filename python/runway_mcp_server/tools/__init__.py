@@ -11,6 +11,8 @@ from mcp.server.mcpserver.tools import Tool
 
 from .. import catalogue as cat
 from .account import get_api_info, get_credits
+from .avatars import (avatar_conversations, avatar_documents, avatars, delete_avatar, delete_document,
+                      start_avatar_session)
 from .batching import batch_generate_videos
 from .common import CANCEL, EDIT, FETCH, LOCAL, PAID, READ, SESSION, UPLOAD
 from .generate import MAX_MODEL_ENUM, make_tool, offers_choice, tools_for
@@ -54,6 +56,12 @@ def build() -> list[Tool]:
         (create_voice, "Keep a custom voice, from a description or an audio sample.", PAID),
         (rename_voice, "Rename a custom voice.", UPLOAD),
         (delete_voice, "Delete a custom voice (asks the user).", CANCEL),
+        (avatars, "Custom avatars: list, create (face, voice, personality), update.", EDIT),
+        (delete_avatar, "Delete a custom avatar (asks the user).", CANCEL),
+        (avatar_documents, "Avatars' knowledge documents: list, read, create, update.", EDIT),
+        (delete_document, "Delete a knowledge document (asks the user).", CANCEL),
+        (avatar_conversations, "Conversations with avatars; one's transcript.", READ),
+        (start_avatar_session, "Start a live avatar session; returns the key to join it.", PAID),
     ):
         out.append(Tool.from_function(fn, name=fn.__name__, description=description, annotations=annotations))
     from ..sets import toolsets  # the mechanism imports this package's table

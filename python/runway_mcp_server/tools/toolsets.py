@@ -38,4 +38,10 @@ TOOLS: dict[str, str] = {
     "rename_voice": "voices",
     "delete_voice": "voices",
     "usage_report": "usage",
+    "avatars": "avatars",
+    "delete_avatar": "avatars",
+    "avatar_documents": "avatars",
+    "delete_document": "avatars",
+    "avatar_conversations": "avatars",
+    "start_avatar_session": "avatars",
 }
