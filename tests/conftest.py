@@ -60,3 +60,21 @@ def text(result):
 def data(result):
     """A tool result's structured content."""
     return result.structured_content
+
+
+class Asker:
+    """An elicitation callback for the tests of questions put to the user (deleting, spending):
+    records each question and answers as told, `{field: answer}` on accept. `field` must be what
+    the question asks."""
+
+    def __init__(self, field: str, action: str = "accept", answer: bool = True) -> None:
+        self.field, self.action, self.answer = field, action, answer
+        self.asked: list[str] = []
+
+    async def __call__(self, context, params):
+        from mcp.types import ElicitResult
+
+        self.asked.append(params.message)
+        assert list(params.requested_schema["properties"]) == [self.field]
+        content = {self.field: self.answer} if self.action == "accept" else None
+        return ElicitResult(action=self.action, content=content)

@@ -61,6 +61,38 @@ async def ask(ctx: Context, task_id: str) -> Union[Delete, Elicit[Delete]]:
     return Elicit(f"Delete {about} Runway removes it and its outputs for good.", Delete)
 
 
+class DeleteIt(BaseModel):
+    """The question about deleting an object of the account (a voice, router, avatar, document)."""
+
+    delete: bool = Field(description="Delete it at Runway for good")
+
+
+class NotAsked(DeleteIt):
+    """No question was put: the object could not be read (the tool body reports why)."""
+
+
+ObjectAnswer = ElicitationResult[DeleteIt]
+NOT_ASKED = NotAsked(delete=False)
+
+
+def ask_to_delete(ctx: Context, about: str, then: str) -> Union[DeleteIt, Elicit[DeleteIt]]:
+    """The question for deleting `about` (what goes with it: `then`), or the refusal, naming it,
+    when the client cannot ask."""
+    if not can_ask(ctx):
+        raise ToolError(f"Not deleted, nothing changed: deleting {about} is for good, which the user must confirm, "
+                        "and this client cannot ask (MCP elicitation). The user can delete it in Runway's dashboard.")
+    return Elicit(f"Delete {about}? Runway removes it for good; {then}", DeleteIt)
+
+
+def said_yes(answer: ObjectAnswer) -> bool:
+    """Whether the user said yes to deleting an object (NOT_ASKED is never a yes)."""
+    return isinstance(answer, AcceptedElicitation) and answer.data.delete and not isinstance(answer.data, NotAsked)
+
+
+def not_asked(answer: ObjectAnswer) -> bool:
+    return isinstance(answer, AcceptedElicitation) and isinstance(answer.data, NotAsked)
+
+
 def confirmed(answer: Answer) -> bool:
     """Whether the user said yes to deleting (CANCEL_ONLY is never a yes)."""
     return isinstance(answer, AcceptedElicitation) and answer.data.delete

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Optional
 
 from mcp import Client
-from mcp.types import ElicitRequestParams, ElicitResult
 
 import runway_core
 from runway_mcp_server.server import build
 from runway_mcp_server.settings import Settings
 
+import conftest
 from conftest import FAST_POLL, api_requests, text
 
 T2V = "generate_video_text_to_video"
@@ -147,13 +147,8 @@ async def test_identical_items_make_one_task(sim, tmp_path):
     assert len(creates(sim)) == 1
 
 
-class Asker:
-    def __init__(self, spend: bool) -> None:
-        self.spend, self.asked = spend, []  # type: ignore[var-annotated]
-
-    async def __call__(self, context: Any, params: ElicitRequestParams) -> ElicitResult:
-        self.asked.append(params.message)
-        return ElicitResult(action="accept", content={"spend": self.spend})
+def Asker(spend: bool) -> conftest.Asker:
+    return conftest.Asker("spend", answer=spend)
 
 
 async def test_the_budget_guard_prices_the_whole_batch(sim, tmp_path):

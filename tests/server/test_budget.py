@@ -12,12 +12,12 @@ from typing import Any, AsyncIterator, Optional
 
 import pytest
 from mcp import Client
-from mcp.types import ElicitRequestParams, ElicitResult
 
 import runway_core
 from runway_mcp_server.server import build
 from runway_mcp_server.settings import Settings
 
+import conftest
 from conftest import FAST_POLL, api_requests, text
 
 # veo3.1 text-to-video, 8 s with audio: 40 credits/s.
@@ -27,18 +27,8 @@ VEO_COST = 320.0
 IMAGE = {"prompt_text": "a red kite", "ratio": "1280:720", "wait_for_completion": False}
 
 
-class Asker:
-    """An elicitation callback that records each question and answers as told."""
-
-    def __init__(self, action: str = "accept", spend: bool = True) -> None:
-        self.action, self.spend = action, spend
-        self.asked: list[str] = []
-
-    async def __call__(self, context: Any, params: ElicitRequestParams) -> ElicitResult:
-        self.asked.append(params.message)
-        assert "spend" in params.requested_schema["properties"]
-        content = {"spend": self.spend} if self.action == "accept" else None
-        return ElicitResult(action=self.action, content=content)  # type: ignore[arg-type]
+def Asker(action: str = "accept", spend: bool = True) -> conftest.Asker:
+    return conftest.Asker("spend", action, spend)
 
 
 @asynccontextmanager

@@ -10,30 +10,20 @@ from typing import Any, Optional
 
 import pytest
 from mcp import Client
-from mcp.types import ElicitRequestParams, ElicitResult
 
 import runway_core
 from runway_mcp_server.server import build
 from runway_mcp_server.settings import Settings
 
+import conftest
 from conftest import FAST_POLL, api_requests, data, text
 
 DESCRIPTION = "A warm, calm narrator with a low voice and an unhurried pace."
 SAMPLE = Path(__file__).resolve().parents[2] / "src/simulator/media/placeholder.wav"
 
 
-class Asker:
-    """An elicitation callback that records each question and answers as told."""
-
-    def __init__(self, action: str = "accept", delete: bool = True) -> None:
-        self.action, self.delete = action, delete
-        self.asked: list[str] = []
-
-    async def __call__(self, context: Any, params: ElicitRequestParams) -> ElicitResult:
-        self.asked.append(params.message)
-        assert list(params.requested_schema["properties"]) == ["delete"]
-        content = {"delete": self.delete} if self.action == "accept" else None
-        return ElicitResult(action=self.action, content=content)  # type: ignore[arg-type]
+def Asker(action: str = "accept", delete: bool = True) -> conftest.Asker:
+    return conftest.Asker("delete", action, delete)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import time
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Optional, Union
 
-from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
@@ -25,7 +24,7 @@ import runway_core
 from runway_core import NotFoundError, RunwayError
 from runway_core.spec import Spec
 
-from ..budget import can_ask
+from .. import deletion
 from ..pool import svc_of
 from ..results import plain
 from .common import closest, one_of
@@ -314,49 +313,30 @@ async def start_avatar_session(
 # ---- deleting, only with the user's yes ----
 
 
-class DeleteIt(BaseModel):
-    delete: bool = Field(description="Delete it at Runway for good")
-
-
-class Unread(DeleteIt):
-    """No question was put: it could not be read (the tool body reports why)."""
-
-
-async def _ask(ctx: Context, about: str, then: str) -> Union[DeleteIt, Elicit[DeleteIt]]:
-    if not can_ask(ctx):
-        raise ToolError(f"Not deleted, nothing changed: deleting {about} is for good, which the user must confirm, "
-                        "and this client cannot ask (MCP elicitation). The user can delete it in Runway's dashboard.")
-    return Elicit(f"Delete {about}? Runway removes it for good; {then}", DeleteIt)
-
-
-async def ask_avatar(ctx: Context, avatar: str) -> Union[DeleteIt, Elicit[DeleteIt]]:
+async def ask_avatar(ctx: Context, avatar: str) -> Union[deletion.DeleteIt, Elicit[deletion.DeleteIt]]:
     try:
         a = await svc_of(ctx).client().api.avatars.retrieve(avatar)
     except RunwayError:
-        return Unread(delete=False)
-    return await _ask(ctx, f"avatar '{a.get('name')}' ({avatar})", "sessions and videos can no longer use it.")
+        return deletion.NOT_ASKED
+    return deletion.ask_to_delete(ctx, f"avatar '{a.get('name')}' ({avatar})", "sessions and videos can no longer use it.")
 
 
-async def ask_document(ctx: Context, document: str) -> Union[DeleteIt, Elicit[DeleteIt]]:
+async def ask_document(ctx: Context, document: str) -> Union[deletion.DeleteIt, Elicit[deletion.DeleteIt]]:
     try:
         d = await svc_of(ctx).client().api.documents.retrieve(document)
     except RunwayError:
-        return Unread(delete=False)
+        return deletion.NOT_ASKED
     used = ", ".join(str(u.get("name")) for u in d.get("usedBy") or [])
-    return await _ask(ctx, f"document '{d.get('name')}' ({document})",
+    return deletion.ask_to_delete(ctx, f"document '{d.get('name')}' ({document})",
                       f"the avatars using it ({used}) lose it." if used else "no avatar uses it.")
 
 
-def _yes(answer: ElicitationResult[DeleteIt]) -> bool:
-    return isinstance(answer, AcceptedElicitation) and answer.data.delete and not isinstance(answer.data, Unread)
-
-
 async def delete_avatar(ctx: Context, avatar: str,
-                        answer: Annotated[ElicitationResult[DeleteIt], Resolve(ask_avatar)]) -> Annotated[CallToolResult, Avatars]:
+                        answer: Annotated[deletion.ObjectAnswer, Resolve(ask_avatar)]) -> Annotated[CallToolResult, Avatars]:
     api = svc_of(ctx).client().api
     try:
         a = await api.avatars.retrieve(avatar)
-        if not _yes(answer):
+        if not deletion.said_yes(answer):
             raise ToolError(f"Not deleted, nothing changed: the user declined deleting avatar {avatar}.")
         await api.avatars.delete(avatar)
     except NotFoundError:
@@ -367,11 +347,11 @@ async def delete_avatar(ctx: Context, avatar: str,
 
 
 async def delete_document(ctx: Context, document: str,
-                          answer: Annotated[ElicitationResult[DeleteIt], Resolve(ask_document)]) -> Annotated[CallToolResult, Documents]:
+                          answer: Annotated[deletion.ObjectAnswer, Resolve(ask_document)]) -> Annotated[CallToolResult, Documents]:
     api = svc_of(ctx).client().api
     try:
         d = await api.documents.retrieve(document)
-        if not _yes(answer):
+        if not deletion.said_yes(answer):
             raise ToolError(f"Not deleted, nothing changed: the user declined deleting document {document}.")
         await api.documents.delete(document)
     except NotFoundError:

@@ -132,25 +132,21 @@ def _given(**kw: Any) -> dict[str, Any]:
     return {k: v for k, v in kw.items() if v is not None}
 
 
-async def ask_delete(ctx: Context, router: str) -> Union[deletion.Delete, Elicit[deletion.Delete]]:
+async def ask_delete(ctx: Context, router: str) -> Union[deletion.DeleteIt, Elicit[deletion.DeleteIt]]:
     """Deleting asks the user (see `deletion`); without a way to ask, nothing is deleted."""
     try:
         found = await svc_of(ctx).client().api.routers.retrieve(router)
     except RunwayError:
-        return deletion.CANCEL_ONLY  # the tool body meets the same error and reports it
-    about = f"router {found['slug']} ({router}): calls naming it as configId then fail"
-    if not budget.can_ask(ctx):
-        raise ToolError(f"Not deleted, nothing changed: deleting {about}, which the user must confirm, and this "
-                        "client cannot ask (MCP elicitation). The user can delete it in Runway's dashboard.")
-    return Elicit(f"Delete {about}?", deletion.Delete)
+        return deletion.NOT_ASKED  # the tool body meets the same error and reports it
+    return deletion.ask_to_delete(ctx, f"router {found['slug']} ({router})", "calls naming it as configId then fail.")
 
 
 async def delete_router(ctx: Context, router: str,
-                        answer: Annotated[deletion.Answer, Resolve(ask_delete)]) -> Annotated[CallToolResult, Routers]:
+                        answer: Annotated[deletion.ObjectAnswer, Resolve(ask_delete)]) -> Annotated[CallToolResult, Routers]:
     api = svc_of(ctx).client().api
     try:
         found = await api.routers.retrieve(router)
-        if not deletion.confirmed(answer):
+        if not deletion.said_yes(answer):
             raise ToolError(f"Not deleted, nothing changed: the user declined deleting router {found['slug']}.")
         await api.routers.delete(router)
     except RunwayError as e:

@@ -11,11 +11,9 @@ import os
 import time
 from typing import Annotated, Any, Final, Optional, Union
 
-from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
-from mcp.server.elicitation import ElicitationResult
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
@@ -23,7 +21,7 @@ import runway_core
 from runway_core import NotFoundError, RunwayError, ValidationError
 from runway_core.spec import Spec
 
-from ..budget import can_ask
+from .. import deletion
 from ..pool import svc_of
 from ..results import plain
 from .common import media_uri
@@ -149,27 +147,13 @@ async def rename_voice(voice_id: str, name: str, ctx: Context) -> Annotated[Call
     return plain(r, f"Voice {voice_id} is now named {r.name}.")
 
 
-class DeleteVoice(BaseModel):
-    delete: bool = Field(description="Delete the voice at Runway")
-
-
-class Gone(DeleteVoice):
-    """No question was put: Runway has no such voice."""
-
-
-async def ask(ctx: Context, voice_id: str) -> Union[DeleteVoice, Elicit[DeleteVoice]]:
+async def ask(ctx: Context, voice_id: str) -> Union[deletion.DeleteIt, Elicit[deletion.DeleteIt]]:
     try:
         v = await svc_of(ctx).client().api.voices.retrieve(voice_id)
-    except NotFoundError:
-        return Gone(delete=False)
     except RunwayError:
-        return Gone(delete=False)  # the tool body meets the same error and reports it
-    about = f"custom voice '{v.get('name')}' ({voice_id}, {v.get('status')})"
-    if not can_ask(ctx):
-        raise ToolError(f"Not deleted, nothing changed: deleting {about} is for good, which the user must confirm, "
-                        "and this client cannot ask (MCP elicitation). The user can delete it in Runway's dashboard.")
-    return Elicit(f"Delete {about}? Runway removes it for good; avatars and calls that use it stop working.",
-                  DeleteVoice)
+        return deletion.NOT_ASKED  # unknown, or unread: the tool body looks again and says which
+    return deletion.ask_to_delete(ctx, f"custom voice '{v.get('name')}' ({voice_id}, {v.get('status')})",
+                                  "avatars and calls that use it stop working.")
 
 
 class Deleted(BaseModel):
@@ -178,9 +162,8 @@ class Deleted(BaseModel):
 
 
 async def delete_voice(voice_id: str, ctx: Context,
-                       answer: Annotated[ElicitationResult[DeleteVoice], Resolve(ask)]) -> Annotated[CallToolResult, Deleted]:
-    yes = isinstance(answer, AcceptedElicitation) and answer.data.delete
-    gone = isinstance(answer, AcceptedElicitation) and isinstance(answer.data, Gone)
+                       answer: Annotated[deletion.ObjectAnswer, Resolve(ask)]) -> Annotated[CallToolResult, Deleted]:
+    yes, gone = deletion.said_yes(answer), deletion.not_asked(answer)
     if not yes and not gone:
         raise ToolError(f"Not deleted, nothing changed: the user declined deleting voice {voice_id}.")
     if gone:
