@@ -5,6 +5,7 @@ cloned from a local sample; bad input refused by name with nothing sent."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Optional
 
@@ -12,6 +13,7 @@ import pytest
 from mcp import Client
 
 import runway_core
+from runway_mcp_server import catalogue as cat
 from runway_mcp_server.server import build
 from runway_mcp_server.settings import Settings
 
@@ -150,3 +152,21 @@ async def test_bad_voice_input_is_refused_by_name_with_nothing_sent(sim, tmp_pat
         r = await c.call_tool(tool, args)
         assert r.is_error and says in text(r), text(r)
     assert voice_requests(sim, "POST") == [] and voice_requests(sim, "PATCH") == []
+
+
+async def test_a_designed_voice_reads_a_script_through_reference_audio(sim, tmp_path):
+    # "Design a warm narrator voice and read this script": the preview, saved, is the reference
+    # audio of a speech model that takes one (Runway's preset-voice models take no custom voice).
+    readers = [m for m in cat.select(("text_to_speech",)) if m.spec("voice") is not None
+               and "reference-audio" in json.dumps(m.spec("voice"))]
+    assert readers
+    async with server(sim, tmp_path) as c:
+        r = await c.call_tool("design_voice", {"description": "A warm, calm narrator with a low, slow voice."})
+        assert not r.is_error and "generate_audio" in text(r), text(r)
+        preview = data(r)["path"]
+        r = await c.call_tool("generate_audio", {"prompt_text": "Once upon a time.", "kind": "speech",
+                                                 "model": readers[0].name, "voice": preview})
+        assert not r.is_error, text(r)
+        assert data(r)["status"] == "SUCCEEDED" and data(r)["files"]
+    body = [x for x in api_requests(sim, "POST") if x["path"] == "/v1/text_to_speech"][0]["body"]
+    assert body["voice"]["type"] == "reference-audio" and body["voice"]["audioUri"].startswith(("data:", "runway://"))

@@ -78,8 +78,10 @@ async def design_voice(description: DESCRIPTION, ctx: Context) -> Annotated[Call
             pass  # the URL still works for a while
     where = f" Saved: {r.path}." if r.path else ""
     secs = f" ({r.duration_seconds:g} s)" if r.duration_seconds is not None else ""
+    # Runway's preset-voice speech models take no custom voice; one taking reference audio reads in this one.
     return plain(r, f"Voice preview{secs}: {r.url}.{where} To keep this voice, call create_voice with a name and "
-                    "the same description.")
+                    "the same description. To read a script in it now: generate_audio (kind speech) with voice set to "
+                    "the saved file, on a model that takes reference audio (describe_model tells).")
 
 
 class Voice(BaseModel):
