@@ -21,6 +21,7 @@ import runway_core
 from . import sets, tools
 from .auth import Refused, key_id, request_key
 from .pool import Pool, TooBusy
+from .prompts import register_prompts
 from .settings import Settings
 
 INSTRUCTIONS = """Make and edit images, video and audio with Runway. Generation tools spend credits
@@ -216,4 +217,5 @@ def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
         lambda notification_options=None, *a, **k: init_options(
             notification_options or NotificationOptions(tools_changed=True), *a, **k))
     tools.register_resources(mcp)
+    register_prompts(mcp)
     return mcp
