@@ -7,15 +7,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use runway_core::client::{Answer, ClientOptions, CreateMeta, RunwayClient};
+use runway_core::client::{Answer, CreateMeta, RunwayClient};
 use runway_core::errors::Error;
 use runway_core::journal::{open_journal, Filter, Journal};
 use runway_core::simulator::{Fault, FaultKind, Simulator};
-use runway_core::tasks::{PollConfig, Task, TaskKind};
+use runway_core::tasks::{Task, TaskKind};
 use serde_json::{json, Map, Value};
 
 mod both;
-use both::{journal_spec, on_both, sim, temp_dir, Backend};
+use both::{fast_options, journal_spec, on_both, sim, temp_dir, Backend};
 
 on_both!(
     a_run_is_journaled_reattached_and_waited_to_its_saved_outputs,
@@ -26,22 +26,7 @@ on_both!(
 );
 
 fn client(s: &Simulator, journal: Option<&Arc<dyn Journal>>) -> RunwayClient {
-    let o = ClientOptions {
-        api_key: Some(s.api_key().to_string()),
-        base_url: Some(s.base_url()),
-        retry_base: 0.02,
-        retry_cap: 0.1,
-        poll: PollConfig {
-            first_delay: 0.2,
-            min_interval: 0.05,
-            idle_interval: 0.15,
-            max_idle_interval: 0.3,
-            max_predict_interval: 0.5,
-            margin: 0.05,
-            assumed_queue: 0.0,
-        },
-        ..Default::default()
-    };
+    let o = fast_options(s, s.api_key());
     let mut c = RunwayClient::new(o).unwrap();
     if let Some(j) = journal {
         c.attach_journal(j.clone());

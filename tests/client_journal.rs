@@ -12,11 +12,10 @@ use runway_core::journal::{
     CLAIM_STALE_MS, STALE_CLAIM_NOTE,
 };
 use runway_core::simulator::{Fault, FaultKind, SimConfig, Simulator};
-use runway_core::tasks::PollConfig;
 use serde_json::{json, Value};
 
 mod both;
-use both::{journal_spec, on_both, sim, temp_dir, Backend};
+use both::{fast_options, journal_spec, on_both, sim, temp_dir, Backend};
 
 on_both!(
     tasks_are_journaled_from_create_to_saved_files,
@@ -35,22 +34,7 @@ on_both!(
 );
 
 fn client(s: &Simulator, journal: &Arc<dyn Journal>, key: Option<&str>) -> RunwayClient {
-    let o = ClientOptions {
-        api_key: Some(key.unwrap_or(s.api_key()).to_string()),
-        base_url: Some(s.base_url()),
-        retry_base: 0.02,
-        retry_cap: 0.1,
-        poll: PollConfig {
-            first_delay: 0.2,
-            min_interval: 0.05,
-            idle_interval: 0.15,
-            max_idle_interval: 0.3,
-            max_predict_interval: 0.5,
-            margin: 0.05,
-            assumed_queue: 0.0,
-        },
-        ..Default::default()
-    };
+    let o = fast_options(s, key.unwrap_or(s.api_key()));
     let mut c = RunwayClient::new(o).unwrap();
     c.attach_journal(journal.clone());
     c
