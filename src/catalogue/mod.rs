@@ -11,7 +11,8 @@
 //! - `load`: parsing the JSON, load-time consistency checks, finding endpoints, models, operations;
 //! - `describe`: how values and specs read in messages, and what a field accepts in words;
 //! - `export`: the catalogue as JSON for other languages, with its text, and price summaries;
-//! - `validate`: checking a request body and its media URIs, and an operation's request.
+//! - `validate`: checking a request body and its media URIs;
+//! - `request`: checking an operation's whole request (path parameters, query, body).
 //!
 //! Everything public is re-exported here, so callers name `crate::catalogue::X` only.
 
@@ -21,6 +22,7 @@ mod describe;
 mod export;
 mod load;
 mod operations;
+mod request;
 mod types;
 mod validate;
 mod words;
