@@ -9,7 +9,7 @@ SDK runs the resolver and leaves the parameter out of the input schema)."""
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Any, Awaitable, Callable, Union
 
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
@@ -87,6 +87,17 @@ def ask_to_delete(ctx: Context, about: str, then: str) -> Union[DeleteIt, Elicit
 def said_yes(answer: ObjectAnswer) -> bool:
     """Whether the user said yes to deleting an object (NOT_ASKED is never a yes)."""
     return isinstance(answer, AcceptedElicitation) and answer.data.delete and not isinstance(answer.data, NotAsked)
+
+
+async def delete_if_yes(answer: ObjectAnswer, what: str, read: Callable[[], Awaitable[dict[str, Any]]],
+                        delete: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
+    """Reads the object (`read`), deletes it (`delete`) when the user said yes, and gives it as it
+    was; refuses, naming `what`, otherwise. Runway's errors pass through for the tool to word."""
+    found = await read()
+    if not said_yes(answer):
+        raise ToolError(f"Not deleted, nothing changed: the user declined deleting {what}.")
+    await delete()
+    return found
 
 
 def not_asked(answer: ObjectAnswer) -> bool:

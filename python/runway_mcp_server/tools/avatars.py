@@ -335,10 +335,8 @@ async def delete_avatar(ctx: Context, avatar: str,
                         answer: Annotated[deletion.ObjectAnswer, Resolve(ask_avatar)]) -> Annotated[CallToolResult, Avatars]:
     api = svc_of(ctx).client().api
     try:
-        a = await api.avatars.retrieve(avatar)
-        if not deletion.said_yes(answer):
-            raise ToolError(f"Not deleted, nothing changed: the user declined deleting avatar {avatar}.")
-        await api.avatars.delete(avatar)
+        a = await deletion.delete_if_yes(answer, f"avatar {avatar}", lambda: api.avatars.retrieve(avatar),
+                                         lambda: api.avatars.delete(avatar))
     except NotFoundError:
         raise ToolError(f"avatar: no custom avatar '{avatar}'; avatars lists them") from None
     except RunwayError as e:
@@ -350,10 +348,8 @@ async def delete_document(ctx: Context, document: str,
                           answer: Annotated[deletion.ObjectAnswer, Resolve(ask_document)]) -> Annotated[CallToolResult, Documents]:
     api = svc_of(ctx).client().api
     try:
-        d = await api.documents.retrieve(document)
-        if not deletion.said_yes(answer):
-            raise ToolError(f"Not deleted, nothing changed: the user declined deleting document {document}.")
-        await api.documents.delete(document)
+        d = await deletion.delete_if_yes(answer, f"document {document}", lambda: api.documents.retrieve(document),
+                                         lambda: api.documents.delete(document))
     except NotFoundError:
         raise ToolError(f"document: no document '{document}'; avatar_documents lists them") from None
     except RunwayError as e:

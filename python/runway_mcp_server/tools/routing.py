@@ -145,10 +145,8 @@ async def delete_router(ctx: Context, router: str,
                         answer: Annotated[deletion.ObjectAnswer, Resolve(ask_delete)]) -> Annotated[CallToolResult, Routers]:
     api = svc_of(ctx).client().api
     try:
-        found = await api.routers.retrieve(router)
-        if not deletion.said_yes(answer):
-            raise ToolError(f"Not deleted, nothing changed: the user declined deleting router {found['slug']}.")
-        await api.routers.delete(router)
+        found = await deletion.delete_if_yes(answer, f"router {router}", lambda: api.routers.retrieve(router),
+                                             lambda: api.routers.delete(router))
     except RunwayError as e:
         raise ToolError(str(e)) from None
     return plain(Routers(routers=[found]), f"Router {found['slug']} deleted.")
