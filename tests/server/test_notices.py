@@ -136,3 +136,34 @@ def test_a_key_in_runways_words_is_redacted():
 
     assert KEY not in notices.scrub(f"bad request for {KEY}: no") and "key_[redacted]" in notices.scrub(KEY)
     assert notices.scrub("task 0f2c6f80 keyframes") == "task 0f2c6f80 keyframes"
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_over_http_notices_ride_the_call_and_carry_no_key(tmp_path, mode):
+    """A real server process over streamable HTTP, each user's key in Authorization."""
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+    from test_http import ALICE, server
+
+    sim = runway_core.Simulator(task_seconds=0.3, extra_keys=[ALICE])
+    try:
+        with server(sim, tmp_path, "--require-key") as (base, proc):
+            heard = Heard()
+            http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {ALICE}"}, timeout=60)
+            level = "info" if mode != "legacy" else None
+            async with Client(streamable_http_client(f"{base}/mcp", http_client=http), mode=mode,
+                              logging_callback=heard, log_level=level) as c:
+                ok, bad = await made_and_failed(c, 1)
+                got = [(p.level, p.data["event"], p.data["task_id"]) for p in heard.got]
+                # Over HTTP outputs are read as resources, not saved on the server's disk: no "saved".
+                assert got == [("info", "created", ok), ("info", "created", bad), ("error", "failed", bad)]
+                heard.got.clear()
+                if mode == "legacy":
+                    # Stateless HTTP (any replica answers): a level set lasts for its own request only.
+                    await set_level(c, "error")
+                    await made_and_failed(c, 2)
+                    assert heard.take() == [("info", "created"), ("info", "created"), ("error", "failed")]
+            for p in heard.got:
+                assert ALICE not in repr(p.model_dump())
+    finally:
+        sim.close()
