@@ -85,11 +85,12 @@ class _Call:
 _call: ContextVar[Optional[_Call]] = ContextVar("runway_notices_call", default=None)
 
 
-def tell(level: LoggingLevel, event: str, message: str, **fields: Any) -> None:
-    """A notice: to the server's log, and to the client of the tool call in progress, if any.
-    `fields` (task_id, model, ...) go with it as data; None values are left out."""
+def tell(level: LoggingLevel, event: str, message: str, own_level: Optional[int] = None, **fields: Any) -> None:
+    """A notice: to the server's log (at `own_level`, else the notice's), and to the client of the
+    tool call in progress, if any. `fields` (task_id, model, ...) go with it as data; None values
+    are left out."""
     message = scrub(message)
-    log.log(_PY_LEVEL[level], "%s", message)
+    log.log(own_level if own_level is not None else _PY_LEVEL[level], "%s", message)
     call = _call.get()
     if call is None:
         return
@@ -165,5 +166,6 @@ def not_saved(task_id: str, error: str) -> None:
 
 def failed(task_id: str, reason: Optional[str], code: Optional[str]) -> None:
     because = reason or "no reason given"
+    # An error to the user; to the server's own log, news (a refused prompt is not the server's fault).
     tell("error", "failed", f"Runway task {task_id} failed: {because}" + (f" ({code})" if code else ""),
-         task_id=task_id, failure=reason, failure_code=code)
+         own_level=logging.INFO, task_id=task_id, failure=reason, failure_code=code)
