@@ -18,7 +18,7 @@ from mcp.types import Tool
 
 import runway_core
 
-from . import sets, tools
+from . import notices, sets, tools
 from .auth import Refused, key_id, request_key
 from .pool import Pool, TooBusy
 from .prompts import register_prompts
@@ -218,4 +218,5 @@ def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
             notification_options or NotificationOptions(tools_changed=True), *a, **k))
     tools.register_resources(mcp)
     register_prompts(mcp)
+    notices.install(mcp)
     return mcp
