@@ -23,6 +23,7 @@ from .auth import Refused, key_id, request_key
 from .pool import Pool, TooBusy
 from .prompts import register_prompts
 from .settings import Settings
+from .tasks_ext import RunwayTasks
 
 INSTRUCTIONS = """Make and edit images, video and audio with Runway. Generation tools spend credits
 (1 credit = $0.01; a description's price range covers the models with a published price,
@@ -200,11 +201,14 @@ def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
         finally:
             mcp.pool = None
             resuming.cancel()
+            tasks_ext.close()
             await pool.release_leases()
             pool.close()
 
+    tasks_ext = RunwayTasks()  # generation calls answered with a task, for clients that take one
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
-                    tools=tools.build())
+                    tools=tools.build(), extensions=[tasks_ext])
+    tasks_ext.bind(mcp.list_tools)
     mcp.settings_ = settings
     mcp.middleware.append(mcp.filter_tools)
     mcp.table = table or sets.TABLE
