@@ -98,6 +98,8 @@ class RunwayMCP(MCPServer):
     toolsets_started: frozenset[str] = frozenset((sets.DEFAULT,))
     _toolsets_process: set[str]
     _offered: Optional[dict[str, list[str]]] = None
+    # The tasks extension (SEP-2663): its on_task_changed is where task status events come from.
+    tasks: RunwayTasks
 
     async def offered(self) -> dict[str, list[str]]:
         """Set -> its tools on this server, in the table's order; sets without a tool left out."""
@@ -209,6 +211,7 @@ def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
                     tools=tools.build(), extensions=[tasks_ext])
     tasks_ext.bind(mcp.list_tools)
+    mcp.tasks = tasks_ext
     mcp.settings_ = settings
     mcp.middleware.append(mcp.filter_tools)
     mcp.table = table or sets.TABLE

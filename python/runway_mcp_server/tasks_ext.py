@@ -235,7 +235,8 @@ class RunwayTasks(Extension):
         client = svc.client()
         try:
             task = await client.get_task(task_id)
-            if not task.is_terminal:
+            # Runway's API cannot stop a workflow invocation: acknowledged, it runs to its end.
+            if not task.is_terminal and task.kind == "task":
                 await client.cancel_task(task_id)
                 log.info("cancelled task %s (tasks/cancel)", task_id)
         except NotFoundError:

@@ -7,6 +7,8 @@ extension keeps the capped wait with progress."""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, ClassVar, Literal, Optional
@@ -99,6 +101,11 @@ async def follow(c: Client, task_id: str) -> dict[str, Any]:
         await asyncio.sleep(t["pollIntervalMs"] / 1000)
 
 
+def unsigned(result: dict[str, Any]) -> str:
+    """A result without its output URLs' signatures (each look at a task signs them afresh)."""
+    return re.sub(r"\?exp=[^\"' )]*", "", json.dumps(result, sort_keys=True))
+
+
 def journal(sim: runway_core.Simulator, tmp_path: Path, key: Optional[str] = None) -> runway_core.Client:
     return runway_core.Client(key or sim.api_key, sim.base_url, journal=str(tmp_path / "journal.sqlite3"))
 
@@ -128,6 +135,27 @@ async def test_generation_answers_with_a_task_followed_to_the_tools_result(sim, 
     assert [b.type for b in result.content] == [b.type for b in direct.content]
     assert created.task_id in text(result)
     assert len(api_requests(sim, "POST")) == 2, "one task per call: following it made none"
+
+
+async def test_status_changes_reach_the_tasks_listeners(sim, tmp_path):
+    server = build(settings(sim, tmp_path))
+    seen: list[dict[str, Any]] = []
+
+    async def listener(task: dict[str, Any]) -> None:
+        seen.append(task)
+
+    server.tasks.on_task_changed(listener)  # type: ignore[attr-defined]
+    async with Client(server, mode=MODERN, extensions=[Tasks()]) as c:
+        created = await create(c, *IMAGE)
+        done = await follow(c, created.task_id)
+        while not seen or seen[-1]["status"] == "working":  # the follower announces the end after saving
+            await asyncio.sleep(0.05)
+    assert {t["taskId"] for t in seen} == {created.task_id}
+    assert seen[-1]["status"] == "completed" and unsigned(seen[-1]["result"]) == unsigned(done["result"])
+    # Before it: one announcement per Runway status seen on the way (how many were seen depends on timing).
+    assert all(t["status"] == "working" for t in seen[:-1])
+    assert len({t["statusMessage"] for t in seen[:-1]}) == len(seen) - 1, "announced on a change, not on every poll"
+    assert "resultType" not in seen[-1], "a DetailedTask, as notifications/tasks carries it"
 
 
 async def test_a_failed_generation_completes_with_the_tools_error(sim, tmp_path):
@@ -246,5 +274,43 @@ async def test_a_client_without_the_extension_keeps_the_capped_wait(tmp_path, mo
         assert isinstance(capped, CallToolResult) and not capped.is_error
         assert capped.structured_content["status"] in ("PENDING", "RUNNING", "THROTTLED")
         assert "wait_for_task" in text(capped)
+    finally:
+        sim.close()
+
+
+@asynccontextmanager
+async def http_user(base: str, key: str, declare: bool = True, **headers: str) -> AsyncIterator[Client]:
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}", **headers}, timeout=60)
+    async with Client(streamable_http_client(f"{base}/mcp", http_client=http), mode=MODERN,
+                      extensions=[Tasks()] if declare else None) as c:
+        yield c
+
+
+async def test_over_http_any_replica_answers_for_the_keys_own_tasks(tmp_path):
+    from test_http import ALICE, BOB, server
+
+    sim = runway_core.Simulator(task_seconds=1.5, extra_keys=[ALICE, BOB])
+    try:
+        # Two replicas on one journal: the task is made on one and followed on the other.
+        with server(sim, tmp_path, "--require-key") as (one, _), server(sim, tmp_path, "--require-key") as (two, _):
+            async with http_user(one, ALICE) as alice:
+                created = await create(alice, *IMAGE)
+            async with http_user(two, ALICE) as alice, http_user(two, BOB) as bob:
+                done = await follow(alice, created.task_id)  # Mcp-Name: the task id, as SEP-2663 asks
+                with pytest.raises(MCPError) as e:
+                    await request(bob, "tasks/get", created.task_id)
+                assert e.value.error.code == INVALID_PARAMS, "another key's task is not found"
+            # A request whose Mcp-Name names another task than its body is refused (a plain Request
+            # sends no Mcp-Name of its own: the client's header stands).
+            async with http_user(two, ALICE, **{"Mcp-Name": "some-other-task"}) as alice:
+                with pytest.raises(MCPError) as e:
+                    await alice.session.send_request(
+                        Request(method="tasks/get", params=TaskParams(task_id=created.task_id)), AS_DICT)
+                assert e.value.error.code == HEADER_MISMATCH
+        assert done["status"] == "completed" and done["result"]["structuredContent"]["task_id"] == created.task_id
+        assert [r["path"] for r in api_requests(sim, "POST")] == ["/v1/text_to_image"]
     finally:
         sim.close()
