@@ -101,6 +101,7 @@ class RunwayTasks(Extension):
         self.deferrable: Optional[frozenset[str]] = None
         self._list_tools: Optional[Callable[[], Awaitable[Sequence[Any]]]] = None
         self.followers: set[asyncio.Task[None]] = set()
+        self.following: set[str] = set()
 
     def bind(self, list_tools: Callable[[], Awaitable[Sequence[Any]]]) -> None:
         """The server's tools (known once the server is built)."""
@@ -248,9 +249,17 @@ class RunwayTasks(Extension):
     # ---- following a task to its end: outputs saved, status changes announced ----
 
     def follow(self, svc: RunwayService, task_id: str) -> None:
+        if task_id in self.following:  # a reattached call: its task is followed here already
+            return
+        self.following.add(task_id)
         t = asyncio.ensure_future(self._follow(svc, task_id))
         self.followers.add(t)
-        t.add_done_callback(self.followers.discard)
+
+        def done(_: asyncio.Task[None]) -> None:
+            self.followers.discard(t)
+            self.following.discard(task_id)
+
+        t.add_done_callback(done)
 
     async def _follow(self, svc: RunwayService, task_id: str) -> None:
         """Like the capped wait, without a cap: the outputs are saved when the task succeeds even if
