@@ -147,11 +147,11 @@ class RunwayTasks(Extension):
                                   call_next: CallNext) -> HandlerResult:
         if not negotiated(ctx) or params.name not in await self._deferrable():
             return await call_next(ctx)
-        svc = self.service(ctx)
         try:
+            svc = self.service(ctx)
             journaled = svc.client().has_journal
-        except ToolError:
-            journaled = False  # no key: the tool itself says so
+        except (MCPError, ToolError):
+            journaled = False  # no key, or a refused one: the tool itself says so
         if not journaled:  # a task nobody could find again: answer the old way
             return await call_next(ctx)
         # The handler is invoked with these very params: it creates the task and returns its id
@@ -163,9 +163,13 @@ class RunwayTasks(Extension):
         if not isinstance(task_id, str):
             return result  # refused before any task was made (nothing sent), as without tasks
         # Durable before answering: the journal row is what tasks/get finds, here or on any replica.
-        row = await svc.client().journal_entry(task_id)
+        try:
+            row = await svc.client().journal_entry(task_id)
+        except RunwayError as e:
+            row = None
+            log.warning("task %s made, but the journal does not answer (%s): answering with its id", task_id, e)
         if row is None:
-            return result
+            return result  # the task's id, as wait_for_completion=false gives it: never a task lost
         self.follow(svc, task_id)
         status = data.get("status") or "SUBMITTED"
         return {"resultType": "task", **self._base(svc, row), "status": "working",

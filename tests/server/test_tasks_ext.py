@@ -7,6 +7,7 @@ extension keeps the capped wait with progress."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 from contextlib import asynccontextmanager
@@ -221,8 +222,7 @@ async def test_each_key_finds_only_its_own_tasks(tmp_path):
     try:
         async with mcp(settings(sim, tmp_path)) as alice:
             created = await create(alice, *IMAGE)
-        bob = settings(sim, tmp_path)
-        bob = Settings(**{**bob.__dict__, "api_key": "key_bob_0123456789abcdef"})
+        bob = dataclasses.replace(settings(sim, tmp_path), api_key="key_bob_0123456789abcdef")
         async with mcp(bob) as c:
             for method in ("tasks/get", "tasks/cancel", "tasks/update"):
                 with pytest.raises(MCPError) as e:
@@ -314,3 +314,13 @@ async def test_over_http_any_replica_answers_for_the_keys_own_tasks(tmp_path):
         assert [r["path"] for r in api_requests(sim, "POST")] == ["/v1/text_to_image"]
     finally:
         sim.close()
+
+
+async def test_without_a_journal_a_generation_answers_the_old_way(sim, tmp_path):
+    # No journal: a task could not be found again (nor from another replica), so none is offered.
+    async with mcp(dataclasses.replace(settings(sim, tmp_path), journal=None)) as c:
+        r = await c.session.call_tool(*IMAGE, allow_claimed=True)
+        assert isinstance(r, CallToolResult) and r.structured_content["status"] == "SUCCEEDED"
+        with pytest.raises(MCPError) as e:
+            await request(c, "tasks/get", r.structured_content["task_id"])
+        assert e.value.error.code == INVALID_PARAMS
