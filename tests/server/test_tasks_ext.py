@@ -47,15 +47,32 @@ class CreateTaskResult(Result):
     poll_interval_ms: Optional[int] = None
 
 
-async def _unresolved(result: CreateTaskResult, ctx: ClaimContext) -> CallToolResult:
-    raise AssertionError("the tests follow tasks themselves (allow_claimed=True)")
+async def _resolve(result: CreateTaskResult, ctx: ClaimContext) -> CallToolResult:
+    """What a tasks-aware client does with a task: poll tasks/get, then take the inlined result."""
+    while True:
+        t = await ctx.session.send_request(
+            TaskRequest(method="tasks/get", params=TaskParams(task_id=result.task_id)), AS_DICT)
+        if t["status"] == "completed":
+            return CallToolResult.model_validate(t["result"])
+        assert t["status"] == "working", t
+        await asyncio.sleep(t["pollIntervalMs"] / 1000)
 
 
 class Tasks(ClientExtension):
+    """The client side of the extension: declares it, and resolves a task into its result (used
+    by `call_tool`; the tests that look at the task itself pass allow_claimed=True)."""
+
     identifier = ID
 
+    def __init__(self) -> None:
+        self.resolved: list[str] = []
+
     def claims(self) -> list[ResultClaim[Any]]:
-        return [ResultClaim(result_type="task", model=CreateTaskResult, resolve=_unresolved)]
+        async def resolve(result: CreateTaskResult, ctx: ClaimContext) -> CallToolResult:
+            self.resolved.append(result.task_id)
+            return await _resolve(result, ctx)
+
+        return [ResultClaim(result_type="task", model=CreateTaskResult, resolve=resolve)]
 
 
 def settings(sim: runway_core.Simulator, tmp_path: Path, **kw: Any) -> Settings:
@@ -136,6 +153,15 @@ async def test_generation_answers_with_a_task_followed_to_the_tools_result(sim, 
     assert [b.type for b in result.content] == [b.type for b in direct.content]
     assert created.task_id in text(result)
     assert len(api_requests(sim, "POST")) == 2, "one task per call: following it made none"
+
+
+async def test_a_tasks_aware_client_gets_the_result_through_its_extension(sim, tmp_path):
+    tasks = Tasks()
+    async with Client(build(settings(sim, tmp_path)), mode=MODERN, extensions=[tasks]) as c:
+        r = await c.call_tool(*IMAGE)  # the SDK's claim machinery calls Tasks' resolver
+    assert not r.is_error and r.structured_content["status"] == "SUCCEEDED"
+    assert tasks.resolved == [r.structured_content["task_id"]], "answered with a task, resolved by tasks/get"
+    assert Path(r.structured_content["files"][0]["path"]).is_file()
 
 
 async def test_status_changes_reach_the_tasks_listeners(sim, tmp_path):
