@@ -23,6 +23,7 @@ from .auth import Refused, key_id, request_key
 from .pool import Pool, TooBusy
 from .prompts import register_prompts
 from .settings import Settings
+from .tasks_ext import RunwayTasks
 
 INSTRUCTIONS = """Make and edit images, video and audio with Runway. Generation tools spend credits
 (1 credit = $0.01; a description's price range covers the models with a published price,
@@ -97,6 +98,8 @@ class RunwayMCP(MCPServer):
     toolsets_started: frozenset[str] = frozenset((sets.DEFAULT,))
     _toolsets_process: set[str]
     _offered: Optional[dict[str, list[str]]] = None
+    # The tasks extension (SEP-2663): its on_task_changed is where task status events come from.
+    tasks: RunwayTasks
 
     async def offered(self) -> dict[str, list[str]]:
         """Set -> its tools on this server, in the table's order; sets without a tool left out."""
@@ -200,11 +203,15 @@ def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
         finally:
             mcp.pool = None
             resuming.cancel()
+            tasks_ext.close()
             await pool.release_leases()
             pool.close()
 
+    tasks_ext = RunwayTasks()  # generation calls answered with a task, for clients that take one
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
-                    tools=tools.build())
+                    tools=tools.build(), extensions=[tasks_ext])
+    tasks_ext.bind(mcp.list_tools)
+    mcp.tasks = tasks_ext
     mcp.settings_ = settings
     mcp.middleware.append(mcp.filter_tools)
     mcp.table = table or sets.TABLE
