@@ -14,8 +14,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Optional
 
+import httpx2
 import pytest
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.client import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
@@ -28,6 +30,7 @@ from runway_mcp_server.tools import GENERATORS
 
 import conftest
 from conftest import FAST_POLL, api_requests, data, text
+from test_http import ALICE, BOB, server
 
 APPS = [advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})]
 MODES = ["legacy", "2026-07-28"]
@@ -239,6 +242,16 @@ async def test_app_tasks_filters_pages_and_totals(sim, tmp_path):
 
 # ---- follow-ups ----
 
+def is_output(value: Any, task: dict[str, Any], index: int = 0) -> bool:
+    """Whether a request's media value is output `index` of `task`: its URL, or (as the core sends
+    a small saved file) the saved file's bytes as a data: URI."""
+    if not isinstance(value, str):
+        return False
+    if value.startswith("data:"):
+        return base64.b64decode(value.split(",", 1)[1]) == Path(task["files"][index]["path"]).read_bytes()
+    return value.split("?")[0] == task["outputs"][index].split("?")[0]
+
+
 @pytest.mark.parametrize("action", ["upscale", "variation"])
 async def test_a_follow_up_without_confirm_prices_it_and_makes_nothing(sim, tmp_path, action):
     async with mcp(sim, tmp_path) as c:
@@ -341,3 +354,67 @@ async def test_follow_ups_a_kind_does_not_have_are_refused(sim, tmp_path):
     assert hdr.is_error and "not offered for image outputs" in text(hdr)
     assert restyle.is_error and "give the new style as prompt" in text(restyle)
     assert unknown.is_error and "not one of" in text(unknown)
+
+
+@pytest.mark.parametrize("action", ["extend", "restyle", "add_sound", "hdr"])
+async def test_each_video_follow_up_runs_its_tool_on_the_output(sim, tmp_path, action):
+    tool = app_tools.fu.BY_TOOL[action]["video"]
+    async with mcp(sim, tmp_path) as c:
+        task_id = await made(c)
+        source = data(await c.call_tool("get_task_status", {"task_id": task_id}))
+        args = {"task_id": task_id, "action": action, "prompt": "in watercolour"}
+        estimate = data(await c.call_tool("app_follow_up", args))
+        r = await c.call_tool("app_follow_up", {**args, "confirm": True})
+        row = next(x for x in await journal(c) if x["task_id"] == data(r)["task_id"])
+    assert not r.is_error, text(r)
+    sent = creates(sim)[-1]
+    # The endpoint and model of the tool's own row, the output as the request's video.
+    endpoints = next(g.endpoints for g in GENERATORS if g.name == tool)
+    assert row["tool"] == tool and sent["path"] in {f"/v1/{e}" for e in endpoints}
+    assert row["model"] == estimate["model"] == sent["body"]["model"]
+    assert any(is_output(v, source) for v in sent["body"].values())
+    if action in app_tools.fu.PROMPTED:
+        assert "in watercolour" in json.dumps(sent["body"])
+
+
+async def test_an_image_restyle_takes_the_output_as_its_reference(sim, tmp_path):
+    async with mcp(sim, tmp_path) as c:
+        task_id = await made(c, "generate_image_gen4", {"prompt_text": "a kite", "ratio": "1280:720"})
+        source = data(await c.call_tool("get_task_status", {"task_id": task_id}))
+        r = await c.call_tool("app_follow_up", {"task_id": task_id, "action": "restyle", "prompt": "as a woodcut",
+                                                "confirm": True})
+        done = data(await c.call_tool("wait_for_task", {"task_id": data(r)["task_id"]}))
+    assert not r.is_error, text(r)
+    body = creates(sim)[-1]["body"]
+    assert creates(sim)[-1]["path"] == "/v1/text_to_image" and body["ratio"] == "1280:720"
+    assert body["promptText"] == "@source as a woodcut" and body["referenceImages"][0]["tag"] == "source"
+    assert is_output(body["referenceImages"][0]["uri"], source) and done["status"] == "SUCCEEDED"
+
+
+async def test_over_http_each_key_sees_its_own_and_media_comes_without_saving(tmp_path):
+    sim = runway_core.Simulator(task_seconds=0.4, extra_keys=[ALICE, BOB])
+    image = {"prompt_text": "alice's kite", "ratio": "1280:720"}
+
+    @asynccontextmanager
+    async def user(base: str, key: str) -> AsyncIterator[Client]:
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60)
+        async with Client(streamable_http_client(f"{base}/mcp", http_client=http), extensions=APPS) as c:
+            yield c
+
+    try:
+        with server(sim, tmp_path, "--require-key") as (base, _):
+            async with user(base, ALICE) as alice, user(base, BOB) as bob:
+                mine = await made(alice, "generate_image_gen4", image)
+                theirs = await made(bob, "generate_image_gen4", {**image, "prompt_text": "bob's kite"})
+                alice_sees = data(await alice.call_tool("app_tasks", {}))
+                bob_reads = await bob.call_tool("app_task", {"task_id": mine})
+                bob_follows = await bob.call_tool("app_follow_up", {"task_id": mine, "action": "variation"})
+                m = data(await alice.call_tool("app_media", {"task_id": mine}))
+                blob = (await alice.read_resource(f"runway://task/{mine}/output/0.png")).contents[0]
+    finally:
+        sim.close()
+    assert [t["task_id"] for t in alice_sees["tasks"]] == [mine] and theirs != mine
+    assert bob_reads.is_error and "404" in text(bob_reads) and bob_follows.is_error
+    # Saving is off over HTTP: the output is fetched for the frame, as the resource read gives it.
+    assert not (tmp_path / "runway-mcp-outputs").exists()
+    assert base64.b64decode(m["data_uri"].split(",", 1)[1]) == base64.b64decode(blob.blob)  # type: ignore[union-attr]
