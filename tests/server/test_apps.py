@@ -138,6 +138,7 @@ async def test_a_client_without_apps_sees_no_change(sim, tmp_path, mode):
         task_id = await made(plain)
         r_plain = await plain.call_tool("get_task_status", {"task_id": task_id})
         r_ui = await ui.call_tool("get_task_status", {"task_id": task_id})
+        sets = [data(await x.call_tool("toolsets", {})) for x in (plain, ui)]
         refused = await plain.call_tool("app_task", {"task_id": task_id})
         near = await plain.call_tool("app_tsk", {})
     # The Apps client's list is the same list, plus the app-only tools and the studio's URI: nothing else.
@@ -156,6 +157,8 @@ async def test_a_client_without_apps_sees_no_change(sim, tmp_path, mode):
     # the page is offered through the tool's _meta, never sent in results.
     unsigned = [re.sub(r"\?exp=\d+&sig=\w+", "", r.model_dump_json()) for r in (r_plain, r_ui)]
     assert unsigned[0] == unsigned[1] and "?exp=" in r_plain.model_dump_json()
+    # The toolsets tool tells both the same: the app-only tools are in no set.
+    assert sets[0] == sets[1] and not APP_ONLY & set(json.dumps(sets[0]).replace('"', " ").split())
     # The app-only tools do not exist for it, and are not suggested.
     assert refused.is_error and "Unknown tool: app_task" in text(refused)
     assert near.is_error and "app_" not in text(near).replace("app_tsk", "")
