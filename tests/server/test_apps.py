@@ -131,9 +131,10 @@ def test_the_page_has_the_hooks_of_the_contract():
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_client_without_apps_sees_no_change(sim, tmp_path, mode):
-    async with mcp(sim, tmp_path, with_apps=False, mode=mode) as plain, mcp(sim, tmp_path, mode=mode) as ui:
-        before = wire((await plain.list_tools()).tools)
+    one = build(settings(sim, tmp_path))  # one server, both clients: nothing one sees leaks to the other
+    async with Client(one, extensions=APPS, mode=mode) as ui, Client(one, mode=mode) as plain:
         with_ui = wire((await ui.list_tools()).tools)
+        before = wire((await plain.list_tools()).tools)
         plain_resources = [str(r.uri) for r in (await plain.list_resources()).resources]
         task_id = await made(plain)
         r_plain = await plain.call_tool("get_task_status", {"task_id": task_id})
@@ -332,15 +333,16 @@ async def test_a_follow_up_over_the_budget_is_refused_and_makes_nothing(sim, tmp
     assert len(creates(sim)) == before and len(after) == rows
 
 
-async def test_a_follow_up_over_the_budget_asks_the_user_where_the_client_can(sim, tmp_path):
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_follow_up_over_the_budget_asks_the_user_where_the_client_can(sim, tmp_path, mode):
     async with mcp(sim, tmp_path) as c:
         task_id = await made(c)
     no, yes = conftest.Asker("spend", "accept", False), conftest.Asker("spend", "accept", True)
-    async with mcp(sim, tmp_path, asker=no, max_credits=LIMIT) as c:
+    async with mcp(sim, tmp_path, mode=mode, asker=no, max_credits=LIMIT) as c:
         before = len(creates(sim))
         declined = await c.call_tool("app_follow_up", {"task_id": task_id, "action": "variation", "confirm": True})
         assert declined.is_error and len(creates(sim)) == before
-    async with mcp(sim, tmp_path, asker=yes, max_credits=LIMIT) as c:
+    async with mcp(sim, tmp_path, mode=mode, asker=yes, max_credits=LIMIT) as c:
         r = await c.call_tool("app_follow_up", {"task_id": task_id, "action": "variation", "confirm": True})
     assert len(no.asked) == 1 and f"RUNWAY_MCP_MAX_CREDITS={LIMIT}" in no.asked[0]
     assert not r.is_error and len(yes.asked) == 1 and len(creates(sim)) == before + 1

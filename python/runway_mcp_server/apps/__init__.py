@@ -59,10 +59,8 @@ def listed(rc: ServerRequestContext[Any, Any], tools: list[dict[str, Any]], ui_t
     on the tools that open it; for any other, without the app-only tools (and nothing else changed)."""
     if not supported(rc):
         return [t for t in tools if t.get("name") not in APP_TOOL_NAMES]
-    for t in tools:
-        if t.get("name") in ui_tools:
-            t["_meta"] = {**(t.get("_meta") or {}), **UI_META}
-    return tools
+    # New dicts: the listing may be shared with other requests.
+    return [{**t, "_meta": {**(t.get("_meta") or {}), **UI_META}} if t.get("name") in ui_tools else t for t in tools]
 
 
 def resources_listed(rc: ServerRequestContext[Any, Any], resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
