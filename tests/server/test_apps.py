@@ -165,6 +165,28 @@ async def test_a_client_without_apps_sees_no_change(sim, tmp_path, mode):
     assert near.is_error and "app_" not in text(near).replace("app_tsk", "")
 
 
+@pytest.mark.parametrize("setting", ["on", "off"])
+async def test_runway_mcp_apps_offers_the_studio_to_every_client_or_none(sim, tmp_path, setting):
+    assert Settings.from_env(env={"RUNWAY_MCP_APPS": setting.upper()}).apps == setting
+    with pytest.raises(SystemExit, match="RUNWAY_MCP_APPS must be one of auto, on, off"):
+        Settings.from_env(env={"RUNWAY_MCP_APPS": "yes"})
+    # "on": also a client that did not say it has Apps (a stateless HTTP server cannot see what a
+    # handshake-era client said); "off": not even a client that did.
+    async with mcp(sim, tmp_path, with_apps=setting == "off", apps=setting) as c:
+        tools = wire((await c.list_tools()).tools)
+        resources = [str(r.uri) for r in (await c.list_resources()).resources]
+        task_id = await made(c)
+        r = await c.call_tool("app_task", {"task_id": task_id})
+    names = {t["name"] for t in tools}
+    stamped = {t["name"] for t in tools if "_meta" in t}
+    if setting == "on":
+        assert APP_ONLY <= names and apps.STUDIO_URI in resources and "generate_image_gen4" in stamped
+        assert not r.is_error and data(r)["task_id"] == task_id
+    else:
+        assert not APP_ONLY & names and not stamped and not [u for u in resources if u.startswith("ui://")]
+        assert r.is_error and "Unknown tool: app_task" in text(r)
+
+
 async def test_app_only_tools_stay_out_of_the_models_context(sim, tmp_path):
     """The host keeps visibility ["app"] tools from its model (ext-apps): what the model gets from an
     Apps client's list is the default set's, within the same budget as for any client
