@@ -227,9 +227,13 @@ async def test_app_media_above_the_cap_sends_no_bytes(sim, tmp_path):
         # (The simulator pads only videos.)
         task_id = await made(c, args={**VIDEO, "prompt_text": f"a long fox [sim:output_bytes={size}]"})
         r = await c.call_tool("app_media", {"task_id": task_id})
+        # What the page may still read through the host, when the user asks.
+        blob = (await c.read_resource(data(r)["resource"])).contents[0]
     m = data(r)
     assert not r.is_error and m["too_large"] and m["data_uri"] is None and m["bytes"] == size
     assert m["url"].startswith("http") and f"over the {app_tools.MEDIA_MAX_BYTES >> 20} MiB" in text(r)
+    assert m["resource"] == f"runway://task/{task_id}/output/0.mp4" and blob.mime_type == "video/mp4"
+    assert len(base64.b64decode(blob.blob)) == size  # type: ignore[union-attr]
 
 
 async def test_app_tasks_filters_pages_and_totals(sim, tmp_path):
