@@ -18,7 +18,7 @@ from mcp.types import Tool
 
 import runway_core
 
-from . import sets, tools
+from . import apps, sets, tools
 from .auth import Refused, key_id, request_key
 from .pool import Pool, TooBusy
 from .prompts import register_prompts
@@ -97,11 +97,12 @@ class RunwayMCP(MCPServer):
     toolsets_started: frozenset[str] = frozenset((sets.DEFAULT,))
     _toolsets_process: set[str]
     _offered: Optional[dict[str, list[str]]] = None
+    _ui_tools: frozenset[str] = frozenset()
 
     async def offered(self) -> dict[str, list[str]]:
         """Set -> its tools on this server, in the table's order; sets without a tool left out."""
         if self._offered is None:
-            names = [t.name for t in await super().list_tools()]
+            names = [t.name for t in await super().list_tools() if t.name not in apps.APP_TOOL_NAMES]
             found = {s: [n for n in names if self.table.set_of(n) == s] for s in self.table.sets}
             self._offered = {s: t for s, t in found.items() if t}
         return self._offered
@@ -114,8 +115,16 @@ class RunwayMCP(MCPServer):
         result = await call_next(ctx)  # the wire form: a dict
         if ctx.method == "tools/list" and isinstance(result, dict) and isinstance(result.get("tools"), list):
             on = self.enabled_sets(ctx)
-            result["tools"] = [t for t in result["tools"] if self.table.set_of(t.get("name", "")) in on]
+            result["tools"] = apps.listed(ctx, [t for t in result["tools"] if self.table.set_of(t.get("name", "")) in on],
+                                          await self.ui_tools())
         return result
+
+    async def ui_tools(self) -> frozenset[str]:
+        """The tools whose results the studio shows: a task's or the journal's tasks."""
+        if not self._ui_tools:
+            self._ui_tools = frozenset(t.name for t in await super().list_tools()
+                                       if (t.output_schema or {}).get("title") in apps.UI_RESULTS)
+        return self._ui_tools
 
     async def ready(self) -> Optional[str]:
         """Why this replica cannot take calls (for /readyz), or None: started, journal reachable."""
@@ -136,14 +145,14 @@ class RunwayMCP(MCPServer):
         # passes a model field as a parameter (audio=false) must not get a task made without it.
         if self._params is None:
             self._params = {t.name: set(t.input_schema.get("properties", {})) for t in await super().list_tools()}
-        known = self._params.get(name)
+        rc = _request_of(context)
+        known = self._params.get(name) if name not in apps.APP_TOOL_NAMES or apps.supported(rc) else None
         if self.draining:
             raise ToolError("this server is shutting down and takes no new calls: call again (another replica "
                             "answers; a task already started is in the journal, see list_tasks)")
         if known is None:
             # The SDK's refusal says only "Unknown tool: X"; an agent that misspelt a name needs the right one.
-            raise ToolError(unknown_tool(name, list(self._params)))
-        rc = _request_of(context)
+            raise ToolError(unknown_tool(name, [n for n in self._params if n not in apps.APP_TOOL_NAMES]))
         where = self.table.set_of(name)
         if where not in self.enabled_sets(rc):
             raise ToolError(f"{name} is in the {where} toolset, which is not on here; to turn it on, "
@@ -204,7 +213,7 @@ def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
             pool.close()
 
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
-                    tools=tools.build())
+                    tools=tools.build(), extensions=[apps.extension()])
     mcp.settings_ = settings
     mcp.middleware.append(mcp.filter_tools)
     mcp.table = table or sets.TABLE
