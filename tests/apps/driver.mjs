@@ -120,6 +120,15 @@ function background() {
   });
 }
 
+// Asks for a follow-up (job.action, with job.prompt typed first if any): its estimate shown, the
+// confirm button enabled.
+async function priced() {
+  if (job.prompt) await tid("follow-up-prompt").fill(job.prompt);
+  await tid(`follow-up-${job.action}`).click();
+  await until("the follow-up's estimate", (s) => !document.querySelector(s).disabled, sel("follow-up-confirm"));
+  facts.cost = await text("follow-up-cost");
+}
+
 const scenarios = {
   async probe() {
     await open();
@@ -226,10 +235,8 @@ const scenarios = {
     await open();
     await visible(job.media);
     facts.before = await text("task-id");
-    await tid(`follow-up-${job.action}`).click();
-    await visible("follow-up-cost");
-    facts.cost = await text("follow-up-cost");
-    await shot("follow-up-cost");
+    await priced();
+    await shot(`follow-up-${job.action}-cost`);
     await tid("follow-up-confirm").click();
     facts.after = await until("a new task shown", ([s, old]) => {
       const t = document.querySelector(s)?.innerText.trim();
@@ -239,16 +246,14 @@ const scenarios = {
     await visible(job.media);
     facts.media = job.media === "player-image" ? await imageShown() : await mediaReady(job.media);
     facts.player = await playerFacts();
-    await shot("follow-up-done");
+    await shot(`follow-up-${job.action}-done`);
   },
 
   async refused() {
     await open();
     await visible(job.media);
     facts.before = await text("task-id");
-    await tid(`follow-up-${job.action}`).click();
-    await visible("follow-up-cost");
-    facts.cost = await text("follow-up-cost");
+    await priced();
     await tid("follow-up-confirm").click();
     await visible("error");
     facts.error = await text("error");

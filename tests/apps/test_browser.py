@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import struct
 import urllib.request
-from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +34,9 @@ def creates(sim: runway_core.Simulator) -> list[dict[str, Any]]:
     return [r for r in api_requests(sim, "POST") if not r["path"].startswith("/v1/uploads")]
 
 
-async def generate(client: Any, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+async def generate(client: Any, tool: str, arguments: dict[str, Any], fails: bool = False) -> dict[str, Any]:
     r = await client.call_tool(tool, arguments)
-    assert not r.is_error, text(r)
+    assert r.is_error == fails, text(r)
     return dict(r.structured_content)
 
 
@@ -111,7 +110,8 @@ async def test_the_gallery_filtered(sim, tmp_path):
         kite = await generate(client, "generate_image_gen4", IMAGE)
         heron = await generate(client, "generate_image_gen4", {**IMAGE, "prompt_text": "a blue heron in reeds"})
         fox = await generate(client, "generate_video_text_to_video", VIDEO)
-        failed = await generate(client, "generate_image_gen4", {**IMAGE, "prompt_text": "a kite [sim:fail]"})
+        failed = await generate(client, "generate_image_gen4", {**IMAGE, "prompt_text": "a kite [sim:fail]"},
+                                fails=True)
         tasks = [kite, heron, fox, failed]
         assert failed["status"] == "FAILED"
         ids = lambda pred: sorted(t["task_id"] for t in tasks if pred(t))  # noqa: E731
@@ -144,36 +144,64 @@ async def test_compare_two_videos(sim, tmp_path):
     assert all(t > 0 for t in report["facts"]["played"])
 
 
+async def estimate(client: Any, task_id: str, action: str, **more: Any) -> dict[str, Any]:
+    """The server's own estimate of a follow-up (app_follow_up without confirm), over the SDK."""
+    r = await client.call_tool("app_follow_up", {"task_id": task_id, "action": action, **more})
+    assert not r.is_error, text(r)
+    return dict(r.structured_content)
+
+
 async def test_a_follow_up_creates_a_new_task_and_shows_it(sim, tmp_path):
+    """Upscale a video: a task of another model, shown in the player once done. (The catalogue
+    has no price for the upscaler: the estimate says so.)"""
     async with studio(settings(sim, tmp_path)) as (client, url):
         report = await drive(url, "follow_up", timeout=90, action="upscale", media="player-video",
                              open={"tool": "generate_video_text_to_video", "arguments": VIDEO})
-        facts = report["facts"]
+        facts, task = report["facts"], opened(report)
+        plan = await estimate(client, task["task_id"], "upscale")
         status = await client.call_tool("get_task_status", {"task_id": facts["after"]})
     well_behaved(report)
-    task = opened(report)
     assert facts["before"] == task["task_id"] and facts["after"] != task["task_id"]
-    # The new task is the simulator's, and the server knows it.
+    assert plan["model"] in facts["cost"] and plan["estimated_cost_credits"] is None
+    # The new task is the simulator's, of the planned model, and the server knows it.
     assert not status.is_error and status.structured_content["status"] == "SUCCEEDED"
-    assert status.structured_content["model"] == facts["player"]["model"] != task["model"]
+    assert status.structured_content["model"] == facts["player"]["model"] == plan["model"] != task["model"]
     posted = creates(sim)
-    assert len(posted) == 2 and posted[1]["path"] != posted[0]["path"]
-    assert any(ch.isdigit() for ch in facts["cost"]), facts["cost"]
+    assert len(posted) == 2 and posted[1]["body"]["model"] == plan["model"]
     assert "app_follow_up" in report["calls"]
+
+
+async def test_a_restyle_runs_with_the_new_prompt_at_the_price_shown(sim, tmp_path):
+    style = "in watercolour, at dusk"
+    async with studio(settings(sim, tmp_path)) as (client, url):
+        report = await drive(url, "follow_up", timeout=90, action="restyle", prompt=style, media="player-image",
+                             open={"tool": "generate_image_gen4", "arguments": IMAGE})
+        facts, task = report["facts"], opened(report)
+        plan = await estimate(client, task["task_id"], "restyle", prompt=style)
+        price = await client.call_tool("estimate_cost", {"tool": plan["tool"], "arguments": IMAGE})
+    well_behaved(report)
+    credits = price.structured_content["estimated_credits"]
+    assert plan["estimated_cost_credits"] == credits and f"{credits:g} credits" in facts["cost"], facts["cost"]
+    assert facts["after"] != task["task_id"] and facts["player"]["task-id"] == facts["after"]
+    assert style in facts["player"]["prompt"]
+    posted = creates(sim)
+    assert len(posted) == 2 and style in posted[1]["body"]["promptText"]
 
 
 async def test_a_follow_up_over_budget_is_refused(sim, tmp_path):
     async with studio(settings(sim, tmp_path)) as (client, _):
         video = await generate(client, "generate_video_text_to_video", VIDEO)
-    # The same journal, now under a limit no follow-up fits in; the client cannot be asked (no
-    # elicitation), so the guard refuses.
-    async with AsyncExitStack() as stack:
-        client, url = await stack.enter_async_context(studio(settings(sim, tmp_path, max_credits=1)))
-        report = await drive(url, "refused", action="upscale", media="player-video",
+    # The same journal, now under a limit the follow-up (the same request again: a variation) does
+    # not fit in; the client cannot be asked (no elicitation), so the guard refuses.
+    limit = 1
+    async with studio(settings(sim, tmp_path, max_credits=limit)) as (client, url):
+        report = await drive(url, "refused", action="variation", media="player-video",
                              open={"tool": "get_task_status", "arguments": {"task_id": video["task_id"]}})
     well_behaved(report)
     facts = report["facts"]
-    assert "RUNWAY_MCP_MAX_CREDITS" in facts["error"], facts["error"]
+    cost = f"{video['estimated_cost_credits']:g} credits"
+    assert cost in facts["cost"], facts["cost"]
+    assert f"RUNWAY_MCP_MAX_CREDITS={limit}" in facts["error"] and cost in facts["error"], facts["error"]
     assert facts["after"] == facts["before"] == video["task_id"]
     assert len(creates(sim)) == 1
 
