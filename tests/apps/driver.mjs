@@ -129,6 +129,17 @@ async function priced() {
   facts.cost = await text("follow-up-cost");
 }
 
+const focused = () => frame.evaluate(() => document.activeElement?.getAttribute("data-testid") || null);
+
+// Presses `key` until the element with data-testid `id` has the focus.
+async function keyTo(id, key = "Tab", max = 40) {
+  for (let i = 0; i < max; i++) {
+    if ((await focused()) === id) return i;
+    await page.keyboard.press(key);
+  }
+  throw new Error(`${id}: not reached by ${key} in ${max} presses (focus on ${await focused()})`);
+}
+
 const scenarios = {
   async probe() {
     await open();
@@ -259,6 +270,31 @@ const scenarios = {
     facts.error = await text("error");
     facts.after = await text("task-id");
     await shot("follow-up-refused");
+  },
+
+  // The keyboard only, from the first tab: the tabs by arrows, a follow-up by Tab and Enter.
+  async keyboard() {
+    await open();
+    await imageShown();
+    facts.before = await text("task-id");
+    await tid("tab-player").focus();
+    await page.keyboard.press("ArrowRight");
+    await visible("view-gallery");
+    facts.galleryTab = await focused();
+    await page.keyboard.press("ArrowLeft");
+    await visible("view-player");
+    facts.presses = await keyTo(`follow-up-${job.action}`);
+    await page.keyboard.press("Enter");
+    await until("the follow-up's estimate", (s) => !document.querySelector(s).disabled, sel("follow-up-confirm"));
+    facts.confirmFocused = (await focused()) === "follow-up-confirm";
+    await keyTo("follow-up-confirm");
+    await page.keyboard.press("Enter");
+    facts.after = await until("a new task shown", ([s, old]) => {
+      const t = document.querySelector(s)?.innerText.trim();
+      return t && t !== old ? t : false;
+    }, [sel("task-id"), facts.before]);
+    await imageShown();
+    await shot("keyboard");
   },
 
   async dark() {

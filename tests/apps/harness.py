@@ -146,9 +146,13 @@ async def drive(url: str, scenario: str, timeout: float = 60, **config: Any) -> 
 
 
 def copy_to_docs(shots: list[str]) -> None:
-    """RUNWAY_DOCS_SCREENSHOTS=1: the scenarios' screenshots also go to docs/screenshots/ (README)."""
-    if os.environ.get("RUNWAY_DOCS_SCREENSHOTS") != "1":
+    """RUNWAY_DOCS_SCREENSHOTS: the scenarios' screenshots also go to docs/screenshots/ (for the
+    README): `all`, or the names to copy, ','-separated (e.g. `video,gallery-filtered,dark`)."""
+    chosen = os.environ.get("RUNWAY_DOCS_SCREENSHOTS", "").strip()
+    if not chosen:
         return
-    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for shot in shots:
-        shutil.copy(shot, DOCS_SCREENSHOTS / Path(shot).name)
+    names = None if chosen == "all" else {n.strip() for n in chosen.split(",")}
+    for shot in map(Path, shots):
+        if names is None or shot.stem in names:
+            DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, DOCS_SCREENSHOTS / shot.name)
