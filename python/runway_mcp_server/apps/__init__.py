@@ -15,7 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Optional
 
-from mcp.server.apps import Apps, ResourceCsp, client_supports_apps
+from mcp.server.apps import Apps, ResourceCsp, ResourcePermissions, client_supports_apps
 from mcp.server.context import ServerRequestContext
 
 from .tools import APP_TOOLS
@@ -41,7 +41,9 @@ def extension() -> Apps:
     apps.add_html_resource(STUDIO_URI, studio_html(), name="runway_studio", title="Runway studio",
                            description="Player, gallery, compare and follow-ups for Runway tasks.",
                            csp=ResourceCsp(connect_domains=[], resource_domains=[], frame_domains=[],
-                                           base_uri_domains=[]))
+                                           base_uri_domains=[]),
+                           # Copy the prompt (navigator.clipboard), where the host allows it.
+                           permissions=ResourcePermissions(clipboard_write={}))
     for fn, description in APP_TOOLS:
         apps.tool(resource_uri=STUDIO_URI, visibility=["app"], name=fn.__name__, description=description)(fn)
     return apps
