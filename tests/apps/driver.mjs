@@ -297,6 +297,23 @@ const scenarios = {
     await shot("keyboard");
   },
 
+  // Copy the prompt (read back from the clipboard by the host page) and download the output (the
+  // host saves what the view hands it with ui/download-file).
+  async copy_download() {
+    await open();
+    await imageShown();
+    await tid("copy-prompt").click();
+    for (let i = 0; i < 100 && !facts.clipboard; i++) {
+      facts.clipboard = await page.evaluate(() => navigator.clipboard.readText());
+      if (!facts.clipboard) await page.waitForTimeout(100);
+    }
+    facts.allow = await page.evaluate(() => window.host.allow);
+    await tid("download").click();
+    await page.waitForFunction(() => window.host.downloads.length > 0, null, { timeout: WAIT });
+    facts.downloads = await page.evaluate(() => window.host.downloads);
+    await shot("copy-download");
+  },
+
   async dark() {
     await open();
     await imageShown();
@@ -321,7 +338,11 @@ const browser = await chromium.launch({
   args: ["--autoplay-policy=no-user-gesture-required"],
 });
 try {
-  page = await browser.newPage({ viewport: { width: 1000, height: 760 } });
+  // The host page may read the clipboard back (copy-prompt); the view gets only what its
+  // resource asks for (host.js: the frame's allow attribute).
+  const context = await browser.newContext({ viewport: { width: 1000, height: 760 },
+                                             permissions: ["clipboard-read", "clipboard-write"] });
+  page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });

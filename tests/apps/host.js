@@ -12,6 +12,7 @@ const host = {
   log: [],        // every message, in and out: {dir, msg}
   refused: [],    // requests the host turned down: {method, params, reason}
   links: [],      // ui/open-link urls
+  downloads: [],  // ui/download-file contents (the draft spec's host-mediated download)
   initialized: false,
   context: null,
   frame: null,
@@ -98,7 +99,9 @@ async function onRequest(msg, opened) {
           serverTools: {},
           serverResources: {},
           logging: {},
-          sandbox: { csp: opened.csp || {} },
+          // The draft spec's ui/download-file: a sandboxed frame cannot download by itself.
+          downloadFile: {},
+          sandbox: { csp: opened.csp || {}, permissions: opened.permissions || {} },
         },
         hostContext: host.context,
       });
@@ -106,6 +109,9 @@ async function onRequest(msg, opened) {
       return reply(id, {});
     case "ui/open-link":
       host.links.push(params && params.url);
+      return reply(id, {});
+    case "ui/download-file":
+      host.downloads.push(params && params.contents);
       return reply(id, {});
     case "ui/request-display-mode":
       return reply(id, { mode: host.context.displayMode });
@@ -157,10 +163,10 @@ host.open = async function ({ tool, arguments: args = {}, theme = "light" }) {
   const content = read.contents.find((c) => c.uri === uri);
   if (!content || content.mimeType !== APP_MIME) throw new Error(`${uri}: not served as ${APP_MIME}`);
   const html = content.text !== undefined ? content.text : atob(content.blob);
-  const csp = content._meta && content._meta.ui && content._meta.ui.csp;
-  const opened = { tool, arguments: args, result, csp, uri };
+  const ui = (content._meta && content._meta.ui) || {};
+  const opened = { tool, arguments: args, result, csp: ui.csp, permissions: ui.permissions, uri };
   host.opened = opened;
-  host.policy = cspFor(csp);
+  host.policy = cspFor(ui.csp);
   host.context = {
     theme,
     displayMode: "inline",
@@ -179,6 +185,11 @@ host.open = async function ({ tool, arguments: args = {}, theme = "light" }) {
   frame.id = "frame";
   frame.title = "MCP App";
   frame.setAttribute("sandbox", "allow-scripts");
+  // The permissions the resource asks for, as the spec maps them to the frame's allow attribute.
+  const features = { camera: "camera", microphone: "microphone", geolocation: "geolocation",
+                     clipboardWrite: "clipboard-write" };
+  host.allow = Object.keys(features).filter((k) => ui.permissions && ui.permissions[k]).map((k) => features[k]);
+  if (host.allow.length) frame.setAttribute("allow", host.allow.join("; "));
   host.frame = frame;
   window.addEventListener("message", (e) => {
     if (e.source !== frame.contentWindow) return; // only the view speaks to us
@@ -190,7 +201,7 @@ host.open = async function ({ tool, arguments: args = {}, theme = "light" }) {
   });
   frame.srcdoc = withCsp(html, host.policy);
   document.getElementById("view").appendChild(frame);
-  return { result, csp };
+  return { result, csp: ui.csp };
 };
 
 // A change of theme, as a host whose user switched it: ui/notifications/host-context-changed.

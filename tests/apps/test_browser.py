@@ -8,6 +8,7 @@ own answers, not from the page."""
 
 from __future__ import annotations
 
+import base64
 import struct
 import urllib.request
 from pathlib import Path
@@ -77,6 +78,20 @@ async def test_an_image_is_shown(sim, tmp_path):
     assert player["model"] == task["model"] and IMAGE["prompt_text"] in player["prompt"]
     assert f"{task['cost_credits']:g}" in player["cost"]
     assert len(creates(sim)) == 1
+
+
+async def test_copy_the_prompt_and_download_the_file(sim, tmp_path):
+    async with studio(settings(sim, tmp_path)) as (_, url):
+        report = await drive(url, "copy_download", open={"tool": "generate_image_gen4", "arguments": IMAGE})
+    well_behaved(report)
+    task, facts = opened(report), report["facts"]
+    assert facts["clipboard"] == IMAGE["prompt_text"] and facts["allow"] == ["clipboard-write"]
+    # The file the host was handed is the simulator's output, byte for byte.
+    [[item]] = facts["downloads"]
+    assert item["type"] == "resource" and item["resource"]["mimeType"] == "image/png"
+    assert item["resource"]["uri"].startswith("file:///") and item["resource"]["uri"].endswith(".png")
+    with urllib.request.urlopen(task["outputs"][0]) as r:
+        assert base64.b64decode(item["resource"]["blob"]) == r.read()
 
 
 async def test_a_video_plays(sim, tmp_path):
