@@ -26,9 +26,17 @@ let page, frame;
 const sel = (id) => `[data-testid="${id}"]`;
 const tid = (id) => frame.locator(sel(id));
 
+// The whole host page. Not fullPage: chromium leaves a sandboxed frame taller than the viewport
+// blank in those; a viewport as tall as the page instead.
 async function shot(name) {
   const path = join(job.screenshots, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  const size = page.viewportSize();
+  if (height > size.height) {
+    await page.setViewportSize({ width: size.width, height });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  }
+  await page.screenshot({ path });
   shots.push(path);
 }
 
@@ -170,6 +178,29 @@ const scenarios = {
     await shot("video");
   },
 
+  async audio() {
+    await open();
+    await visible("player-audio");
+    facts.audio = await mediaReady("player-audio");
+    facts.played = await plays("player-audio");
+    facts.player = await playerFacts();
+    await shot("audio");
+  },
+
+  // Several outputs: a strip of them; the last one chosen is shown.
+  async strip() {
+    await open();
+    await visible("outputs-strip");
+    await imageShown();
+    facts.thumbs = await tid("output-thumb").count();
+    await tid("output-thumb").last().click();
+    facts.pressed = await tid("output-thumb").evaluateAll((els) => els.map((e) => e.getAttribute("aria-pressed")));
+    facts.image = await imageShown();
+    facts.media = await page.evaluate(() => window.host.calls().filter((c) => c.name === "app_media")
+      .map((c) => c.params.arguments));
+    await shot("strip");
+  },
+
   async progress() {
     await open();
     // While the task runs: its status and a progress between 0 and 1, moving.
@@ -215,6 +246,24 @@ const scenarios = {
       await items(job.total, `${filter} cleared`);
     }
     facts.count = await count();
+  },
+
+  // Page after page until there is no next one.
+  async gallery_pages() {
+    await open();
+    await tab("gallery");
+    const count = () => tid("gallery-item").count();
+    await until("a first page", (s) => document.querySelectorAll(s).length > 0, sel("gallery-item"));
+    facts.pages = [await count()];
+    while (await tid("gallery-more").isVisible()) {
+      const before = await count();
+      await tid("gallery-more").click();
+      await until("the next page", ([s, n]) => document.querySelectorAll(s).length > n, [sel("gallery-item"), before]);
+      facts.pages.push(await count());
+      if (facts.pages.length > 20) throw new Error("more than 20 pages");
+    }
+    facts.ids = await tid("gallery-item").evaluateAll((els) => els.map((e) => e.getAttribute("data-task-id")));
+    await shot("gallery-pages");
   },
 
   async compare() {

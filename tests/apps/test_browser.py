@@ -8,6 +8,7 @@ own answers, not from the page."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import struct
 import urllib.request
@@ -107,6 +108,29 @@ async def test_a_video_plays(sim, tmp_path):
     assert float(facts["player"]["duration"].split()[0]) == round(facts["video"]["duration"], 1)
 
 
+async def test_audio_plays(sim, tmp_path):
+    async with studio(settings(sim, tmp_path)) as (_, url):
+        report = await drive(url, "audio", open={"tool": "generate_audio",
+                                                 "arguments": {"prompt_text": "rain on a tin roof", "kind": "sound_effect"}})
+    well_behaved(report)
+    task, facts = opened(report), report["facts"]
+    assert task["status"] == "SUCCEEDED" and facts["player"]["task-id"] == task["task_id"]
+    assert facts["audio"]["src"].startswith("data:audio/") and facts["played"]["currentTime"] > 0
+
+
+async def test_several_outputs_as_a_strip(sim, tmp_path):
+    async with studio(settings(sim, tmp_path)) as (_, url):
+        report = await drive(url, "strip", open={"tool": "generate_image_gen4",
+                                                 "arguments": {**IMAGE, "prompt_text": "three kites [sim:outputs=3]"}})
+    well_behaved(report)
+    task, facts = opened(report), report["facts"]
+    n = len(task["outputs"])
+    assert n == 3 and facts["thumbs"] == n
+    assert facts["pressed"] == ["false"] * (n - 1) + ["true"]
+    # The last output was fetched for the player when chosen.
+    assert {"task_id": task["task_id"], "index": n - 1} in facts["media"]
+
+
 async def test_progress_while_running_then_the_output(sim, tmp_path):
     running = {**VIDEO, "prompt_text": "a slow tide [sim:seconds=6]", "wait_for_completion": False}
     async with studio(settings(sim, tmp_path)) as (_, url):
@@ -148,6 +172,18 @@ async def test_the_gallery_filtered(sim, tmp_path):
         assert sorted(facts["filtered"][f"{f}={v}"]) == want, (f, v)
     total = sum(t["cost_credits"] or 0 for t in tasks)
     assert f"{total:g}" in facts["total"], facts["total"]
+
+
+async def test_the_gallery_in_pages(sim, tmp_path):
+    async with studio(settings(sim, tmp_path)) as (client, url):
+        many = [{**IMAGE, "prompt_text": f"kite number {i}", "wait_for_completion": False} for i in range(30)]
+        made = await asyncio.gather(*(generate(client, "generate_image_gen4", a) for a in many))
+        report = await drive(url, "gallery_pages", open={"tool": "list_tasks", "arguments": {}})
+    well_behaved(report)
+    pages, ids = report["facts"]["pages"], report["facts"]["ids"]
+    # More than one page, each adding to the last, and every task once in the end.
+    assert len(pages) > 1 and pages[0] < len(made) and pages == sorted(pages)
+    assert sorted(ids) == sorted(t["task_id"] for t in made)
 
 
 async def test_compare_two_videos(sim, tmp_path):
