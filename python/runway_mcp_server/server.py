@@ -111,12 +111,15 @@ class RunwayMCP(MCPServer):
         return sets.enabled(self.table, self.toolsets_started, rc, self._toolsets_process)
 
     async def filter_tools(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        """Middleware: tools/list gives the tools of the sets this request sees."""
+        """Middleware: tools/list gives the tools of the sets this request sees (and the studio's
+        for a client with MCP Apps: `apps`); resources/list the studio only to such a client."""
         result = await call_next(ctx)  # the wire form: a dict
         if ctx.method == "tools/list" and isinstance(result, dict) and isinstance(result.get("tools"), list):
             on = self.enabled_sets(ctx)
             result["tools"] = apps.listed(ctx, [t for t in result["tools"] if self.table.set_of(t.get("name", "")) in on],
                                           await self.ui_tools())
+        elif ctx.method == "resources/list" and isinstance(result, dict) and isinstance(result.get("resources"), list):
+            result["resources"] = apps.resources_listed(ctx, result["resources"])
         return result
 
     async def ui_tools(self) -> frozenset[str]:

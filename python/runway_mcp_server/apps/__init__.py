@@ -65,3 +65,9 @@ def listed(rc: ServerRequestContext[Any, Any], tools: list[dict[str, Any]], ui_t
         if t.get("name") in ui_tools:
             t["_meta"] = {**(t.get("_meta") or {}), **UI_META}
     return tools
+
+
+def resources_listed(rc: ServerRequestContext[Any, Any], resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """resources/list without the studio for a client without Apps (the spec lets a server leave
+    UI resources out of the list; tools name them)."""
+    return resources if supported(rc) else [r for r in resources if not str(r.get("uri", "")).startswith("ui://")]
