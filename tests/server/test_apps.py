@@ -99,9 +99,11 @@ async def test_the_studio_resource_is_served_as_an_app_with_its_csp(sim, tmp_pat
         read = (await c.read_resource(apps.STUDIO_URI)).contents
     assert [(str(r.uri), r.mime_type) for r in listed] == [(apps.STUDIO_URI, APP_MIME_TYPE)]
     assert len(read) == 1 and read[0].mime_type == APP_MIME_TYPE
-    # Nothing from the network: script and style inline, media as data: URIs through the host.
+    # Nothing from the network: script and style inline, media as data: URIs through the host. The
+    # clipboard (Copy prompt) where the host allows it.
     assert read[0].meta == {"ui": {"csp": {"connectDomains": [], "resourceDomains": [], "frameDomains": [],
-                                           "baseUriDomains": []}}}
+                                           "baseUriDomains": []},
+                                   "permissions": {"clipboardWrite": {}}}}
     html = read[0].text  # type: ignore[union-attr]
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//|<link\b|@import|url\(\s*["']?https?:""", html, re.I)
     assert html == apps.studio_html()
