@@ -174,7 +174,11 @@ const scenarios = {
     facts.played = await plays("player-video");
     facts.player = await playerFacts();
     // A frame to show: stopped half-way.
-    await frame.evaluate((s) => { const v = document.querySelector(s); v.pause(); v.currentTime = 0.5; }, sel("player-video"));
+    await frame.evaluate((s) => {
+      const v = document.querySelector(s);
+      v.pause();
+      v.currentTime = 0.5;
+    }, sel("player-video"));
     await shot("video");
   },
 
@@ -281,13 +285,17 @@ const scenarios = {
         return v && v.readyState >= 2;
       }, [sel("compare-item"), i]);
     }
-    await frame.evaluate((s) => document.querySelectorAll(`${s} video`).forEach((v) => { v.muted = true; }), sel("compare-item"));
+    const videos = `${sel("compare-item")} video`;
+    await frame.evaluate((s) => document.querySelectorAll(s).forEach((v) => { v.muted = true; }), videos);
     await tid("compare-play").click();
     facts.played = await until("both videos play", (s) => {
       const vs = [...document.querySelectorAll(`${s} video`)];
       return vs.length === 2 && vs.every((v) => v.currentTime > 0) ? vs.map((v) => v.currentTime) : false;
     }, sel("compare-item"));
-    await frame.evaluate((s) => document.querySelectorAll(`${s} video`).forEach((v) => { v.pause(); v.currentTime = 0.5; }), sel("compare-item"));
+    await frame.evaluate((s) => document.querySelectorAll(s).forEach((v) => {
+      v.pause();
+      v.currentTime = 0.5;
+    }), videos);
     await shot("compare");
   },
 
@@ -302,7 +310,8 @@ const scenarios = {
       const t = document.querySelector(s)?.innerText.trim();
       return t && t !== old ? t : false;
     }, [sel("task-id"), facts.before]);
-    await until("the new task SUCCEEDED", (s) => document.querySelector(s)?.innerText.trim() === "SUCCEEDED", sel("status"), 40_000);
+    await until("the new task SUCCEEDED", (s) => document.querySelector(s)?.innerText.trim() === "SUCCEEDED",
+                sel("status"), 40_000);
     await visible(job.media);
     facts.media = job.media === "player-image" ? await imageShown() : await mediaReady(job.media);
     facts.player = await playerFacts();
