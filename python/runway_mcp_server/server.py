@@ -117,9 +117,9 @@ class RunwayMCP(MCPServer):
         if ctx.method == "tools/list" and isinstance(result, dict) and isinstance(result.get("tools"), list):
             on = self.enabled_sets(ctx)
             result["tools"] = apps.listed(ctx, [t for t in result["tools"] if self.table.set_of(t.get("name", "")) in on],
-                                          await self.ui_tools())
+                                          await self.ui_tools(), self.settings_.apps)
         elif ctx.method == "resources/list" and isinstance(result, dict) and isinstance(result.get("resources"), list):
-            result["resources"] = apps.resources_listed(ctx, result["resources"])
+            result["resources"] = apps.resources_listed(ctx, result["resources"], self.settings_.apps)
         return result
 
     async def ui_tools(self) -> frozenset[str]:
@@ -149,7 +149,7 @@ class RunwayMCP(MCPServer):
         if self._params is None:
             self._params = {t.name: set(t.input_schema.get("properties", {})) for t in await super().list_tools()}
         rc = _request_of(context)
-        known = self._params.get(name) if name not in apps.APP_TOOL_NAMES or apps.supported(rc) else None
+        known = self._params.get(name) if name not in apps.APP_TOOL_NAMES or apps.supported(rc, self.settings_.apps) else None
         if self.draining:
             raise ToolError("this server is shutting down and takes no new calls: call again (another replica "
                             "answers; a task already started is in the journal, see list_tasks)")
@@ -216,7 +216,7 @@ def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
             pool.close()
 
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
-                    tools=tools.build(), extensions=[apps.extension()])
+                    tools=tools.build(), extensions=[apps.extension()] if settings.apps != "off" else [])
     mcp.settings_ = settings
     mcp.middleware.append(mcp.filter_tools)
     mcp.table = table or sets.TABLE

@@ -14,8 +14,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Optional
 
+import httpx2
 import pytest
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.client import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
@@ -28,6 +30,7 @@ from runway_mcp_server.tools import GENERATORS
 
 import conftest
 from conftest import FAST_POLL, api_requests, data, text
+from test_http import ALICE, BOB, server
 
 APPS = [advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})]
 MODES = ["legacy", "2026-07-28"]
@@ -130,13 +133,15 @@ def test_the_page_has_the_hooks_of_the_contract():
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_client_without_apps_sees_no_change(sim, tmp_path, mode):
-    async with mcp(sim, tmp_path, with_apps=False, mode=mode) as plain, mcp(sim, tmp_path, mode=mode) as ui:
-        before = wire((await plain.list_tools()).tools)
+    one = build(settings(sim, tmp_path))  # one server, both clients: nothing one sees leaks to the other
+    async with Client(one, extensions=APPS, mode=mode) as ui, Client(one, mode=mode) as plain:
         with_ui = wire((await ui.list_tools()).tools)
+        before = wire((await plain.list_tools()).tools)
         plain_resources = [str(r.uri) for r in (await plain.list_resources()).resources]
         task_id = await made(plain)
         r_plain = await plain.call_tool("get_task_status", {"task_id": task_id})
         r_ui = await ui.call_tool("get_task_status", {"task_id": task_id})
+        sets = [data(await x.call_tool("toolsets", {})) for x in (plain, ui)]
         refused = await plain.call_tool("app_task", {"task_id": task_id})
         near = await plain.call_tool("app_tsk", {})
     # The Apps client's list is the same list, plus the app-only tools and the studio's URI: nothing else.
@@ -155,9 +160,33 @@ async def test_a_client_without_apps_sees_no_change(sim, tmp_path, mode):
     # the page is offered through the tool's _meta, never sent in results.
     unsigned = [re.sub(r"\?exp=\d+&sig=\w+", "", r.model_dump_json()) for r in (r_plain, r_ui)]
     assert unsigned[0] == unsigned[1] and "?exp=" in r_plain.model_dump_json()
+    # The toolsets tool tells both the same: the app-only tools are in no set.
+    assert sets[0] == sets[1] and not APP_ONLY & set(json.dumps(sets[0]).replace('"', " ").split())
     # The app-only tools do not exist for it, and are not suggested.
     assert refused.is_error and "Unknown tool: app_task" in text(refused)
     assert near.is_error and "app_" not in text(near).replace("app_tsk", "")
+
+
+@pytest.mark.parametrize("setting", ["on", "off"])
+async def test_runway_mcp_apps_offers_the_studio_to_every_client_or_none(sim, tmp_path, setting):
+    assert Settings.from_env(env={"RUNWAY_MCP_APPS": setting.upper()}).apps == setting
+    with pytest.raises(SystemExit, match="RUNWAY_MCP_APPS must be one of auto, on, off"):
+        Settings.from_env(env={"RUNWAY_MCP_APPS": "yes"})
+    # "on": also a client that did not say it has Apps (a stateless HTTP server cannot see what a
+    # handshake-era client said); "off": not even a client that did.
+    async with mcp(sim, tmp_path, with_apps=setting == "off", apps=setting) as c:
+        tools = wire((await c.list_tools()).tools)
+        resources = [str(r.uri) for r in (await c.list_resources()).resources]
+        task_id = await made(c)
+        r = await c.call_tool("app_task", {"task_id": task_id})
+    names = {t["name"] for t in tools}
+    stamped = {t["name"] for t in tools if "_meta" in t}
+    if setting == "on":
+        assert APP_ONLY <= names and apps.STUDIO_URI in resources and "generate_image_gen4" in stamped
+        assert not r.is_error and data(r)["task_id"] == task_id
+    else:
+        assert not APP_ONLY & names and not stamped and not [u for u in resources if u.startswith("ui://")]
+        assert r.is_error and "Unknown tool: app_task" in text(r)
 
 
 async def test_app_only_tools_stay_out_of_the_models_context(sim, tmp_path):
@@ -200,9 +229,13 @@ async def test_app_media_above_the_cap_sends_no_bytes(sim, tmp_path):
         # (The simulator pads only videos.)
         task_id = await made(c, args={**VIDEO, "prompt_text": f"a long fox [sim:output_bytes={size}]"})
         r = await c.call_tool("app_media", {"task_id": task_id})
+        # What the page may still read through the host, when the user asks.
+        blob = (await c.read_resource(data(r)["resource"])).contents[0]
     m = data(r)
     assert not r.is_error and m["too_large"] and m["data_uri"] is None and m["bytes"] == size
     assert m["url"].startswith("http") and f"over the {app_tools.MEDIA_MAX_BYTES >> 20} MiB" in text(r)
+    assert m["resource"] == f"runway://task/{task_id}/output/0.mp4" and blob.mime_type == "video/mp4"
+    assert len(base64.b64decode(blob.blob)) == size  # type: ignore[union-attr]
 
 
 async def test_app_tasks_filters_pages_and_totals(sim, tmp_path):
@@ -240,6 +273,16 @@ async def test_app_tasks_filters_pages_and_totals(sim, tmp_path):
 
 
 # ---- follow-ups ----
+
+def is_output(value: Any, task: dict[str, Any], index: int = 0) -> bool:
+    """Whether a request's media value is output `index` of `task`: its URL, or (as the core sends
+    a small saved file) the saved file's bytes as a data: URI."""
+    if not isinstance(value, str):
+        return False
+    if value.startswith("data:"):
+        return base64.b64decode(value.split(",", 1)[1]) == Path(task["files"][index]["path"]).read_bytes()
+    return value.split("?")[0] == task["outputs"][index].split("?")[0]
+
 
 @pytest.mark.parametrize("action", ["upscale", "variation"])
 async def test_a_follow_up_without_confirm_prices_it_and_makes_nothing(sim, tmp_path, action):
@@ -318,15 +361,16 @@ async def test_a_follow_up_over_the_budget_is_refused_and_makes_nothing(sim, tmp
     assert len(creates(sim)) == before and len(after) == rows
 
 
-async def test_a_follow_up_over_the_budget_asks_the_user_where_the_client_can(sim, tmp_path):
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_follow_up_over_the_budget_asks_the_user_where_the_client_can(sim, tmp_path, mode):
     async with mcp(sim, tmp_path) as c:
         task_id = await made(c)
     no, yes = conftest.Asker("spend", "accept", False), conftest.Asker("spend", "accept", True)
-    async with mcp(sim, tmp_path, asker=no, max_credits=LIMIT) as c:
+    async with mcp(sim, tmp_path, mode=mode, asker=no, max_credits=LIMIT) as c:
         before = len(creates(sim))
         declined = await c.call_tool("app_follow_up", {"task_id": task_id, "action": "variation", "confirm": True})
         assert declined.is_error and len(creates(sim)) == before
-    async with mcp(sim, tmp_path, asker=yes, max_credits=LIMIT) as c:
+    async with mcp(sim, tmp_path, mode=mode, asker=yes, max_credits=LIMIT) as c:
         r = await c.call_tool("app_follow_up", {"task_id": task_id, "action": "variation", "confirm": True})
     assert len(no.asked) == 1 and f"RUNWAY_MCP_MAX_CREDITS={LIMIT}" in no.asked[0]
     assert not r.is_error and len(yes.asked) == 1 and len(creates(sim)) == before + 1
@@ -343,3 +387,67 @@ async def test_follow_ups_a_kind_does_not_have_are_refused(sim, tmp_path):
     assert hdr.is_error and "not offered for image outputs" in text(hdr)
     assert restyle.is_error and "give the new style as prompt" in text(restyle)
     assert unknown.is_error and "not one of" in text(unknown)
+
+
+@pytest.mark.parametrize("action", ["extend", "restyle", "add_sound", "hdr"])
+async def test_each_video_follow_up_runs_its_tool_on_the_output(sim, tmp_path, action):
+    tool = app_tools.fu.BY_TOOL[action]["video"]
+    async with mcp(sim, tmp_path) as c:
+        task_id = await made(c)
+        source = data(await c.call_tool("get_task_status", {"task_id": task_id}))
+        args = {"task_id": task_id, "action": action, "prompt": "in watercolour"}
+        estimate = data(await c.call_tool("app_follow_up", args))
+        r = await c.call_tool("app_follow_up", {**args, "confirm": True})
+        row = next(x for x in await journal(c) if x["task_id"] == data(r)["task_id"])
+    assert not r.is_error, text(r)
+    sent = creates(sim)[-1]
+    # The endpoint and model of the tool's own row, the output as the request's video.
+    endpoints = next(g.endpoints for g in GENERATORS if g.name == tool)
+    assert row["tool"] == tool and sent["path"] in {f"/v1/{e}" for e in endpoints}
+    assert row["model"] == estimate["model"] == sent["body"]["model"]
+    assert any(is_output(v, source) for v in sent["body"].values())
+    if action in app_tools.fu.PROMPTED:
+        assert "in watercolour" in json.dumps(sent["body"])
+
+
+async def test_an_image_restyle_takes_the_output_as_its_reference(sim, tmp_path):
+    async with mcp(sim, tmp_path) as c:
+        task_id = await made(c, "generate_image_gen4", {"prompt_text": "a kite", "ratio": "1280:720"})
+        source = data(await c.call_tool("get_task_status", {"task_id": task_id}))
+        r = await c.call_tool("app_follow_up", {"task_id": task_id, "action": "restyle", "prompt": "as a woodcut",
+                                                "confirm": True})
+        done = data(await c.call_tool("wait_for_task", {"task_id": data(r)["task_id"]}))
+    assert not r.is_error, text(r)
+    body = creates(sim)[-1]["body"]
+    assert creates(sim)[-1]["path"] == "/v1/text_to_image" and body["ratio"] == "1280:720"
+    assert body["promptText"] == "@source as a woodcut" and body["referenceImages"][0]["tag"] == "source"
+    assert is_output(body["referenceImages"][0]["uri"], source) and done["status"] == "SUCCEEDED"
+
+
+async def test_over_http_each_key_sees_its_own_and_media_comes_without_saving(tmp_path):
+    sim = runway_core.Simulator(task_seconds=0.4, extra_keys=[ALICE, BOB])
+    image = {"prompt_text": "alice's kite", "ratio": "1280:720"}
+
+    @asynccontextmanager
+    async def user(base: str, key: str) -> AsyncIterator[Client]:
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60)
+        async with Client(streamable_http_client(f"{base}/mcp", http_client=http), extensions=APPS) as c:
+            yield c
+
+    try:
+        with server(sim, tmp_path, "--require-key") as (base, _):
+            async with user(base, ALICE) as alice, user(base, BOB) as bob:
+                mine = await made(alice, "generate_image_gen4", image)
+                theirs = await made(bob, "generate_image_gen4", {**image, "prompt_text": "bob's kite"})
+                alice_sees = data(await alice.call_tool("app_tasks", {}))
+                bob_reads = await bob.call_tool("app_task", {"task_id": mine})
+                bob_follows = await bob.call_tool("app_follow_up", {"task_id": mine, "action": "variation"})
+                m = data(await alice.call_tool("app_media", {"task_id": mine}))
+                blob = (await alice.read_resource(f"runway://task/{mine}/output/0.png")).contents[0]
+    finally:
+        sim.close()
+    assert [t["task_id"] for t in alice_sees["tasks"]] == [mine] and theirs != mine
+    assert bob_reads.is_error and "404" in text(bob_reads) and bob_follows.is_error
+    # Saving is off over HTTP: the output is fetched for the frame, as the resource read gives it.
+    assert not (tmp_path / "runway-mcp-outputs").exists()
+    assert base64.b64decode(m["data_uri"].split(",", 1)[1]) == base64.b64decode(blob.blob)  # type: ignore[union-attr]

@@ -52,22 +52,25 @@ def extension() -> Apps:
 APP_TOOL_NAMES = frozenset(fn.__name__ for fn, _ in APP_TOOLS)
 
 
-def supported(rc: Optional[ServerRequestContext[Any, Any]]) -> bool:
+def supported(rc: Optional[ServerRequestContext[Any, Any]], mode: str = "auto") -> bool:
+    """Whether this request's client is offered the studio (RUNWAY_MCP_APPS: `mode`)."""
+    if mode != "auto":
+        return mode == "on"
     return rc is not None and client_supports_apps(rc)
 
 
-def listed(rc: ServerRequestContext[Any, Any], tools: list[dict[str, Any]], ui_tools: frozenset[str]) -> list[dict[str, Any]]:
+def listed(rc: ServerRequestContext[Any, Any], tools: list[dict[str, Any]], ui_tools: frozenset[str],
+           mode: str = "auto") -> list[dict[str, Any]]:
     """tools/list (wire form) as this request's client gets it: for an Apps client, the studio's URI
     on the tools that open it; for any other, without the app-only tools (and nothing else changed)."""
-    if not supported(rc):
+    if not supported(rc, mode):
         return [t for t in tools if t.get("name") not in APP_TOOL_NAMES]
-    for t in tools:
-        if t.get("name") in ui_tools:
-            t["_meta"] = {**(t.get("_meta") or {}), **UI_META}
-    return tools
+    # New dicts: the listing may be shared with other requests.
+    return [{**t, "_meta": {**(t.get("_meta") or {}), **UI_META}} if t.get("name") in ui_tools else t for t in tools]
 
 
-def resources_listed(rc: ServerRequestContext[Any, Any], resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def resources_listed(rc: ServerRequestContext[Any, Any], resources: list[dict[str, Any]],
+                     mode: str = "auto") -> list[dict[str, Any]]:
     """resources/list without the studio for a client without Apps (the spec lets a server leave
     UI resources out of the list; tools name them)."""
-    return resources if supported(rc) else [r for r in resources if not str(r.get("uri", "")).startswith("ui://")]
+    return resources if supported(rc, mode) else [r for r in resources if not str(r.get("uri", "")).startswith("ui://")]

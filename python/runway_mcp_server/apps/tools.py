@@ -21,12 +21,13 @@ from runway_core import RunwayError
 
 from .. import budget
 from ..pool import svc_of
-from ..results import plain
+from ..results import output_uri, plain
 from . import follow_ups as fu
 
 # The largest output app_media sends to the frame: the bytes go base64 in one JSON-RPC message
 # through the host (about 4/3 of the file, held a few times over on the way). Larger outputs are
-# not sent: the result says so and gives Runway's URL to open instead.
+# not sent: the result says so and gives the output's runway:// resource (which the page reads
+# through the host only when the user asks) and Runway's URL to open instead.
 MEDIA_MAX_BYTES = 16 << 20
 
 PAGE = 24
@@ -156,15 +157,18 @@ class Media(BaseModel):
     data_uri: Optional[str] = None
     too_large: bool = False
     url: Optional[str] = None
+    # Above the cap: the runway:// resource the frame may still read through the host, at its own cost.
+    resource: Optional[str] = None
 
 
 def _media(task_id: str, index: int, path: str, mime: Optional[str], url: Optional[str]) -> CallToolResult:
     size = os.path.getsize(path)
     mime = mime or "application/octet-stream"
     if size > MEDIA_MAX_BYTES:
-        m = Media(task_id=task_id, index=index, mime_type=mime, bytes=size, too_large=True, url=url)
+        m = Media(task_id=task_id, index=index, mime_type=mime, bytes=size, too_large=True, url=url,
+                  resource=output_uri(task_id, index, url) if url else None)
         return plain(m, f"Output {index} of task {task_id} is {size >> 20} MiB, over the {MEDIA_MAX_BYTES >> 20} MiB "
-                        "shown here: open its URL (valid 24-48 h) or the saved file instead.")
+                        "sent here: read its resource, or open its URL (valid 24-48 h) or the saved file instead.")
     with open(path, "rb") as f:
         data = base64.b64encode(f.read()).decode()
     m = Media(task_id=task_id, index=index, mime_type=mime, bytes=size, data_uri=f"data:{mime};base64,{data}")
