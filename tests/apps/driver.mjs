@@ -36,7 +36,7 @@ async function shot(name) {
     await page.setViewportSize({ width: size.width, height });
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   }
-  await page.screenshot({ path });
+  await page.screenshot({ path, animations: "disabled" }); // transitions finished, not caught half-way
   shots.push(path);
 }
 
@@ -224,6 +224,7 @@ const scenarios = {
     await visible("player-video");
     facts.video = await mediaReady("player-video");
     facts.player = await playerFacts();
+    facts.done = parseFloat(await tid("progress").getAttribute("data-value"));
     await shot("progress-done");
   },
 

@@ -142,7 +142,7 @@ async def test_progress_while_running_then_the_output(sim, tmp_path):
     # The call returned before the task ended; the view followed it to the end.
     assert task["status"] != "SUCCEEDED" and task["outputs"] == []
     first, later = facts["progress"]
-    assert 0 < first < later < 1
+    assert 0 < first < later < 1 and facts["done"] == 1
     assert facts["player"]["task-id"] == task["task_id"] and facts["player"]["status"] == "SUCCEEDED"
     assert facts["video"]["src"].startswith("data:video/")
     assert len(creates(sim)) == 1
