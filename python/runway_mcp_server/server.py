@@ -18,7 +18,7 @@ from mcp.types import Tool
 
 import runway_core
 
-from . import sets, tools
+from . import events, pgbus, sets, subscriptions, tools
 from .auth import Refused, key_id, request_key
 from .pool import Pool, TooBusy
 from .prompts import register_prompts
@@ -97,6 +97,9 @@ class RunwayMCP(MCPServer):
     toolsets_started: frozenset[str] = frozenset((sets.DEFAULT,))
     _toolsets_process: set[str]
     _offered: Optional[dict[str, list[str]]] = None
+    # Task changes, published on the subscription bus (events.py); handshake-era subscriptions.
+    task_events: events.TaskEvents
+    resource_subscriptions: subscriptions.ResourceSubscriptions
 
     async def offered(self) -> dict[str, list[str]]:
         """Set -> its tools on this server, in the table's order; sets without a tool left out."""
@@ -125,7 +128,7 @@ class RunwayMCP(MCPServer):
 
     async def read_resource(self, uri: Any, context: Any = None) -> Any:
         contents = await super().read_resource(uri, context)
-        if str(uri).startswith("runway://task/") and isinstance(contents, list):
+        if str(uri).startswith("runway://task/") and "/output/" in str(uri) and isinstance(contents, list):
             # One template serves every kind of output: the type comes from the name's extension.
             mime = mimetypes.guess_type(str(uri))[0] or "application/octet-stream"
             contents = [ReadResourceContents(content=c.content, mime_type=mime, meta=c.meta) for c in contents]
@@ -190,9 +193,14 @@ class RunwayMCP(MCPServer):
 
 def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
     """The server; `table` says which set each tool is in (default: tools/toolsets.py)."""
+    # Task events reach listen streams and subscribed sessions through this bus; between replicas
+    # sharing a PostgreSQL journal, through the database (LISTEN/NOTIFY).
+    bus = pgbus.bus_for(settings.journal)
+
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Pool]:
-        pool = Pool(settings)
+        await pgbus.start(bus)
+        pool = Pool(settings, mcp.task_events)
         mcp.pool = pool
         resuming = asyncio.ensure_future(pool.default.resume())
         try:
@@ -202,9 +210,11 @@ def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
             resuming.cancel()
             await pool.release_leases()
             pool.close()
+            await pgbus.stop(bus)
 
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
-                    tools=tools.build())
+                    tools=tools.build(), subscriptions=bus)
+    mcp.task_events = events.TaskEvents(bus)
     mcp.settings_ = settings
     mcp.middleware.append(mcp.filter_tools)
     mcp.table = table or sets.TABLE
@@ -217,5 +227,6 @@ def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
         lambda notification_options=None, *a, **k: init_options(
             notification_options or NotificationOptions(tools_changed=True), *a, **k))
     tools.register_resources(mcp)
+    mcp.resource_subscriptions = subscriptions.register(lowlevel, bus)
     register_prompts(mcp)
     return mcp

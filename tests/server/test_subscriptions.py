@@ -1,0 +1,127 @@
+"""Following a task by its resource, through the SDK's client: `subscriptions/listen` on 2026-07-28,
+`resources/subscribe` on handshake-era versions, and across two replicas over HTTP whose events
+travel through a real PostgreSQL (LISTEN/NOTIFY)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.client.subscriptions import ResourceUpdated
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.types import ResourceUpdatedNotification
+
+import runway_core
+from runway_mcp_server import pgbus
+from runway_mcp_server.server import build
+from runway_mcp_server.settings import Settings
+
+from conftest import FAST_POLL
+from fixtures.pg import pg_server, pg_url  # noqa: F401  (fixtures)
+from test_http import ALICE, server, user
+
+# Bounds waits that end at once when things work, so a regression fails instead of hanging.
+HANG = 60
+
+
+@pytest.fixture
+def sim():
+    s = runway_core.Simulator(task_seconds=1.0, extra_keys=[ALICE])
+    yield s
+    s.close()
+
+
+def settings(sim: runway_core.Simulator, tmp_path: Path) -> Settings:
+    return Settings(api_key=sim.api_key, base_url=sim.base_url, output_dir=str(tmp_path / "out"),
+                    journal=str(tmp_path / "journal.sqlite3"), max_wait=30, poll=FAST_POLL)
+
+
+async def make(c: Client, prompt: str) -> str:
+    r = await c.call_tool("generate_image_gen4", {"prompt_text": prompt, "ratio": "1280:720", "wait_for_completion": False})
+    assert not r.is_error, r
+    return str(r.structured_content["task_id"])  # type: ignore[index]
+
+
+async def state(c: Client, task_id: str) -> dict[str, Any]:
+    read = await c.read_resource(f"runway://task/{task_id}")
+    assert read.contents[0].mime_type == "application/json"
+    return json.loads(read.contents[0].text)  # type: ignore[union-attr]
+
+
+async def follow(c: Client, task_id: str, sub: Any) -> list[str]:
+    """The states read on each event, until the task has finished."""
+    seen: list[str] = []
+    async with asyncio.timeout(HANG):
+        async for event in sub:
+            assert event == ResourceUpdated(uri=f"runway://task/{task_id}")
+            seen.append((await state(c, task_id))["status"])
+            if seen[-1] in runway_core.FINAL_TASK_STATES:
+                return seen
+    raise AssertionError(f"the stream ended before the task finished: {seen}")
+
+
+async def test_listen_delivers_a_followed_tasks_changes_on_the_2026_protocol(sim, tmp_path):
+    async with Client(build(settings(sim, tmp_path)), mode="auto") as c:
+        assert c.protocol_version == "2026-07-28"
+        assert c.server_capabilities.resources and c.server_capabilities.resources.subscribe
+        task_id, other = await make(c, "a followed fox [sim:seconds=3]"), await make(c, "an unfollowed fox")
+        async with c.listen(resource_subscriptions=[f"runway://task/{task_id}"]) as sub:
+            assert sub.honored.resource_subscriptions == [f"runway://task/{task_id}"]
+            # Both are followed to their end by the server; only the subscribed one is heard of.
+            waiting = asyncio.gather(c.call_tool("wait_for_task", {"task_id": other}),
+                                     c.call_tool("wait_for_task", {"task_id": task_id}))
+            seen = await follow(c, task_id, sub)
+            assert seen[-1] == "SUCCEEDED"
+            await waiting
+
+
+async def test_subscribe_on_a_handshake_era_session_and_unsubscribe(sim, tmp_path):
+    heard: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            heard.append(message.params.uri)
+
+    async with Client(build(settings(sim, tmp_path)), mode="legacy", message_handler=on_message) as c:
+        assert c.protocol_version != "2026-07-28"
+        assert c.server_capabilities.resources and c.server_capabilities.resources.subscribe
+        kept, dropped = await make(c, "a kept fox"), await make(c, "a dropped fox")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)  # the SDK marks them as handshake-era only
+            for t in (kept, dropped):
+                await c.subscribe_resource(f"runway://task/{t}")
+            await c.unsubscribe_resource(f"runway://task/{dropped}")
+        # The dropped one finishes first: had it been heard, it would be before the kept one's end.
+        assert (await c.call_tool("wait_for_task", {"task_id": dropped})).structured_content["status"] == "SUCCEEDED"  # type: ignore[index]
+        assert (await c.call_tool("wait_for_task", {"task_id": kept})).structured_content["status"] == "SUCCEEDED"  # type: ignore[index]
+        async with asyncio.timeout(HANG):
+            while not heard:
+                await asyncio.sleep(0.05)
+        assert set(heard) == {f"runway://task/{kept}"}
+
+
+def test_events_cross_replicas_as_small_payloads():
+    event = ResourceUpdated(uri="runway://task/0f2c6f80-1111-4222-8333-444455556666")
+    assert pgbus.decode(pgbus.encode(event, "me")) == ("me", event)
+    assert len(pgbus.encode(event, "x" * 32)) < 200
+    for junk in ("", "[1]", "{}", '{"o": 1, "list": "nope"}', "not json"):
+        assert pgbus.decode(junk)[1] is None, junk
+
+
+async def test_an_event_about_a_task_on_one_replica_reaches_a_listener_on_another(sim, tmp_path, pg_url):
+    with server(sim, tmp_path, "--require-key", RUNWAY_MCP_JOURNAL=pg_url) as (a, _), \
+            server(sim, tmp_path, "--require-key", RUNWAY_MCP_JOURNAL=pg_url) as (b, _):
+        async with user(a, ALICE) as on_a, user(b, ALICE) as on_b:
+            assert on_a.protocol_version == "2026-07-28"
+            task_id = await make(on_b, "a fox made on b [sim:seconds=3]")
+            async with on_a.listen(resource_subscriptions=[f"runway://task/{task_id}"]) as sub:
+                # Only replica b follows the task; the listener is on a.
+                waiting = asyncio.ensure_future(on_b.call_tool("wait_for_task", {"task_id": task_id}))
+                seen = await follow(on_a, task_id, sub)
+                done = await waiting
+        assert seen[-1] == "SUCCEEDED" and done.structured_content["status"] == "SUCCEEDED"  # type: ignore[index]
