@@ -4,7 +4,12 @@ carries about it becomes `notifications/resources/updated` on that session's own
 
 On 2026-07-28 there is no such request: `subscriptions/listen` (the SDK's `ListenHandler`) serves
 the same events from the same bus. Where a session has no stream of its own to write to later
-(stateless HTTP), the subscription is accepted and nothing can reach it: such a client polls."""
+(stateless HTTP), the subscription is accepted and nothing can reach it: such a client polls.
+
+Over HTTP, where each request brings its user's key, a task is followed only by a key that can read
+it: a subscription to another key's task is not honored (left out of the listen stream's
+acknowledged filter; refused by resources/subscribe), so no one hears when someone else's task
+changes. Other URIs are honored and never fire."""
 
 from __future__ import annotations
 
@@ -15,8 +20,22 @@ from typing import Any
 
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
-from mcp.server.subscriptions import ResourceUpdated, ServerEvent, SubscriptionBus
-from mcp.types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.subscriptions import ListenHandler, ResourceUpdated, ServerEvent, SubscriptionBus
+from mcp.shared.exceptions import MCPError
+from mcp.types import (
+    INVALID_PARAMS,
+    EmptyResult,
+    SubscribeRequestParams,
+    SubscriptionsListenRequestParams,
+    SubscriptionsListenResult,
+    UnsubscribeRequestParams,
+)
+
+from runway_core import RunwayError
+
+from .auth import Refused, request_key
+from .events import TASK_URI
 
 log = logging.getLogger("runway_mcp_server")
 UPDATED = "notifications/resources/updated"
@@ -32,6 +51,8 @@ class ResourceSubscriptions:
         self.stop = bus.subscribe(self._deliver)
 
     async def subscribe(self, ctx: ServerRequestContext[Any, Any], params: SubscribeRequestParams) -> EmptyResult:
+        if not await readable(ctx, str(params.uri)):
+            raise MCPError(INVALID_PARAMS, f"{params.uri}: no such task for this key")
         conn = _connection(ctx)
         uris = self._uris.get(conn)
         if uris is None:
@@ -60,6 +81,40 @@ class ResourceSubscriptions:
                 t.add_done_callback(self._sending.discard)
 
 
+async def readable(ctx: ServerRequestContext[Any, Any], uri: str) -> bool:
+    """Whether this request's key may follow `uri`: a task's only when it can read the task (over
+    HTTP; on stdio the one user is the server's). Anything else: yes (it never fires)."""
+    task_id = uri[len(TASK_URI):] if uri.startswith(TASK_URI) else ""
+    pool = ctx.lifespan_context
+    settings = getattr(pool, "settings", None)
+    if not task_id or "/" in task_id or settings is None or not settings.remote:
+        return True
+    try:
+        svc = pool.service(request_key(getattr(ctx.request, "headers", None), settings))
+        await svc.client().get_task(task_id)
+        return True
+    except (Refused, ToolError, RunwayError):
+        return False
+
+
+class KeyedListen:
+    """`subscriptions/listen` as the SDK serves it, with the task URIs this request's key may not
+    read left out of the filter first (the acknowledgement then shows they are not honored)."""
+
+    def __init__(self, bus: SubscriptionBus) -> None:
+        self.inner = ListenHandler(bus)
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any],
+                       params: SubscriptionsListenRequestParams) -> SubscriptionsListenResult:
+        asked = params.notifications.resource_subscriptions
+        if asked:
+            kept = [u for u in asked if await readable(ctx, u)]
+            if kept != asked:
+                params = params.model_copy(update={"notifications": params.notifications.model_copy(
+                    update={"resource_subscriptions": kept})})
+        return await self.inner(ctx, params)
+
+
 def _connection(ctx: ServerRequestContext[Any, Any]) -> Connection:
     # The SDK gives request handlers no public handle on the connection (sets.py reads it so too);
     # it is what lasts from request to request and holds the session's own stream.
@@ -69,8 +124,10 @@ def _connection(ctx: ServerRequestContext[Any, Any]) -> Connection:
 
 def register(lowlevel: Any, bus: SubscriptionBus) -> ResourceSubscriptions:
     """Serves resources/subscribe and resources/unsubscribe on `lowlevel` (the SDK's `Server`), which
-    then advertises `resources.subscribe` on handshake-era versions."""
+    then advertises `resources.subscribe` on handshake-era versions, and subscriptions/listen in
+    place of the SDK's own handler (the same, with the key's check)."""
     subs = ResourceSubscriptions(bus)
+    lowlevel.add_request_handler("subscriptions/listen", SubscriptionsListenRequestParams, KeyedListen(bus))
     lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subs.subscribe)
     lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, subs.unsubscribe)
     return subs

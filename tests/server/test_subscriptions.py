@@ -10,10 +10,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.client.subscriptions import ResourceUpdated
-from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.types import ResourceUpdatedNotification
 
 import runway_core
@@ -23,7 +25,7 @@ from runway_mcp_server.settings import Settings
 
 from conftest import FAST_POLL
 from fixtures.pg import pg_server, pg_url  # noqa: F401  (fixtures)
-from test_http import ALICE, server, user
+from test_http import ALICE, BOB, server, user
 
 # Bounds waits that end at once when things work, so a regression fails instead of hanging.
 HANG = 60
@@ -31,7 +33,7 @@ HANG = 60
 
 @pytest.fixture
 def sim():
-    s = runway_core.Simulator(task_seconds=1.0, extra_keys=[ALICE])
+    s = runway_core.Simulator(task_seconds=1.0, extra_keys=[ALICE, BOB])
     yield s
     s.close()
 
@@ -125,3 +127,19 @@ async def test_an_event_about_a_task_on_one_replica_reaches_a_listener_on_anothe
                 seen = await follow(on_a, task_id, sub)
                 done = await waiting
         assert seen[-1] == "SUCCEEDED" and done.structured_content["status"] == "SUCCEEDED"  # type: ignore[index]
+
+
+async def test_over_http_only_the_key_that_made_a_task_follows_it(sim, tmp_path):
+    with server(sim, tmp_path, "--require-key") as (base, _):
+        async with user(base, ALICE) as alice, user(base, BOB) as bob:
+            uri = f"runway://task/{await make(alice, 'alice fox')}"
+            async with alice.listen(resource_subscriptions=[uri]) as mine:
+                assert mine.honored.resource_subscriptions == [uri]
+            async with bob.listen(resource_subscriptions=[uri, "test://anything"]) as theirs:
+                assert theirs.honored.resource_subscriptions == ["test://anything"]
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {BOB}"}, timeout=60)
+        async with Client(streamable_http_client(f"{base}/mcp", http_client=http), mode="legacy") as bob:
+            with warnings.catch_warnings(), pytest.raises(MCPError) as refused:
+                warnings.simplefilter("ignore", MCPDeprecationWarning)
+                await bob.subscribe_resource(uri)
+            assert "no such task" in str(refused.value)
