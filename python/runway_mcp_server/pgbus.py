@@ -30,6 +30,7 @@ from runway_core import RunwayError
 log = logging.getLogger("runway_mcp_server")
 
 CHANNEL = "runway_mcp_events"
+OUTBOX = 1024
 _KINDS: dict[str, ServerEvent] = {"tools": ToolsListChanged(), "prompts": PromptsListChanged(),
                                   "resources": ResourcesListChanged()}
 
@@ -63,6 +64,10 @@ class PgSubscriptionBus:
         self._channel = runway_core.PgChannel(url, channel)  # connects when first used
         self._origin = uuid.uuid4().hex  # this replica: its own events come back by LISTEN and are skipped
         self._pump: Optional[asyncio.Task[None]] = None
+        # Sent in order by one task, so that a slow or absent database never holds up the work that
+        # publishes (a wait's progress); beyond OUTBOX events waiting, new ones are dropped.
+        self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX)
+        self._sender: Optional[asyncio.Task[None]] = None
 
     async def start(self) -> None:
         """Listens (returns once the database takes the LISTEN; a database away at start is
@@ -72,18 +77,28 @@ class PgSubscriptionBus:
         except RunwayError as e:
             log.warning("subscription events from other replicas: not listening yet (%s); retrying", e)
         self._pump = asyncio.ensure_future(self._receive())
+        self._sender = asyncio.ensure_future(self._send())
 
     async def stop(self) -> None:
-        if self._pump is not None:
-            self._pump.cancel()
+        for t in (self._pump, self._sender):
+            if t is not None:
+                t.cancel()
         self._channel.close()
 
     async def publish(self, event: ServerEvent) -> None:
         await self._local.publish(event)
         try:
-            await self._channel.notify(encode(event, self._origin))
-        except RunwayError as e:
-            log.warning("an event did not reach the other replicas: %s", e)
+            self._outbox.put_nowait(encode(event, self._origin))
+        except asyncio.QueueFull:
+            log.warning("an event was not sent to the other replicas: %d are waiting for the database", OUTBOX)
+
+    async def _send(self) -> None:
+        while True:
+            payload = await self._outbox.get()
+            try:
+                await self._channel.notify(payload)
+            except RunwayError as e:
+                log.warning("an event did not reach the other replicas: %s", e)
 
     def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
         return self._local.subscribe(listener)

@@ -147,3 +147,44 @@ async def test_over_http_only_the_key_that_made_a_task_follows_it(sim, tmp_path)
                 await bob.subscribe_resource("test://watched-resource")
                 await bob.unsubscribe_resource("test://watched-resource")
             assert "no such task" in str(refused.value)
+
+
+async def test_the_postgresql_bus_delivers_to_the_other_replica_once_and_not_back(pg_url):
+    a, b = pgbus.PgSubscriptionBus(pg_url), pgbus.PgSubscriptionBus(pg_url)
+    on_a: list[Any] = []
+    on_b: list[Any] = []
+    a.subscribe(on_a.append)
+    b.subscribe(on_b.append)
+    await a.start()
+    await b.start()
+    try:
+        first, second = ResourceUpdated(uri="runway://task/first"), ResourceUpdated(uri="runway://task/second")
+        await a.publish(first)
+        assert on_a == [first]  # at once, locally
+        async with asyncio.timeout(HANG):
+            while not on_b:
+                await asyncio.sleep(0.02)
+            await b.publish(second)
+            while len(on_a) < 2:
+                await asyncio.sleep(0.02)
+        # a's own NOTIFY came back to a before b's (it was sent first) and was skipped.
+        assert on_a == [first, second] and on_b == [first, second]
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_the_postgresql_bus_serves_locally_when_the_database_is_away(caplog):
+    bus = pgbus.PgSubscriptionBus("postgresql://runway:s3cret@127.0.0.1:1/nowhere?connect_timeout=2")
+    heard: list[Any] = []
+    bus.subscribe(heard.append)
+    await bus.start()  # logged, retried in the background
+    try:
+        await bus.publish(ResourceUpdated(uri="runway://task/x"))
+        assert heard == [ResourceUpdated(uri="runway://task/x")]
+        async with asyncio.timeout(HANG):
+            while "did not reach the other replicas" not in caplog.text:
+                await asyncio.sleep(0.02)
+    finally:
+        await bus.stop()
+    assert "127.0.0.1:1" in caplog.text and "s3cret" not in caplog.text
