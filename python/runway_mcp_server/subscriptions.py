@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from typing import Any
+from typing import Any, Optional
 
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
@@ -24,6 +24,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.subscriptions import ListenHandler, ResourceUpdated, ServerEvent, SubscriptionBus
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
+    INTERNAL_ERROR,
     INVALID_PARAMS,
     EmptyResult,
     SubscribeRequestParams,
@@ -49,6 +50,8 @@ class ResourceSubscriptions:
         self._uris: weakref.WeakKeyDictionary[Connection, set[str]] = weakref.WeakKeyDictionary()
         self._sending: set[asyncio.Task[None]] = set()
         self.stop = bus.subscribe(self._deliver)
+        # The subscriptions/listen handler (2026-07-28), set by `register`.
+        self.listen: Optional[KeyedListen] = None
 
     async def subscribe(self, ctx: ServerRequestContext[Any, Any], params: SubscribeRequestParams) -> EmptyResult:
         if not await readable(ctx, str(params.uri)):
@@ -103,9 +106,18 @@ class KeyedListen:
 
     def __init__(self, bus: SubscriptionBus) -> None:
         self.inner = ListenHandler(bus)
+        self.closed = False
+
+    def close(self) -> None:
+        """Stopping (SIGTERM over HTTP): every open stream ends gracefully (its client listens again,
+        on another replica) and new ones are refused; else they would hold the stop to its end."""
+        self.closed = True
+        self.inner.close()
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any],
                        params: SubscriptionsListenRequestParams) -> SubscriptionsListenResult:
+        if self.closed:
+            raise MCPError(INTERNAL_ERROR, "this server is shutting down: listen again (another replica answers)")
         asked = params.notifications.resource_subscriptions
         if asked:
             kept = [u for u in asked if await readable(ctx, u)]
@@ -127,7 +139,8 @@ def register(lowlevel: Any, bus: SubscriptionBus) -> ResourceSubscriptions:
     then advertises `resources.subscribe` on handshake-era versions, and subscriptions/listen in
     place of the SDK's own handler (the same, with the key's check)."""
     subs = ResourceSubscriptions(bus)
-    lowlevel.add_request_handler("subscriptions/listen", SubscriptionsListenRequestParams, KeyedListen(bus))
+    subs.listen = KeyedListen(bus)
+    lowlevel.add_request_handler("subscriptions/listen", SubscriptionsListenRequestParams, subs.listen)
     lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subs.subscribe)
     lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, subs.unsubscribe)
     return subs

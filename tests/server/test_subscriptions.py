@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import warnings
 from pathlib import Path
 from typing import Any
@@ -188,3 +189,16 @@ async def test_the_postgresql_bus_serves_locally_when_the_database_is_away(caplo
     finally:
         await bus.stop()
     assert "127.0.0.1:1" in caplog.text and "s3cret" not in caplog.text
+
+
+async def test_sigterm_ends_listen_streams_so_the_stop_does_not_wait_for_them(sim, tmp_path):
+    # A grace period far beyond the wait below: an open stream holding the stop would fail the test.
+    with server(sim, tmp_path, "--require-key", RUNWAY_MCP_GRACE_SECONDS="600") as (base, proc):
+        async with user(base, ALICE) as alice:
+            task_id = await make(alice, "a fox")
+            async with alice.listen(resource_subscriptions=[f"runway://task/{task_id}"]) as sub:
+                proc.send_signal(signal.SIGTERM)
+                async with asyncio.timeout(HANG):
+                    async for _ in sub:  # events until the server ends the stream, gracefully
+                        pass
+        assert proc.wait(timeout=HANG) == 0
