@@ -35,11 +35,12 @@ _KINDS: dict[str, ServerEvent] = {"tools": ToolsListChanged(), "prompts": Prompt
                                   "resources": ResourcesListChanged()}
 
 
-def encode(event: ServerEvent, origin: str) -> str:
+def encode(event: ServerEvent, origin: str) -> Optional[str]:
+    """The payload of an event; None for a kind this version does not send between replicas."""
     if isinstance(event, ResourceUpdated):
         return json.dumps({"o": origin, "uri": event.uri}, separators=(",", ":"))
-    kind = next(k for k, v in _KINDS.items() if v == event)
-    return json.dumps({"o": origin, "list": kind}, separators=(",", ":"))
+    kind = next((k for k, v in _KINDS.items() if v == event), None)
+    return None if kind is None else json.dumps({"o": origin, "list": kind}, separators=(",", ":"))
 
 
 def decode(payload: str) -> tuple[Optional[str], Optional[ServerEvent]]:
@@ -87,8 +88,11 @@ class PgSubscriptionBus:
 
     async def publish(self, event: ServerEvent) -> None:
         await self._local.publish(event)
+        payload = encode(event, self._origin)
+        if payload is None:
+            return
         try:
-            self._outbox.put_nowait(encode(event, self._origin))
+            self._outbox.put_nowait(payload)
         except asyncio.QueueFull:
             log.warning("an event was not sent to the other replicas: %d are waiting for the database", OUTBOX)
 

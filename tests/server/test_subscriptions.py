@@ -15,7 +15,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.client.subscriptions import ResourceUpdated
+from mcp.client.subscriptions import ResourceUpdated, ToolsListChanged
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.types import ResourceUpdatedNotification
 
@@ -110,8 +110,10 @@ async def test_subscribe_on_a_handshake_era_session_and_unsubscribe(sim, tmp_pat
 
 def test_events_cross_replicas_as_small_payloads():
     event = ResourceUpdated(uri="runway://task/0f2c6f80-1111-4222-8333-444455556666")
-    assert pgbus.decode(pgbus.encode(event, "me")) == ("me", event)
-    assert len(pgbus.encode(event, "x" * 32)) < 200
+    assert pgbus.decode(pgbus.encode(event, "me") or "") == ("me", event)
+    assert len(pgbus.encode(event, "x" * 32) or "") < 200
+    tools = ToolsListChanged()
+    assert pgbus.decode(pgbus.encode(tools, "me") or "") == ("me", tools)
     for junk in ("", "[1]", "{}", '{"o": 1, "list": "nope"}', "not json"):
         assert pgbus.decode(junk)[1] is None, junk
 
