@@ -75,11 +75,6 @@ impl PyPgChannel {
         )
     }
 
-    /// How many times LISTEN took (1, then one more after each reconnection); 0 before.
-    fn listens(&self) -> u64 {
-        self.listener.try_lock().ok().and_then(|l| l.as_ref().map(Listener::listens)).unwrap_or(0)
-    }
-
     fn __aiter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
