@@ -6,9 +6,10 @@ outputs saved, cancelled), `TaskEvents.task_changed` says so on the server's `Su
 - on handshake-era versions, after `resources/subscribe` on that URI (`subscriptions.py`);
 - on another replica, when the journal is PostgreSQL (`pgbus.py` carries the bus between them).
 
-An event is a level trigger ("read it again"), so one per change of (status, saved) is enough:
-repeats of the same state are not sent again (per process; another replica may repeat one, which
-only makes a client read once more)."""
+An event is a level trigger ("read it again"), so one per change of state is enough: the status,
+whether the outputs are saved, and while running each quarter of the progress (a few events per
+task, not one per poll). Repeats of a state are not sent again (per process; another replica may
+repeat one, which only makes a client read once more)."""
 
 from __future__ import annotations
 
@@ -34,16 +35,22 @@ class TaskEvents:
 
     def __init__(self, bus: Optional[SubscriptionBus] = None) -> None:
         self.bus = bus
-        self._last: OrderedDict[str, tuple[str, bool]] = OrderedDict()
+        self._last: OrderedDict[str, tuple[str, int, bool]] = OrderedDict()
 
-    async def task_changed(self, task_id: str, status: Optional[str], *, saved: bool = False) -> None:
-        """Task `task_id` is now `status` (a Runway state, or SUBMITTED just after the create);
-        `saved`: its outputs were saved. Never raises: a client that misses an event reads the
-        task when it looks again."""
+    async def task_changed(self, task_id: str, status: Optional[str], *, progress: Optional[float] = None,
+                           saved: bool = False) -> None:
+        """Task `task_id` is now `status` (a Runway state, or SUBMITTED just after the create), at
+        `progress` (0..1, while RUNNING); `saved`: its outputs were saved. Never raises: a client
+        that misses an event reads the task when it looks again."""
         if self.bus is None or not task_id:
             return
-        state = (status or "SUBMITTED", saved)
-        if self._last.get(task_id) == state:
+        status = status or "SUBMITTED"
+        quarter = min(int(progress * 4), 3) if status == "RUNNING" and progress is not None else -1
+        last = self._last.get(task_id)
+        # Once saved, a finished task's later reports (without the flag) are the same state.
+        saved = saved or (last is not None and last[2] and last[0] == status)
+        state = (status, quarter, saved)
+        if last == state:
             return
         self._last[task_id] = state
         self._last.move_to_end(task_id)

@@ -122,12 +122,12 @@ class RunwayService:
     async def result(self, task: runway_core.Task, **kw: Any) -> TaskResult:
         model, estimated, _ = await self.recall(task.id)
         r = task_result(task, model=model, estimated=estimated, simulated=self.simulated, **kw)
-        await self.events.task_changed(task.id, r.status)  # every state the server reports is announced
+        await self.events.task_changed(task.id, r.status, progress=task.progress)  # every state it reports
         return r
 
     async def observed(self, task: runway_core.Task) -> None:
         """A snapshot seen while following a task (a poll): announced when its state is new."""
-        await self.events.task_changed(task.id, task.status)
+        await self.events.task_changed(task.id, task.status, progress=task.progress)
 
     async def saved_files(self, task_id: str) -> Optional[list[OutputFile]]:
         """Files already saved for a task, by this process or (per the journal) an earlier one."""

@@ -1,6 +1,7 @@
 """Following a task by its resource, through the SDK's client: `subscriptions/listen` on 2026-07-28,
 `resources/subscribe` on handshake-era versions, and across two replicas over HTTP whose events
-travel through a real PostgreSQL (LISTEN/NOTIFY)."""
+travel through a real PostgreSQL (LISTEN/NOTIFY); what is announced and when; a stop with streams
+open."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.client.subscriptions import ResourceUpdated, ToolsListChanged
+from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.types import ResourceUpdatedNotification
 
 import runway_core
-from runway_mcp_server import pgbus
+from runway_mcp_server import events, pgbus
 from runway_mcp_server.server import build
 from runway_mcp_server.settings import Settings
 
@@ -106,6 +108,23 @@ async def test_subscribe_on_a_handshake_era_session_and_unsubscribe(sim, tmp_pat
             while not heard:
                 await asyncio.sleep(0.05)
         assert set(heard) == {f"runway://task/{kept}"}
+
+
+async def test_a_task_is_announced_once_per_state_and_quarter_of_progress():
+    bus = InMemorySubscriptionBus()
+    heard: list[Any] = []
+    bus.subscribe(heard.append)
+    ev = events.TaskEvents(bus)
+    steps = [("SUBMITTED", None, False), ("PENDING", None, False), ("PENDING", None, False),
+             ("RUNNING", 0.1, False), ("RUNNING", 0.2, False), ("RUNNING", 0.3, False), ("RUNNING", 0.8, False),
+             ("RUNNING", 1.0, False), ("SUCCEEDED", 1.0, False), ("SUCCEEDED", None, True),
+             ("SUCCEEDED", None, False), ("SUCCEEDED", None, True)]
+    for status, progress, saved in steps:
+        await ev.task_changed("t1", status, progress=progress, saved=saved)
+    await ev.task_changed("t2", "RUNNING")
+    # SUBMITTED, PENDING, RUNNING 0-25%, 25-50%, 75-100%, SUCCEEDED, saved; then t2.
+    assert heard == [ResourceUpdated(uri="runway://task/t1")] * 7 + [ResourceUpdated(uri="runway://task/t2")]
+    await events.TaskEvents().task_changed("t3", "RUNNING")  # no bus: nothing, no error
 
 
 def test_events_cross_replicas_as_small_payloads():
