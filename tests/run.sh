@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine, in phases, and prints how long each took:
-#   setup      .venv (maturin, pytest, the dev group), the npm test tools (tests/node, `npm ci`),
+#   setup      .venv (maturin, pytest, the dev group), the npm test tools (tests/node and the conformance
+#              suite with its Node in tests/conformance, `npm ci`),
 #              and the Debian packages some tests need (PostgreSQL, nginx, openssl) where missing
 #   lint       cargo fmt --check, clippy -D warnings, mypy --strict on both packages and the examples
 #   rust       cargo test (the pure-Rust logic)
@@ -69,6 +70,9 @@ fi
 # The MCP Inspector and mcpb (tests/packaging/test_client_configs.py), exactly as tests/node/package-lock.json pins
 # them (`npm ci` never rewrites the lock file).
 npm ci --prefix tests/node --no-audit --no-fund --silent
+# The official MCP conformance suite, 0.1 and 0.2 (tests/conformance/test_conformance.py), and the Node >= 22 it
+# needs (CI's is 20), exactly as tests/conformance/package-lock.json pins them; the suite runs on the pinned Node.
+npm ci --prefix tests/conformance --no-audit --no-fund --silent
 
 # Debian packages some tests need, installed where missing (as root, as CI runs; a normal user is
 # told what to do): `need WHY PACKAGE COMMAND...` (present when any COMMAND is there).

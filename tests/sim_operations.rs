@@ -215,7 +215,12 @@ async fn realtime_session_goes_through_its_states_and_conversations_follow() {
     assert_eq!(u["totalSessions"], 0, "{u}");
     let (st, _) = get(&s, "/v1/avatar_usage?startDate=2020-01-01T00:00:00Z&endDate=2021-01-01T00:00:00Z").await;
     assert_eq!(st, 400);
-    // DELETE cancels a live one.
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_live_realtime_session_cancels_it() {
+    // A session that lives a minute: on a loaded machine a fast one could end before the DELETE.
+    let s = sim(SimConfig { task_seconds: 60.0, pending_seconds: 0.0, ..Default::default() });
     let (_, v) = post(
         &s,
         "/v1/realtime_sessions",

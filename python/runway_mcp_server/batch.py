@@ -16,6 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 import runway_core
 from runway_core import RunwayError, TaskFailedError, TaskTimeoutError
 
+from . import notices
 from .results import TaskResult
 from .service import RunwayService
 
@@ -140,6 +141,7 @@ async def run(svc: RunwayService, ctx: Context, items: list[Item], wait: bool, m
                 r = await svc.result(e.task or task, waited=e.waited, reattached=task.reattached)
                 return _entry(it, r)
             except TaskFailedError as e:
+                notices.failed(task.id, e.task.failure, e.task.failure_code)
                 r = await svc.result(e.task, reattached=task.reattached)
             except RunwayError as e:
                 return _entry(it, await svc.result(task, reattached=task.reattached), error=str(e))

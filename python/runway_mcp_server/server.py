@@ -18,11 +18,12 @@ from mcp.types import Tool
 
 import runway_core
 
-from . import events, pgbus, sets, subscriptions, tools
+from . import events, notices, pgbus, sets, subscriptions, tools
 from .auth import Refused, key_id, request_key
 from .pool import Pool, TooBusy
 from .prompts import register_prompts
 from .settings import Settings
+from .tasks_ext import RunwayTasks
 
 INSTRUCTIONS = """Make and edit images, video and audio with Runway. Generation tools spend credits
 (1 credit = $0.01; a description's price range covers the models with a published price,
@@ -100,6 +101,8 @@ class RunwayMCP(MCPServer):
     # Task changes, published on the subscription bus (events.py); handshake-era subscriptions.
     task_events: events.TaskEvents
     resource_subscriptions: subscriptions.ResourceSubscriptions
+    # The tasks extension (SEP-2663): its on_task_changed is where task status events come from.
+    tasks: RunwayTasks
 
     async def offered(self) -> dict[str, list[str]]:
         """Set -> its tools on this server, in the table's order; sets without a tool left out."""
@@ -208,13 +211,17 @@ def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
         finally:
             mcp.pool = None
             resuming.cancel()
+            tasks_ext.close()
             await pool.release_leases()
             pool.close()
             await pgbus.stop(bus)
 
+    tasks_ext = RunwayTasks()  # generation calls answered with a task, for clients that take one
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
-                    tools=tools.build(), subscriptions=bus)
+                    tools=tools.build(), extensions=[tasks_ext], subscriptions=bus)
     mcp.task_events = events.TaskEvents(bus)
+    tasks_ext.bind(mcp.list_tools)
+    mcp.tasks = tasks_ext
     mcp.settings_ = settings
     mcp.middleware.append(mcp.filter_tools)
     mcp.table = table or sets.TABLE
@@ -229,4 +236,5 @@ def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
     tools.register_resources(mcp)
     mcp.resource_subscriptions = subscriptions.register(lowlevel, bus)
     register_prompts(mcp)
+    notices.install(mcp)
     return mcp

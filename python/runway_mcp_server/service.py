@@ -20,6 +20,7 @@ import runway_core
 from runway_core import RunwayError, TaskFailedError, TaskTimeoutError, ValidationError
 
 from . import catalogue as cat
+from . import notices
 from .events import TaskEvents
 from .progress import Progress
 from .results import OutputFile, TaskResult, task_result, to_call_result
@@ -242,12 +243,13 @@ class RunwayService:
         try:
             files = await self.client().save_outputs(task, self.settings.output_dir, prefix)
             self.saved[task.id] = [OutputFile(**f) for f in files]
+            notices.saved(task.id, [f.path for f in self.saved[task.id] if f.path])
             while len(self.saved) > 10_000:
                 self.saved.popitem(last=False)
             await self.events.task_changed(task.id, task.status, saved=True)
         except RunwayError as e:
             r.download_error = str(e)
-            log.warning("could not save the outputs of task %s: %s", task.id, e)
+            notices.not_saved(task.id, str(e))
 
     async def resume(self, limit: int = 200) -> None:
         """Picks up where an earlier run of the server (or another server on this key) left off:
@@ -336,7 +338,7 @@ class RunwayService:
         """Remembers a task just created here (or reattached to): its model and tool, and that this
         process holds it, so that its outputs are saved once and under the tool's name."""
         if task.reattached:
-            log.info("reattached to task %s: an identical request is still running", task.id)
+            notices.reattached(task.id)
         else:
             self.remember(task.id, model, task.estimated_cost, tool)
             self.created_here[task.id] = None
@@ -348,8 +350,7 @@ class RunwayService:
                     self.leased.popitem(last=False)
             while len(self.created_here) > 10_000:
                 self.created_here.popitem(last=False)
-            log.info("created task %s (%s %s, at most %s credits)", task.id, endpoint, self.known[task.id][0],
-                     task.estimated_cost)
+            notices.created(task.id, endpoint, self.known[task.id][0], task.estimated_cost)
 
     async def submit(self, ctx: Context, tool: str, endpoint: str, body: dict[str, Any], wait: bool,
                      max_wait: Optional[float], params: Optional[dict[str, str]] = None,
@@ -395,6 +396,7 @@ class RunwayService:
                 return self.respond(await self.result(e.task, waited=e.waited, reattached=reattached))
             raise ToolError(f"{e}. Call wait_for_task or get_task_status with task_id '{task_id}'.") from None
         except TaskFailedError as e:
+            notices.failed(task_id, e.task.failure, e.task.failure_code)
             return self.respond(await self.result(e.task, reattached=reattached), is_error=True)
         except RunwayError as e:
             raise ToolError(str(e)) from None

@@ -46,7 +46,8 @@ async def test_rows_from_create_to_files(sim, tmp_path):
 
 async def test_reattach_instead_of_paying_twice(tmp_path):
     path = str(tmp_path / "journal.sqlite3")
-    with runway_core.Simulator(task_seconds=2.0) as sim:
+    # Tasks of 6 s: on a loaded machine 2 s tasks could finish before the checks of "still running".
+    with runway_core.Simulator(task_seconds=6.0) as sim:
         async with journaled(sim, path) as c:
             first = await c.create_task("text_to_video", video_body("surf"))
             second = await c.create_task("text_to_video", video_body("surf"))

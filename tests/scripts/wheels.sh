@@ -111,7 +111,7 @@ one_python() {  # $1 = X.Y: venv, the wheel, the smoke set against it, the no-Ru
     tree="$WORK/tree-$v"
     mkdir -p "$tree/src/simulator"
     # (The npm test tools are linked, not copied: 160 MB.)
-    tar -cf - --exclude=tests/node/node_modules tests examples docs mcpb README.md server.json | tar -C "$tree" -xf -
+    tar -cf - --exclude=tests/node/node_modules --exclude=tests/conformance/node_modules tests examples docs mcpb README.md server.json | tar -C "$tree" -xf -
     ln -s "$REPO/tests/node/node_modules" "$tree/tests/node/node_modules"
     cp -r src/simulator/media "$tree/src/simulator/media"
     cp pyproject.toml "$tree/"

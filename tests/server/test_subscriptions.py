@@ -223,3 +223,15 @@ async def test_sigterm_ends_listen_streams_so_the_stop_does_not_wait_for_them(si
                     async for _ in sub:  # events until the server ends the stream, gracefully
                         pass
         assert proc.wait(timeout=HANG) == 0
+
+
+async def test_a_task_answered_through_the_tasks_extension_is_heard_while_the_server_follows_it(sim, tmp_path):
+    from test_tasks_ext import Tasks, create
+
+    async with Client(build(settings(sim, tmp_path)), mode="2026-07-28", extensions=[Tasks()]) as c:  # type: ignore[arg-type]
+        created = await create(c, "generate_image_gen4", {"prompt_text": "a lighthouse [sim:seconds=3]",
+                                                          "ratio": "1280:720"})
+        async with c.listen(resource_subscriptions=[f"runway://task/{created.task_id}"]) as sub:
+            # Nobody waits: the extension follows the task, and its changes reach the stream.
+            seen = await follow(c, created.task_id, sub)
+        assert seen[-1] == "SUCCEEDED"
