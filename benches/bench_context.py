@@ -1,7 +1,8 @@
 """What tools/list costs an agent's context: the bytes of names, descriptions and input schemas
 (what a client hands its model), per toolset and for every set together, and of the whole
 tools/list answer (with output schemas and annotations) for a default server and for one serving
-every set, as Python's json.dumps writes them (the measure the issue's figures use). Budgets
+every set, as Python's json.dumps writes them (the measure the issue's figures use), and what an
+MCP Apps client gets on top (the app-only tools and the studio's URI, none of it for its model). Budgets
 (issue 20): the default set <= 12 KB, every set <= 24 KB, the whole tools/list <= 48 KB.
 Run: .venv/bin/python benches/bench_context.py [-v]"""
 
@@ -13,6 +14,8 @@ import sys
 from typing import Any
 
 from mcp import Client
+from mcp.client import advertise
+from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
 from runway_mcp_server.server import build
 from runway_mcp_server.sets import TABLE
@@ -28,9 +31,10 @@ def model_side(tool: dict[str, Any]) -> int:
     return size({k: tool[k] for k in ("name", "description", "inputSchema") if k in tool})
 
 
-async def listed(toolsets: tuple[str, ...]) -> tuple[list[dict[str, Any]], int]:
+async def listed(toolsets: tuple[str, ...], apps: bool = False) -> tuple[list[dict[str, Any]], int]:
     server = build(Settings(simulate=True, toolsets=toolsets))
-    async with Client(server) as c:
+    extensions = [advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})] if apps else None
+    async with Client(server, extensions=extensions) as c:
         tools = (await c.list_tools()).tools
         instructions = len((c.instructions or "").encode())
     return [t.model_dump(by_alias=True, exclude_none=True) for t in tools], instructions
@@ -54,6 +58,10 @@ def main() -> None:
     print(f"whole tools/list, default server: {size({'tools': default}) / 1000:.1f} KB ({size({'tools': default})} B)")
     print(f"whole tools/list, every set: {size({'tools': every}) / 1000:.1f} KB ({size({'tools': every})} B)")
     print(f"server instructions (sent once, at initialize): {instructions} B")
+    with_apps, _ = asyncio.run(listed(("default",), apps=True))
+    for_model = [t for t in with_apps if t.get("_meta", {}).get("ui", {}).get("visibility") != ["app"]]
+    print(f"an MCP Apps client, default server: whole tools/list {size({'tools': with_apps})} B, "
+          f"for its model {sum(model_side(t) for t in for_model)} B (app-only tools kept from it)")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 # Runs every test on a fresh machine, in phases, and prints how long each took:
 #   setup      .venv (maturin, pytest, the dev group), the npm test tools (tests/node and the conformance
 #              suite with its Node in tests/conformance, `npm ci`),
-#              and the Debian packages some tests need (PostgreSQL, nginx, openssl) where missing
+#              and the Debian packages some tests need (PostgreSQL, nginx, openssl, chromium) where missing
 #   lint       cargo fmt --check, clippy -D warnings, mypy --strict on both packages and the examples
 #   rust       cargo test (the pure-Rust logic)
 #   python     the extension built into .venv (maturin develop), then the whole pytest suite once,
@@ -67,7 +67,8 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
 .venv/bin/python -m pip install -q --disable-pip-version-check --group dev
 
-# The MCP Inspector and mcpb (tests/packaging/test_client_configs.py), exactly as tests/node/package-lock.json pins
+# The MCP Inspector and mcpb (tests/packaging/test_client_configs.py) and playwright-core (tests/apps, the
+# browser tests; no browser download: Debian's chromium), exactly as tests/node/package-lock.json pins
 # them (`npm ci` never rewrites the lock file).
 npm ci --prefix tests/node --no-audit --no-fund --silent
 # The official MCP conformance suite, 0.1 and 0.2 (tests/conformance/test_conformance.py), and the Node >= 22 it
@@ -98,6 +99,8 @@ if wants python; then
     need "the reverse-proxy test" nginx-light nginx /usr/sbin/nginx
     # The TLS journal test makes its certificates (tests/scripts/pg_server.sh tls).
     need "the PostgreSQL TLS test" openssl openssl
+    # The browser tests (tests/apps) drive Debian's chromium headless through playwright-core.
+    need "the browser tests" chromium /usr/bin/chromium
 fi
 phase_end
 

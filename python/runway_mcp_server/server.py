@@ -18,7 +18,7 @@ from mcp.types import Tool
 
 import runway_core
 
-from . import events, notices, pgbus, sets, subscriptions, tools
+from . import apps, events, notices, pgbus, sets, subscriptions, tools
 from .auth import Refused, key_id, request_key
 from .pool import Pool, TooBusy
 from .prompts import register_prompts
@@ -103,11 +103,12 @@ class RunwayMCP(MCPServer):
     resource_subscriptions: subscriptions.ResourceSubscriptions
     # The tasks extension (SEP-2663): its on_task_changed is where task status events come from.
     tasks: RunwayTasks
+    _ui_tools: frozenset[str] = frozenset()
 
     async def offered(self) -> dict[str, list[str]]:
         """Set -> its tools on this server, in the table's order; sets without a tool left out."""
         if self._offered is None:
-            names = [t.name for t in await super().list_tools()]
+            names = [t.name for t in await super().list_tools() if t.name not in apps.APP_TOOL_NAMES]
             found = {s: [n for n in names if self.table.set_of(n) == s] for s in self.table.sets}
             self._offered = {s: t for s, t in found.items() if t}
         return self._offered
@@ -116,12 +117,23 @@ class RunwayMCP(MCPServer):
         return sets.enabled(self.table, self.toolsets_started, rc, self._toolsets_process)
 
     async def filter_tools(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        """Middleware: tools/list gives the tools of the sets this request sees."""
+        """Middleware: tools/list gives the tools of the sets this request sees (and the studio's
+        for a client with MCP Apps: `apps`); resources/list the studio only to such a client."""
         result = await call_next(ctx)  # the wire form: a dict
         if ctx.method == "tools/list" and isinstance(result, dict) and isinstance(result.get("tools"), list):
             on = self.enabled_sets(ctx)
-            result["tools"] = [t for t in result["tools"] if self.table.set_of(t.get("name", "")) in on]
+            result["tools"] = apps.listed(ctx, [t for t in result["tools"] if self.table.set_of(t.get("name", "")) in on],
+                                          await self.ui_tools(), self.settings_.apps)
+        elif ctx.method == "resources/list" and isinstance(result, dict) and isinstance(result.get("resources"), list):
+            result["resources"] = apps.resources_listed(ctx, result["resources"], self.settings_.apps)
         return result
+
+    async def ui_tools(self) -> frozenset[str]:
+        """The tools whose results the studio shows: a task's or the journal's tasks."""
+        if not self._ui_tools:
+            self._ui_tools = frozenset(t.name for t in await super().list_tools()
+                                       if (t.output_schema or {}).get("title") in apps.UI_RESULTS)
+        return self._ui_tools
 
     async def ready(self) -> Optional[str]:
         """Why this replica cannot take calls (for /readyz), or None: started, journal reachable."""
@@ -142,14 +154,14 @@ class RunwayMCP(MCPServer):
         # passes a model field as a parameter (audio=false) must not get a task made without it.
         if self._params is None:
             self._params = {t.name: set(t.input_schema.get("properties", {})) for t in await super().list_tools()}
-        known = self._params.get(name)
+        rc = _request_of(context)
+        known = self._params.get(name) if name not in apps.APP_TOOL_NAMES or apps.supported(rc, self.settings_.apps) else None
         if self.draining:
             raise ToolError("this server is shutting down and takes no new calls: call again (another replica "
                             "answers; a task already started is in the journal, see list_tasks)")
         if known is None:
             # The SDK's refusal says only "Unknown tool: X"; an agent that misspelt a name needs the right one.
-            raise ToolError(unknown_tool(name, list(self._params)))
-        rc = _request_of(context)
+            raise ToolError(unknown_tool(name, [n for n in self._params if n not in apps.APP_TOOL_NAMES]))
         where = self.table.set_of(name)
         if where not in self.enabled_sets(rc):
             raise ToolError(f"{name} is in the {where} toolset, which is not on here; to turn it on, "
@@ -218,7 +230,9 @@ def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
 
     tasks_ext = RunwayTasks()  # generation calls answered with a task, for clients that take one
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
-                    tools=tools.build(), extensions=[tasks_ext], subscriptions=bus)
+                    tools=tools.build(),
+                    extensions=[tasks_ext, *([apps.extension()] if settings.apps != "off" else [])],
+                    subscriptions=bus)
     mcp.task_events = events.TaskEvents(bus)
     tasks_ext.bind(mcp.list_tools)
     mcp.tasks = tasks_ext

@@ -32,6 +32,9 @@ ENV_VARS: tuple[tuple[str, str], ...] = (
     ("RUNWAY_MCP_GRACE_SECONDS", "HTTP: seconds calls in flight get to finish after SIGTERM (default 30)"),
     ("RUNWAY_MCP_TOOLSETS", "the toolsets served, ','-separated, or all (default: default); the default set is "
                             "always on; over HTTP a request may choose with X-Runway-Toolsets or /mcp/x/<set>"),
+    ("RUNWAY_MCP_APPS", "the MCP Apps studio: auto (to clients that negotiate the extension), on (to every client: "
+                        "for Apps hosts on the handshake-era protocol over HTTP, whose capabilities a stateless "
+                        "server cannot see) or off (default auto)"),
     ("RUNWAY_MCP_SIMULATE", "1: the same as --simulate"),
     ("RUNWAY_MCP_SIM_TASK_SECONDS", "length of a simulated task (default 8)"),
     ("RUNWAY_MCP_PROGRESS_INTERVAL", "seconds between progress notifications (default 3)"),
@@ -100,6 +103,9 @@ class Settings:
     max_calls_per_key: int = DEFAULT_MAX_CALLS_PER_KEY
     # The toolsets served (names from tools/toolsets.py, or "all"); `default` is always on.
     toolsets: tuple[str, ...] = ("default",)
+    # The MCP Apps studio (apps/): "auto" to clients that negotiate the extension, "on" to every
+    # client, "off" to none.
+    apps: str = "auto"
 
     @classmethod
     def from_env(cls, simulate: bool = False, env: Optional[Mapping[str, str]] = None, http: bool = False,
@@ -129,7 +135,18 @@ class Settings:
             allowed_hosts=allowed_hosts(e.get("RUNWAY_MCP_ALLOWED_HOSTS", "")),
             max_calls_per_key=_count(e, "RUNWAY_MCP_MAX_CALLS_PER_KEY", DEFAULT_MAX_CALLS_PER_KEY),
             toolsets=_toolsets(e),
+            apps=_apps(e),
         )
+
+
+APPS_MODES = ("auto", "on", "off")
+
+
+def _apps(env: Mapping[str, str]) -> str:
+    raw = env.get("RUNWAY_MCP_APPS", "").strip().lower() or "auto"
+    if raw not in APPS_MODES:
+        raise SystemExit(f"runway-mcp-server: RUNWAY_MCP_APPS must be one of {', '.join(APPS_MODES)}, got {raw!r}")
+    return raw
 
 
 def _toolsets(env: Mapping[str, str]) -> tuple[str, ...]:
