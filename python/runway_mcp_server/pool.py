@@ -17,6 +17,7 @@ import runway_core
 from runway_core import RunwayError
 
 from .auth import Refused, pool_key, request_key
+from .events import TaskEvents
 from .service import RunwayService
 from .settings import Settings
 
@@ -34,11 +35,13 @@ class Pool:
     MAX_KEYS = 256
     IDLE_SECONDS = 1800.0
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, events: Optional[TaskEvents] = None) -> None:
         self.settings = settings
+        # Every key's service publishes its tasks' changes on the server's bus.
+        self.events = events or TaskEvents()
         self.sim = (runway_core.Simulator(task_seconds=settings.sim_task_seconds, open_accounts=settings.remote)
                     if settings.simulate else None)
-        self.default = RunwayService(settings, self.sim)
+        self.default = RunwayService(settings, self.sim, self.events)
         self.keyed: OrderedDict[str, RunwayService] = OrderedDict()
         self.last_used: dict[str, float] = {}
         self.resuming: set[asyncio.Task[None]] = set()
@@ -82,7 +85,7 @@ class Pool:
         if svc is not None and not hmac.compare_digest((svc.settings.api_key or "").encode(), key.encode()):
             svc = None  # not this key's (cannot happen with a 256-bit HMAC; cheap to be sure)
         if svc is None:
-            svc = RunwayService(dataclasses.replace(self.settings, api_key=key), self.sim)
+            svc = RunwayService(dataclasses.replace(self.settings, api_key=key), self.sim, self.events)
             # This key's unfinished tasks from before a restart are followed from its first call.
             try:
                 t = asyncio.get_running_loop().create_task(svc.resume())

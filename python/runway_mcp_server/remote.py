@@ -181,6 +181,9 @@ def serve(mcp: MCPServer, settings: Settings, host: str, port: int) -> None:
                 return
             edge.draining = True
             setattr(mcp, "draining", True)
+            subs = getattr(mcp, "resource_subscriptions", None)  # listen streams end now (subscriptions.py)
+            if subs is not None and subs.listen is not None:
+                subs.listen.close()
             log_line(event="draining", in_flight=edge.in_flight, grace_seconds=settings.grace_seconds)
             asyncio.get_running_loop().create_task(self._drain(sig))
 

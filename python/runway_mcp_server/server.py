@@ -18,7 +18,7 @@ from mcp.types import Tool
 
 import runway_core
 
-from . import apps, notices, sets, tools
+from . import apps, events, notices, pgbus, sets, subscriptions, tools
 from .auth import Refused, key_id, request_key
 from .pool import Pool, TooBusy
 from .prompts import register_prompts
@@ -98,6 +98,9 @@ class RunwayMCP(MCPServer):
     toolsets_started: frozenset[str] = frozenset((sets.DEFAULT,))
     _toolsets_process: set[str]
     _offered: Optional[dict[str, list[str]]] = None
+    # Task changes, published on the subscription bus (events.py); handshake-era subscriptions.
+    task_events: events.TaskEvents
+    resource_subscriptions: subscriptions.ResourceSubscriptions
     # The tasks extension (SEP-2663): its on_task_changed is where task status events come from.
     tasks: RunwayTasks
     _ui_tools: frozenset[str] = frozenset()
@@ -140,7 +143,7 @@ class RunwayMCP(MCPServer):
 
     async def read_resource(self, uri: Any, context: Any = None) -> Any:
         contents = await super().read_resource(uri, context)
-        if str(uri).startswith("runway://task/") and isinstance(contents, list):
+        if str(uri).startswith("runway://task/") and "/output/" in str(uri) and isinstance(contents, list):
             # One template serves every kind of output: the type comes from the name's extension.
             mime = mimetypes.guess_type(str(uri))[0] or "application/octet-stream"
             contents = [ReadResourceContents(content=c.content, mime_type=mime, meta=c.meta) for c in contents]
@@ -205,9 +208,14 @@ class RunwayMCP(MCPServer):
 
 def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
     """The server; `table` says which set each tool is in (default: tools/toolsets.py)."""
+    # Task events reach listen streams and subscribed sessions through this bus; between replicas
+    # sharing a PostgreSQL journal, through the database (LISTEN/NOTIFY).
+    bus = pgbus.bus_for(settings.journal)
+
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Pool]:
-        pool = Pool(settings)
+        await pgbus.start(bus)
+        pool = Pool(settings, mcp.task_events)
         mcp.pool = pool
         resuming = asyncio.ensure_future(pool.default.resume())
         try:
@@ -218,11 +226,14 @@ def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
             tasks_ext.close()
             await pool.release_leases()
             pool.close()
+            await pgbus.stop(bus)
 
     tasks_ext = RunwayTasks()  # generation calls answered with a task, for clients that take one
     mcp = RunwayMCP("runway", version=runway_core.__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
                     tools=tools.build(),
-                    extensions=[tasks_ext, *([apps.extension()] if settings.apps != "off" else [])])
+                    extensions=[tasks_ext, *([apps.extension()] if settings.apps != "off" else [])],
+                    subscriptions=bus)
+    mcp.task_events = events.TaskEvents(bus)
     tasks_ext.bind(mcp.list_tools)
     mcp.tasks = tasks_ext
     mcp.settings_ = settings
@@ -237,6 +248,7 @@ def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
         lambda notification_options=None, *a, **k: init_options(
             notification_options or NotificationOptions(tools_changed=True), *a, **k))
     tools.register_resources(mcp)
+    mcp.resource_subscriptions = subscriptions.register(lowlevel, bus)
     register_prompts(mcp)
     notices.install(mcp)
     return mcp

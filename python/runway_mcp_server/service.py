@@ -21,6 +21,7 @@ from runway_core import RunwayError, TaskFailedError, TaskTimeoutError, Validati
 
 from . import catalogue as cat
 from . import notices
+from .events import TaskEvents
 from .progress import Progress
 from .results import OutputFile, TaskResult, task_result, to_call_result
 from .settings import MAX_WAIT_LIMIT, Settings
@@ -38,8 +39,11 @@ class RunwayService:
     """Everything the tools do for one API key. `sim`: a simulator shared with other keys'
     services (else one of its own in simulate mode, closed with it)."""
 
-    def __init__(self, settings: Settings, sim: Optional[runway_core.Simulator] = None) -> None:
+    def __init__(self, settings: Settings, sim: Optional[runway_core.Simulator] = None,
+                 events: Optional[TaskEvents] = None) -> None:
         self.settings = settings
+        # Where a task's changes are announced (subscriptions); a no-op without a server's bus.
+        self.events = events or TaskEvents()
         self.sim = sim
         self._owns_sim = sim is None and settings.simulate
         if self._owns_sim:
@@ -118,7 +122,13 @@ class RunwayService:
 
     async def result(self, task: runway_core.Task, **kw: Any) -> TaskResult:
         model, estimated, _ = await self.recall(task.id)
-        return task_result(task, model=model, estimated=estimated, simulated=self.simulated, **kw)
+        r = task_result(task, model=model, estimated=estimated, simulated=self.simulated, **kw)
+        await self.events.task_changed(task.id, r.status, progress=task.progress)  # every state it reports
+        return r
+
+    async def observed(self, task: runway_core.Task) -> None:
+        """A snapshot seen while following a task (a poll): announced when its state is new."""
+        await self.events.task_changed(task.id, task.status, progress=task.progress)
 
     async def saved_files(self, task_id: str) -> Optional[list[OutputFile]]:
         """Files already saved for a task, by this process or (per the journal) an earlier one."""
@@ -236,6 +246,7 @@ class RunwayService:
             notices.saved(task.id, [f.path for f in self.saved[task.id] if f.path])
             while len(self.saved) > 10_000:
                 self.saved.popitem(last=False)
+            await self.events.task_changed(task.id, task.status, saved=True)
         except RunwayError as e:
             r.download_error = str(e)
             notices.not_saved(task.id, str(e))
@@ -279,12 +290,13 @@ class RunwayService:
                 async with self.held(task_id):
                     async with looks:
                         task = await client.get_task(task_id)
+                    await self.observed(task)
                     if not task.is_terminal:
-                        task = await client.wait_for_task(task_id)
+                        task = await client.wait_for_task(task_id, on_progress=self.observed)
                     if task.status == "SUCCEEDED":
                         await self.finished(task)
-            except TaskFailedError:
-                pass  # the journal has the failure: get_task recorded it
+            except TaskFailedError as e:
+                await self.observed(e.task)  # the journal has the failure already (get_task recorded it)
             except RunwayError as e:
                 log.warning("could not resume task %s: %s", task_id, e)
 
@@ -319,6 +331,7 @@ class RunwayService:
         # A router names the model it chose; a recipe's model is its endpoint's.
         chosen = (task.raw.get("routing") or {}).get("model") if isinstance(task.raw, dict) else None
         self.track(task, tool, chosen or cat.model_name(endpoint, body), endpoint)
+        await self.events.task_changed(task.id, task.status if task.reattached else "SUBMITTED")
         return task
 
     def track(self, task: runway_core.Task, tool: str, model: Optional[str], endpoint: str) -> None:
@@ -359,6 +372,7 @@ class RunwayService:
             raise ToolError(str(e)) from None
         # The journal names a run's model by its workflow id: so does this process.
         self.track(task, tool, workflow_id, f"workflows/{workflow_id}")
+        await self.events.task_changed(task.id, task.status if task.reattached else "SUBMITTED")
         if not wait:
             status = task.status if task.reattached else "SUBMITTED"
             return self.respond(await self.result(task, status=status, reattached=task.reattached))
@@ -371,7 +385,11 @@ class RunwayService:
         try:
             # The lease tells other processes sharing the journal that this task is followed here.
             async with self.held(task_id), Progress(ctx, task_id, self.settings.progress_interval) as progress:
-                done = await self.client().wait_for_task(task_id, timeout=limit, on_progress=progress.update)
+                async def seen(t: runway_core.Task) -> None:
+                    await progress.update(t)
+                    await self.observed(t)
+
+                done = await self.client().wait_for_task(task_id, timeout=limit, on_progress=seen)
                 return await self.finished(done, reattached)
         except TaskTimeoutError as e:
             if e.task is not None:

@@ -244,6 +244,7 @@ class RunwayTasks(Extension):
             if not task.is_terminal and task.kind == "task":
                 await client.cancel_task(task_id)
                 log.info("cancelled task %s (tasks/cancel)", task_id)
+                await svc.events.task_changed(task_id, "CANCELLED")
         except NotFoundError:
             pass  # already gone
         except RunwayError as e:
@@ -273,6 +274,7 @@ class RunwayTasks(Extension):
         last: list[Optional[str]] = [None]
 
         async def seen(task: runway_core.Task) -> None:
+            await svc.observed(task)  # its resource's subscribers hear too (events.py)
             if task.status != last[0] and not task.is_terminal:
                 last[0] = task.status
                 await self.announce(svc, task_id, task)
@@ -286,6 +288,7 @@ class RunwayTasks(Extension):
                 await svc.finished(final)
         except TaskFailedError as e:
             final = e.task
+            await svc.observed(final)
         except NotFoundError:
             final = None  # cancelled or deleted meanwhile
         except RunwayError as e:

@@ -2,6 +2,7 @@
 //! and error mapping only; the logic it calls is plain Rust tested by `cargo test`.
 
 mod bridge;
+mod channel;
 mod client;
 mod convert;
 mod errors;
@@ -73,6 +74,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<task::PyTask>()?;
     m.add_class::<client::PyClient>()?;
     m.add_class::<simulator::PySimulator>()?;
+    m.add_class::<channel::PyPgChannel>()?;
     m.add_function(wrap_pyfunction!(catalogue_json, m)?)?;
     m.add_function(wrap_pyfunction!(cost_summary, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;

@@ -28,7 +28,7 @@ mod sqlite;
 mod tests;
 mod tls;
 
-pub use postgres::{is_pg_url, PgJournal, POOL_SIZE};
+pub use postgres::{is_pg_url, Listener, PgChannel, PgJournal, MAX_PAYLOAD, POOL_SIZE};
 pub use sqlite::SqliteJournal;
 // The SQL and row logic both backends share.
 pub(crate) use rows::{

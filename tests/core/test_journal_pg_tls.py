@@ -5,6 +5,7 @@ name, and a password that never shows in the errors."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Iterator
 
 import pytest
@@ -91,3 +92,25 @@ def test_the_password_never_shows(tls_server, sim, other_ca):
 def test_a_bad_sslmode_is_named(sim):
     with pytest.raises(runway_core.RunwayError, match="sslmode=verify_full is not one of"):
         runway_core.Client(sim.api_key, sim.base_url, journal="postgresql://runway@127.0.0.1:1/x?sslmode=verify_full")
+
+
+async def test_replica_events_go_over_tls_as_the_journal_does(tls_server, other_ca):
+    """The event channel between replicas (runway_core.PgChannel) connects as the journal does."""
+    ca = tls_server.command("ca")
+    good = url(tls_server, "events", "localhost", f"sslmode=verify-full&sslrootcert={ca}")
+    listener, sender = runway_core.PgChannel(good, "runway_events"), runway_core.PgChannel(good, "runway_events")
+    try:
+        await listener.listen()
+        await sender.notify('{"uri":"runway://task/x"}')
+        assert await asyncio.wait_for(listener.__anext__(), 60) == '{"uri":"runway://task/x"}'
+    finally:
+        listener.close()
+        sender.close()
+    bad = runway_core.PgChannel(url(tls_server, "events-bad", "localhost", f"sslmode=verify-full&sslrootcert={other_ca}"),
+                                "runway_events")
+    with pytest.raises(runway_core.JournalError) as e:
+        await bad.notify("x")
+    assert "certificate" in str(e.value).lower()
+    with pytest.raises(runway_core.JournalError):
+        await bad.listen()
+    bad.close()

@@ -1,4 +1,5 @@
-"""`runway://task/<id>/output/<N>` resources: an output fetched fresh from Runway."""
+"""`runway://task/<id>/output/<N>` resources: an output fetched fresh from Runway; and
+`runway://task/<id>`: the task's state, the resource a client subscribes to to follow it."""
 
 from __future__ import annotations
 
@@ -53,6 +54,20 @@ async def task_output(task_id: str, name: str, ctx: Context) -> bytes:
             shutil.rmtree(d, ignore_errors=True)
 
 
+async def task_state(task_id: str, ctx: Context) -> str:
+    """A task's state now, as JSON (the tools' result: status, progress, outputs, cost, failure).
+    Subscribing to this URI (resources/subscribe, or subscriptions/listen on 2026-07-28) brings a
+    notifications/resources/updated each time the task changes. Only the key that made it reads it."""
+    svc = svc_of(ctx)
+    try:
+        task = await svc.client().get_task(task_id)
+    except RunwayError as e:
+        raise ResourceError(f"task {task_id}: {e}") from None
+    return (await svc.result(task)).model_dump_json(exclude_none=True)
+
+
 def register_resources(mcp: MCPServer) -> None:
+    mcp.resource("runway://task/{task_id}", name="task", mime_type="application/json",
+                 description="A task's state (JSON); subscribe to it to hear when it changes.")(task_state)
     mcp.resource("runway://task/{task_id}/output/{name}", name="task_output",
                  description="A task's output file, fetched fresh from Runway.")(task_output)

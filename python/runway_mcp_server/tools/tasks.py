@@ -60,7 +60,8 @@ class CancelResult(BaseModel):
 
 async def cancel_task(task_id: TaskId, ctx: Context,
                       answer: Annotated[deletion.Answer, Resolve(deletion.ask)]) -> Annotated[CallToolResult, CancelResult]:
-    client = svc_of(ctx).client()
+    svc = svc_of(ctx)
+    client = svc.client()
     try:
         task: Optional[runway_core.Task] = await client.get_task(task_id)
     except NotFoundError:
@@ -78,6 +79,8 @@ async def cancel_task(task_id: TaskId, ctx: Context,
     except RunwayError as e:
         raise ToolError(str(e)) from None
     before = task.status if task is not None else None
+    if done:  # followers hear of it (subscriptions): cancelled, or gone when it had finished
+        await svc.events.task_changed(task_id, "CANCELLED" if task is None or not task.is_terminal else "DELETED")
     if not done or task is None:
         r = CancelResult(task_id=task_id, action="already_gone", message=f"Task {task_id} was already cancelled or deleted (or never existed).")
     elif task.is_terminal:

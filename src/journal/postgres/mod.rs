@@ -22,6 +22,7 @@
 //! password, `conn` one connection, `schema` the migrations, `sql` the statements, `rows` an entry
 //! to and from a row, `writes` the writes that read first. TLS is `journal/tls.rs`.
 
+mod channel;
 mod conn;
 mod rows;
 mod schema;
@@ -30,9 +31,7 @@ mod url;
 mod writes;
 
 use std::future::Future;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Config;
@@ -44,18 +43,17 @@ use crate::journal::{
     STALE_CLAIM_NOTE,
 };
 use crate::util::now_unix_ms;
+pub use channel::{Listener, PgChannel, MAX_PAYLOAD};
 use conn::{pg_err, Conn};
 use rows::{get_row, ms, store};
 use schema::prepare;
 use sql::{list_query, Arg, CLAIM_SQL, FIND_IN_FLIGHT_SQL, UNFINISHED_SQL};
+use url::configure;
 pub use url::is_pg_url;
-use url::{describe, password_from_env};
 use writes::{lease_tx, observe_tx, record_tx, settle_tx};
 
 /// Connections one journal handle (one process: see `journal::open_shared`) holds at most.
 pub const POOL_SIZE: usize = 4;
-
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The journal in a PostgreSQL database, shared by every replica that opens it.
 pub struct PgJournal {
@@ -89,27 +87,7 @@ impl PgJournal {
     /// Connects to the database at `url`, creates or migrates the journal's schema, and reads (or
     /// makes) the shared salt. Refuses a schema written by a newer version.
     pub fn open(url: &str) -> Result<PgJournal> {
-        let (url, wish) = super::tls::split_tls(url.trim())?;
-        let tls = super::tls::connector(&wish)?;
-        let mut config = Config::from_str(&url).map_err(|_| {
-            // The parser's message may quote the string, password and all.
-            Error::Journal(
-                "task journal: not a valid PostgreSQL URL (expected postgresql://user[:password]@host[:port]/database)"
-                    .into(),
-            )
-        })?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("runway-mcp-server");
-        }
-        if config.get_password().is_none() {
-            if let Some(p) = password_from_env(&config, |k| std::env::var_os(k)) {
-                config.password(p);
-            }
-        }
-        let target = describe(&config);
+        let (config, tls, target) = configure(url)?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("runway-journal-pg")

@@ -1,12 +1,48 @@
 //! The connection URL: telling it from a SQLite path, naming its target without the password, and
 //! the password libpq would find when the URL has none.
 
+use std::str::FromStr;
+use std::time::Duration;
+
 use tokio_postgres::Config;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::errors::{Error, Result};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether `spec` names a PostgreSQL journal rather than a SQLite file.
 pub fn is_pg_url(spec: &str) -> bool {
     let s = spec.trim_start().to_ascii_lowercase();
     s.starts_with("postgresql://") || s.starts_with("postgres://")
+}
+
+/// The driver's configuration for `url` (a connect timeout, the application's name, the password
+/// from the environment when the URL has none), its TLS as `sslmode` and `sslrootcert` say, and
+/// the target without the password, for messages.
+pub(super) fn configure(url: &str) -> Result<(Config, MakeRustlsConnect, String)> {
+    let (url, wish) = crate::journal::tls::split_tls(url.trim())?;
+    let tls = crate::journal::tls::connector(&wish)?;
+    let mut config = Config::from_str(&url).map_err(|_| {
+        // The parser's message may quote the string, password and all.
+        Error::Journal(
+            "task journal: not a valid PostgreSQL URL (expected postgresql://user[:password]@host[:port]/database)"
+                .into(),
+        )
+    })?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("runway-mcp-server");
+    }
+    if config.get_password().is_none() {
+        if let Some(p) = password_from_env(&config, |k| std::env::var_os(k)) {
+            config.password(p);
+        }
+    }
+    let target = describe(&config);
+    Ok((config, tls, target))
 }
 
 /// The connection target without its password, for messages.
