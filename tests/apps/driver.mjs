@@ -117,6 +117,20 @@ async function playerFacts() {
   return out;
 }
 
+// Which parts of the follow-ups box show: the offered buttons, "none", the prompt, the run button.
+async function followUpsShown() {
+  return frame.evaluate(() => {
+    const shown = (el) => !!el && el.getClientRects().length > 0;
+    return {
+      offered: [...document.querySelectorAll('[data-testid^="follow-up-"][data-action]')].filter(shown)
+        .map((b) => b.dataset.action),
+      none: shown(document.getElementById("follow-up-none")),
+      prompt: shown(document.querySelector('[data-testid="follow-up-prompt"]')),
+      confirm: shown(document.querySelector('[data-testid="follow-up-confirm"]')),
+    };
+  });
+}
+
 // The computed background of the view's page (body, else html), as "rgb(r, g, b)".
 function background() {
   return frame.evaluate(() => {
@@ -188,6 +202,7 @@ const scenarios = {
     facts.audio = await mediaReady("player-audio");
     facts.played = await plays("player-audio");
     facts.player = await playerFacts();
+    facts.followUps = await followUpsShown();
     await shot("audio");
   },
 
@@ -213,6 +228,7 @@ const scenarios = {
       const v = p && parseFloat(p.getAttribute("data-value"));
       return s && s.innerText.trim() === "RUNNING" && v > 0 && v < 1 ? v : false;
     }, [sel("status"), sel("progress")]);
+    facts.followUpsRunning = await followUpsShown();
     await shot("progress");
     const later = await until("progress moves", ([pr, v0]) => {
       const p = document.querySelector(pr);
@@ -225,6 +241,7 @@ const scenarios = {
     facts.video = await mediaReady("player-video");
     facts.player = await playerFacts();
     facts.done = parseFloat(await tid("progress").getAttribute("data-value"));
+    facts.followUpsDone = await followUpsShown();
     await shot("progress-done");
   },
 
@@ -269,6 +286,24 @@ const scenarios = {
     }
     facts.ids = await tid("gallery-item").evaluateAll((els) => els.map((e) => e.getAttribute("data-task-id")));
     await shot("gallery-pages");
+  },
+
+  // The opened video's poster in the gallery, once the player has it; none for a video never loaded.
+  async gallery_posters() {
+    await open();
+    await visible("player-video");
+    await mediaReady("player-video");
+    await tab("gallery");
+    await until(`${job.total} gallery items`, ([s, n]) => document.querySelectorAll(s).length === n,
+                [sel("gallery-item"), job.total]);
+    await until("a poster in the gallery", (s) => document.querySelector(s)?.complete, sel("gallery-poster"));
+    facts.posters = await tid("gallery-item").evaluateAll((els) => Object.fromEntries(els.map((e) => {
+      const img = e.querySelector('[data-testid="gallery-poster"]');
+      return [e.getAttribute("data-task-id"), img ? { src: img.src.slice(0, 30), width: img.naturalWidth } : null];
+    })));
+    facts.media = await page.evaluate(() => window.host.calls().filter((c) => c.name === "app_media")
+      .map((c) => c.params.arguments.task_id));
+    await shot("gallery-posters");
   },
 
   async compare() {
