@@ -262,7 +262,13 @@ const scenarios = {
       await items(n, `${filter}=${value}`);
       facts.filtered[`${filter}=${value}`] = await tid("gallery-item").evaluateAll(
         (els) => els.map((e) => e.getAttribute("data-task-id")));
-      if (filter === job.shotFilter) await shot("gallery-filtered");
+      if (filter === job.shotFilter) {
+        // The images' thumbnails in, for the picture.
+        await until("the thumbnails", (s) => [...document.querySelectorAll(s)].every((c) =>
+          !c.querySelector(".status.SUCCEEDED") || c.querySelector(".head .note")?.textContent !== "image"
+          || c.querySelector(".thumb img")?.complete), sel("gallery-item"));
+        await shot("gallery-filtered");
+      }
       if (filter === "filter-text") await tid(filter).fill("");
       else await tid(filter).selectOption("");
       await items(job.total, `${filter} cleared`);
@@ -363,6 +369,11 @@ const scenarios = {
     await visible("error");
     facts.error = await text("error");
     facts.after = await text("task-id");
+    if (job.media === "player-video") { // a frame to show (the first is black): played a moment
+      await plays(job.media);
+      await until("a later frame", (s) => document.querySelector(s).currentTime > 0.3, sel(job.media));
+      await frame.evaluate((s) => document.querySelector(s).pause(), sel(job.media));
+    }
     await shot("follow-up-refused");
   },
 

@@ -175,7 +175,7 @@ async def test_the_gallery_filtered(sim, tmp_path):
             ["filter-text", "heron", [heron["task_id"]]],
         ]
         report = await drive(url, "gallery", open={"tool": "list_tasks", "arguments": {}}, total=len(tasks),
-                             filters=[[f, v, len(want)] for f, v, want in filters], shotFilter="filter-model")
+                             filters=[[f, v, len(want)] for f, v, want in filters], shotFilter="filter-tool")
     well_behaved(report)
     facts = report["facts"]
     assert sorted(facts["ids"]) == ids(lambda t: True)
