@@ -117,6 +117,20 @@ async function playerFacts() {
   return out;
 }
 
+// Which parts of the follow-ups box show: the offered buttons, "none", the prompt, the run button.
+async function followUpsShown() {
+  return frame.evaluate(() => {
+    const shown = (el) => !!el && el.getClientRects().length > 0;
+    return {
+      offered: [...document.querySelectorAll('[data-testid^="follow-up-"][data-action]')].filter(shown)
+        .map((b) => b.dataset.action),
+      none: shown(document.getElementById("follow-up-none")),
+      prompt: shown(document.querySelector('[data-testid="follow-up-prompt"]')),
+      confirm: shown(document.querySelector('[data-testid="follow-up-confirm"]')),
+    };
+  });
+}
+
 // The computed background of the view's page (body, else html), as "rgb(r, g, b)".
 function background() {
   return frame.evaluate(() => {
@@ -188,6 +202,7 @@ const scenarios = {
     facts.audio = await mediaReady("player-audio");
     facts.played = await plays("player-audio");
     facts.player = await playerFacts();
+    facts.followUps = await followUpsShown();
     await shot("audio");
   },
 
@@ -213,6 +228,7 @@ const scenarios = {
       const v = p && parseFloat(p.getAttribute("data-value"));
       return s && s.innerText.trim() === "RUNNING" && v > 0 && v < 1 ? v : false;
     }, [sel("status"), sel("progress")]);
+    facts.followUpsRunning = await followUpsShown();
     await shot("progress");
     const later = await until("progress moves", ([pr, v0]) => {
       const p = document.querySelector(pr);
@@ -225,6 +241,7 @@ const scenarios = {
     facts.video = await mediaReady("player-video");
     facts.player = await playerFacts();
     facts.done = parseFloat(await tid("progress").getAttribute("data-value"));
+    facts.followUpsDone = await followUpsShown();
     await shot("progress-done");
   },
 
@@ -245,7 +262,13 @@ const scenarios = {
       await items(n, `${filter}=${value}`);
       facts.filtered[`${filter}=${value}`] = await tid("gallery-item").evaluateAll(
         (els) => els.map((e) => e.getAttribute("data-task-id")));
-      if (filter === job.shotFilter) await shot("gallery-filtered");
+      if (filter === job.shotFilter) {
+        // The images' thumbnails in, for the picture.
+        await until("the thumbnails", (s) => [...document.querySelectorAll(s)].every((c) =>
+          !c.querySelector(".status.SUCCEEDED") || c.querySelector(".head .note")?.textContent !== "image"
+          || c.querySelector(".thumb img")?.complete), sel("gallery-item"));
+        await shot("gallery-filtered");
+      }
       if (filter === "filter-text") await tid(filter).fill("");
       else await tid(filter).selectOption("");
       await items(job.total, `${filter} cleared`);
@@ -269,6 +292,24 @@ const scenarios = {
     }
     facts.ids = await tid("gallery-item").evaluateAll((els) => els.map((e) => e.getAttribute("data-task-id")));
     await shot("gallery-pages");
+  },
+
+  // The opened video's poster in the gallery, once the player has it; none for a video never loaded.
+  async gallery_posters() {
+    await open();
+    await visible("player-video");
+    await mediaReady("player-video");
+    await tab("gallery");
+    await until(`${job.total} gallery items`, ([s, n]) => document.querySelectorAll(s).length === n,
+                [sel("gallery-item"), job.total]);
+    await until("a poster in the gallery", (s) => document.querySelector(s)?.complete, sel("gallery-poster"));
+    facts.posters = await tid("gallery-item").evaluateAll((els) => Object.fromEntries(els.map((e) => {
+      const img = e.querySelector('[data-testid="gallery-poster"]');
+      return [e.getAttribute("data-task-id"), img ? { src: img.src.slice(0, 30), width: img.naturalWidth } : null];
+    })));
+    facts.media = await page.evaluate(() => window.host.calls().filter((c) => c.name === "app_media")
+      .map((c) => c.params.arguments.task_id));
+    await shot("gallery-posters");
   },
 
   async compare() {
@@ -328,6 +369,11 @@ const scenarios = {
     await visible("error");
     facts.error = await text("error");
     facts.after = await text("task-id");
+    if (job.media === "player-video") { // a frame to show (the first is black): played a moment
+      await plays(job.media);
+      await until("a later frame", (s) => document.querySelector(s).currentTime > 0.3, sel(job.media));
+      await frame.evaluate((s) => document.querySelector(s).pause(), sel(job.media));
+    }
     await shot("follow-up-refused");
   },
 

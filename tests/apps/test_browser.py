@@ -17,6 +17,7 @@ from typing import Any
 
 import runway_core
 from mcp.server.apps import ResourceCsp
+from runway_mcp_server.apps import tools as app_tools
 from runway_mcp_server.settings import Settings
 
 from conftest import FAST_POLL, api_requests, text
@@ -110,13 +111,18 @@ async def test_a_video_plays(sim, tmp_path):
 
 
 async def test_audio_plays(sim, tmp_path):
-    async with studio(settings(sim, tmp_path)) as (_, url):
+    async with studio(settings(sim, tmp_path)) as (client, url):
         sound = {"prompt_text": "rain on a tin roof", "kind": "sound_effect"}
         report = await drive(url, "audio", open={"tool": "generate_audio", "arguments": sound})
+        task = opened(report)
+        offered = (await client.call_tool("app_task", {"task_id": task["task_id"]})).structured_content["follow_ups"]
     well_behaved(report)
-    task, facts = opened(report), report["facts"]
+    facts = report["facts"]
     assert task["status"] == "SUCCEEDED" and facts["player"]["task-id"] == task["task_id"]
     assert facts["audio"]["src"].startswith("data:audio/") and facts["played"]["currentTime"] > 0
+    # The follow-ups the server offers for it (no prompt box: none of them takes a prompt).
+    assert offered and not set(offered) & set(app_tools.fu.PROMPTED)
+    assert facts["followUps"] == {"offered": offered, "none": False, "prompt": False, "confirm": True}
 
 
 async def test_several_outputs_as_a_strip(sim, tmp_path):
@@ -143,6 +149,10 @@ async def test_progress_while_running_then_the_output(sim, tmp_path):
     assert task["status"] != "SUCCEEDED" and task["outputs"] == []
     first, later = facts["progress"]
     assert 0 < first < later < 1 and facts["done"] == 1
+    # While it runs, nothing to follow up: no prompt box, no button that cannot run.
+    assert facts["followUpsRunning"] == {"offered": [], "none": True, "prompt": False, "confirm": False}
+    done = facts["followUpsDone"]
+    assert done["offered"] and not done["none"] and done["prompt"] and done["confirm"]
     assert facts["player"]["task-id"] == task["task_id"] and facts["player"]["status"] == "SUCCEEDED"
     assert facts["video"]["src"].startswith("data:video/")
     assert len(creates(sim)) == 1
@@ -165,7 +175,7 @@ async def test_the_gallery_filtered(sim, tmp_path):
             ["filter-text", "heron", [heron["task_id"]]],
         ]
         report = await drive(url, "gallery", open={"tool": "list_tasks", "arguments": {}}, total=len(tasks),
-                             filters=[[f, v, len(want)] for f, v, want in filters], shotFilter="filter-model")
+                             filters=[[f, v, len(want)] for f, v, want in filters], shotFilter="filter-tool")
     well_behaved(report)
     facts = report["facts"]
     assert sorted(facts["ids"]) == ids(lambda t: True)
@@ -185,6 +195,20 @@ async def test_the_gallery_in_pages(sim, tmp_path):
     # More than one page, each adding to the last, and every task once in the end.
     assert len(pages) > 1 and pages[0] < len(made) and pages == sorted(pages)
     assert sorted(ids) == sorted(t["task_id"] for t in made)
+
+
+async def test_gallery_posters_of_the_videos_the_page_has(sim, tmp_path):
+    """A video opened in the player has its first frame as its poster in the gallery; a video the
+    page never loaded is not fetched for one."""
+    async with studio(settings(sim, tmp_path)) as (client, url):
+        other = await generate(client, "generate_video_text_to_video", {**VIDEO, "prompt_text": "a hare in the snow"})
+        report = await drive(url, "gallery_posters", total=2,
+                             open={"tool": "generate_video_text_to_video", "arguments": VIDEO})
+    well_behaved(report)
+    task, facts = opened(report), report["facts"]
+    poster = facts["posters"][task["task_id"]]
+    assert poster["src"].startswith("data:image/jpeg") and 0 < poster["width"] <= 320
+    assert facts["posters"][other["task_id"]] is None and other["task_id"] not in facts["media"]
 
 
 async def test_compare_two_videos(sim, tmp_path):
@@ -256,6 +280,8 @@ async def test_a_follow_up_over_budget_is_refused(sim, tmp_path):
     facts = report["facts"]
     cost = f"{video['estimated_cost_credits']:g} credits"
     assert cost in facts["cost"], facts["cost"]
+    # The server's message itself, as the user should read it.
+    assert facts["error"].startswith("Not sent, nothing spent: "), facts["error"]
     assert f"RUNWAY_MCP_MAX_CREDITS={limit}" in facts["error"] and cost in facts["error"], facts["error"]
     assert facts["after"] == facts["before"] == video["task_id"]
     assert len(creates(sim)) == 1

@@ -272,6 +272,61 @@ async def test_app_tasks_filters_pages_and_totals(sim, tmp_path):
     assert {i["kind"] for i in images["tasks"]} == {"image"}
 
 
+async def test_app_tools_refuse_in_their_own_words(sim, tmp_path):
+    """The studio shows an app tool's refusal to the user as it is: no "Error executing tool ...:"
+    before it, as the SDK puts before a raised ToolError (the model's tools keep that)."""
+    async with mcp(sim, tmp_path) as c:
+        task_id = await made(c, "generate_image_gen4", {"prompt_text": "a kite", "ratio": "1280:720"})
+        refused = {
+            "app_task": await c.call_tool("app_task", {"task_id": "0" * 8 + "-0000-4000-8000-" + "0" * 12}),
+            "app_media": await c.call_tool("app_media", {"task_id": task_id, "index": 5}),
+            "app_follow_up": await c.call_tool("app_follow_up", {"task_id": task_id, "action": "hdr"}),
+            "app_tasks": await c.call_tool("app_tasks", {"cursor": "next"}),
+        }
+        models = await c.call_tool("get_task_status", {"task_id": "0" * 8 + "-0000-4000-8000-" + "0" * 12})
+    for name, r in refused.items():
+        assert r.is_error and text(r) and "Error executing tool" not in text(r), (name, text(r))
+    assert text(refused["app_media"]) == f"task {task_id} has no output 5 (SUCCEEDED)"
+    assert text(refused["app_tasks"]) == "cursor: 'next' is not one this tool gave"
+    assert "not offered for image outputs" in text(refused["app_follow_up"])
+    assert "404" in text(refused["app_task"])
+    # The same refusal from a model's tool: as the SDK words it (unchanged).
+    assert models.is_error and text(models).startswith("Error executing tool get_task_status: ")
+
+
+async def test_app_tasks_shows_what_runway_says_of_the_unfinished_tasks_on_its_page(sim, tmp_path):
+    """Tasks made without waiting are in the journal as last seen (unfinished); the gallery shows
+    what Runway says now of those on the page it returns (no others are read), and the journal
+    learns it, as from get_task_status."""
+    async with mcp(sim, tmp_path) as c:
+        made_ = [data(await c.call_tool("generate_image_gen4", {"prompt_text": f"kite {i}", "ratio": "1280:720",
+                                                               "wait_for_completion": False}))
+                 for i in range(3)]
+        ids = [m["task_id"] for m in made_]
+        before = {r["task_id"]: r for r in await journal(c)}
+        # Runway finishes them meanwhile: seen by a client of the test's own, which tells this
+        # server's journal nothing.
+        async with runway_core.Client(sim.api_key, sim.base_url) as runway:
+            done = {i: await runway.wait_for_task(i) for i in ids}
+        reads = len(api_requests(sim, "GET"))
+        page = data(await c.call_tool("app_tasks", {"limit": 2}))
+        read = [r["path"] for r in api_requests(sim, "GET")[reads:]]
+        after = {r["task_id"]: r for r in await journal(c)}
+    assert all(before[i]["status"] not in runway_core.FINAL_TASK_STATES for i in ids), before
+    shown = [i["task_id"] for i in page["tasks"]]
+    assert len(shown) == 2 and set(shown) < set(ids)
+    for item in page["tasks"]:
+        task = done[item["task_id"]]
+        assert item["status"] == task.status == "SUCCEEDED"
+        assert item["cost_credits"] == task.cost and not item["cost_is_estimate"] and item["kind"] == "image"
+        assert after[item["task_id"]]["status"] == "SUCCEEDED"
+    # Only the page's tasks were read at Runway, each once; the other keeps its journal status.
+    assert sorted(read) == sorted(f"/v1/tasks/{i}" for i in shown)
+    [other] = set(ids) - set(shown)
+    assert after[other]["status"] == before[other]["status"]
+    assert page["count"] == 3 and page["next_cursor"] == "2"
+
+
 # ---- follow-ups ----
 
 def is_output(value: Any, task: dict[str, Any], index: int = 0) -> bool:
@@ -354,9 +409,10 @@ async def test_a_follow_up_over_the_budget_is_refused_and_makes_nothing(sim, tmp
         estimate = await c.call_tool("app_follow_up", {"task_id": task_id, "action": "variation"})
         r = await c.call_tool("app_follow_up", {"task_id": task_id, "action": "variation", "confirm": True})
         after = await journal(c)
-    # The estimate warns; the run is refused with the figures and the budget's name.
+    # The estimate warns; the run is refused with the figures and the budget's name, in the
+    # server's own words (what the studio shows the user).
     assert f"RUNWAY_MCP_MAX_CREDITS={LIMIT}" in data(estimate)["over_budget"]
-    assert r.is_error and "Not sent, nothing spent" in text(r) and f"RUNWAY_MCP_MAX_CREDITS={LIMIT}" in text(r)
+    assert r.is_error and text(r).startswith("Not sent, nothing spent") and f"RUNWAY_MCP_MAX_CREDITS={LIMIT}" in text(r)
     assert f"{VIDEO_COST:g} credits" in text(r)
     assert len(creates(sim)) == before and len(after) == rows
 

@@ -5,18 +5,22 @@ budget guard and the service's create."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import functools
 import os
 import shutil
 import tempfile
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Awaitable, Callable, Optional
 
+from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.resolve import Resolve
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
+import runway_core
 from runway_core import RunwayError
 
 from .. import budget
@@ -32,6 +36,28 @@ MEDIA_MAX_BYTES = 16 << 20
 
 PAGE = 24
 PAGE_MAX = 100
+# How many of a gallery page's unfinished tasks are read at Runway at once.
+REFRESH_AT_ONCE = 4
+
+
+def refusal(message: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+
+
+def said_plainly(fn: Callable[..., Awaitable[CallToolResult]]) -> Callable[..., Awaitable[CallToolResult]]:
+    """An app tool's refusals as error results of its own words: raised, the SDK would put
+    "Error executing tool <name>: " before them, which the studio would show the user."""
+
+    @functools.wraps(fn)
+    async def tool(*args: Any, **kwargs: Any) -> CallToolResult:
+        try:
+            return await fn(*args, **kwargs)
+        except ToolError as e:
+            if isinstance(e, UnexpectedToolError):
+                raise
+            return refusal(str(e))
+
+    return tool
 
 
 class Output(BaseModel):
@@ -121,6 +147,28 @@ def _item(row: dict[str, Any]) -> GalleryItem:
                        cost_is_estimate=final is None, kind=kind, created_at=row.get("created_at"))
 
 
+async def _current(client: runway_core.Client, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` (a page) with their unfinished tasks as Runway has them now: the journal knows only
+    what was last seen, and a task made without waiting may have finished since. Read as
+    get_task_status reads them, which also tells the journal (its outputs are saved when the
+    player opens it, or when the server next resumes tasks: a gallery page waits for no download).
+    A task that cannot be read now (deleted, Runway unreachable) keeps the journal's last word."""
+    gate = asyncio.Semaphore(REFRESH_AT_ONCE)
+
+    async def one(row: dict[str, Any]) -> dict[str, Any]:
+        if row.get("status") in runway_core.FINAL_TASK_STATES:
+            return row
+        async with gate:
+            try:
+                task = await client.get_task(row["task_id"])
+            except RunwayError:
+                return row
+        return {**row, "status": task.status or row.get("status"), "outputs": task.output or row.get("outputs"),
+                "cost": task.cost if task.cost is not None else row.get("cost")}
+
+    return list(await asyncio.gather(*(one(r) for r in rows)))
+
+
 async def app_tasks(ctx: Context, tool: Optional[str] = None, model: Optional[str] = None,
                     status: Optional[str] = None, text: Optional[str] = None, cursor: Optional[str] = None,
                     limit: Optional[int] = None) -> CallToolResult:
@@ -140,6 +188,7 @@ async def app_tasks(ctx: Context, tool: Optional[str] = None, model: Optional[st
     except RunwayError as e:
         raise ToolError(str(e)) from None
     rows = [r for r in rows if r.get("task_id")]  # a create whose id never came back is no task to show
+    rows[start:start + size] = await _current(client, rows[start:start + size])
     items = [_item(r) for r in rows]
     page = items[start:start + size]
     g = Gallery(tasks=page, count=len(items), total_cost_credits=round(sum(i.cost_credits or 0.0 for i in items), 4),
@@ -215,6 +264,13 @@ class FollowUpEstimate(BaseModel):
     confirm: bool = False
 
 
+class Refused(budget.Spend):
+    """The guard's refusal (over the budget, no one to ask), carried to the tool body, which returns
+    it as the result: raised in the guard, the SDK would prefix it."""
+
+    reason: str
+
+
 async def follow_guard(ctx: Context, task_id: str, action: str, prompt: Optional[str] = None,
                        confirm: Optional[bool] = None, index: int = 0) -> budget.Verdict:
     """The budget guard of a confirmed follow-up, as for the generation tools (the question to
@@ -234,7 +290,10 @@ async def follow_guard(ctx: Context, task_id: str, action: str, prompt: Optional
     async def doubt() -> Optional[str]:
         return None if p.force_new else await svc.may_have_created(p.endpoint, p.body)
 
-    return await budget.guard(ctx, [p.planned], reattaches, doubt)
+    try:
+        return await budget.guard(ctx, [p.planned], reattaches, doubt)
+    except ToolError as e:
+        return Refused(spend=False, reason=str(e))
 
 
 async def app_follow_up(task_id: str, action: str, ctx: Context,
@@ -250,6 +309,9 @@ async def app_follow_up(task_id: str, action: str, ctx: Context,
         return plain(e, f"Would run {p.what}, for {cost}. Nothing sent: call again with confirm=true to run it."
                         + (f" Over the budget: {over}." if over else ""))
 
+    if isinstance(approval, AcceptedElicitation) and isinstance(approval.data, Refused):
+        return refusal(approval.data.reason)
+
     async def doubt() -> Optional[str]:
         return None if p.force_new else await svc.may_have_created(p.endpoint, p.body)
 
@@ -261,9 +323,9 @@ async def app_follow_up(task_id: str, action: str, ctx: Context,
     return result
 
 
-APP_TOOLS = (
+APP_TOOLS = tuple((said_plainly(fn), description) for fn, description in (
     (app_tasks, "The journal's tasks for the studio: filters, costs, pages."),
     (app_task, "One task for the studio: status, progress, outputs, cost."),
     (app_media, "A task's output as a data: URI for the studio."),
     (app_follow_up, "A follow-up on a task's output: its cost, or with confirm=true, run it."),
-)
+))
