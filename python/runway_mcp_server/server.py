@@ -101,7 +101,7 @@ class RunwayMCP(MCPServer):
     # Task changes, published on the subscription bus (events.py); handshake-era subscriptions.
     task_events: events.TaskEvents
     resource_subscriptions: subscriptions.ResourceSubscriptions
-    # The tasks extension (SEP-2663): its on_task_changed is where task status events come from.
+    # The tasks extension (SEP-2663): tasks/get, tasks/cancel; its task states ride listen streams.
     tasks: RunwayTasks
     _ui_tools: frozenset[str] = frozenset()
 
@@ -248,7 +248,7 @@ def build(settings: Settings, table: Optional[sets.Table] = None) -> MCPServer:
         lambda notification_options=None, *a, **k: init_options(
             notification_options or NotificationOptions(tools_changed=True), *a, **k))
     tools.register_resources(mcp)
-    mcp.resource_subscriptions = subscriptions.register(lowlevel, bus)
+    mcp.resource_subscriptions = subscriptions.register(lowlevel, bus, tasks_ext)
     register_prompts(mcp)
     notices.install(mcp)
     return mcp

@@ -2,8 +2,9 @@
 and before): a session names a resource (a task's `runway://task/<id>`), and every event the bus
 carries about it becomes `notifications/resources/updated` on that session's own stream.
 
-On 2026-07-28 there is no such request: `subscriptions/listen` (the SDK's `ListenHandler`) serves
-the same events from the same bus. Where a session has no stream of its own to write to later
+On 2026-07-28 there is no such request: `subscriptions/listen` (`KeyedListen`, in place of the SDK's
+`ListenHandler`) serves the same events from the same bus, and the tasks extension's
+`notifications/tasks` for the task ids a client names. Where a session has no stream of its own to write to later
 (stateless HTTP), the subscription is accepted and nothing can reach it: such a client polls.
 
 Over HTTP, where each request brings its user's key, a task is followed only by a key that can read
@@ -16,18 +17,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from typing import Any, Optional
+from typing import Any, Literal, Optional, cast
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
 
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.subscriptions import ListenHandler, ResourceUpdated, ServerEvent, SubscriptionBus
+from mcp.server.subscriptions import SUBSCRIPTION_ID_META_KEY, ResourceUpdated, ServerEvent, SubscriptionBus
 from mcp.shared.exceptions import MCPError
+from mcp.shared.subscriptions import event_matches, event_to_notification
 from mcp.types import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
+    INVALID_REQUEST,
     EmptyResult,
+    Notification,
+    ServerNotification,
     SubscribeRequestParams,
+    SubscriptionFilter,
+    SubscriptionsAcknowledgedNotification,
+    SubscriptionsAcknowledgedNotificationParams,
     SubscriptionsListenRequestParams,
     SubscriptionsListenResult,
     UnsubscribeRequestParams,
@@ -36,10 +47,13 @@ from mcp.types import (
 from runway_core import RunwayError
 
 from .auth import Refused, request_key
-from .events import TASK_URI
+from .events import TASK_URI, task_uri
+from .tasks_ext import RunwayTasks, missing_capability, negotiated
 
 log = logging.getLogger("runway_mcp_server")
 UPDATED = "notifications/resources/updated"
+# The tasks extension's key in the listen filter (SEP-2663): the tasks to hear of by notifications/tasks.
+TASK_IDS = "taskIds"
 
 
 class ResourceSubscriptions:
@@ -100,31 +114,119 @@ async def readable(ctx: ServerRequestContext[Any, Any], uri: str) -> bool:
         return False
 
 
-class KeyedListen:
-    """`subscriptions/listen` as the SDK serves it, with the task URIs this request's key may not
-    read left out of the filter first (the acknowledgement then shows they are not honored)."""
+class TaskStatus(Notification[dict[str, Any], Literal["notifications/tasks"]]):
+    """The tasks extension's notification: its params are a DetailedTask (the SDK has no type)."""
 
-    def __init__(self, bus: SubscriptionBus) -> None:
-        self.inner = ListenHandler(bus)
+    method: Literal["notifications/tasks"] = "notifications/tasks"
+
+
+class KeyedListen:
+    """`subscriptions/listen`: the SDK's `ListenHandler` served anew, for two additions. The task
+    URIs this request's key may not read are left out of the filter (the acknowledgement shows
+    they are not honored). And the tasks extension's `taskIds` (SEP-2663): for a client that
+    declared it, the key's own tasks among them are acknowledged, and each change of state the bus
+    carries about one (from any replica) becomes `notifications/tasks` with what tasks/get answers
+    then; first their state when the stream opens, so a change just before it is not missed.
+    Nothing else rides such a stream: no progress, no log messages."""
+
+    def __init__(self, bus: SubscriptionBus, tasks: RunwayTasks, *, max_streams: int = 1024,
+                 max_buffered: int = 1024) -> None:
+        self.bus, self.tasks = bus, tasks
+        self.max_streams, self.max_buffered = max_streams, max_buffered
+        self.streams: set[MemoryObjectSendStream[ServerEvent]] = set()
         self.closed = False
 
     def close(self) -> None:
         """Stopping (SIGTERM over HTTP): every open stream ends gracefully (its client listens again,
         on another replica) and new ones are refused; else they would hold the stop to its end."""
         self.closed = True
-        self.inner.close()
+        for send in list(self.streams):
+            send.close()
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any],
                        params: SubscriptionsListenRequestParams) -> SubscriptionsListenResult:
+        sid = ctx.request_id
+        if sid is None:
+            raise MCPError(INVALID_REQUEST, "subscriptions/listen requires a request id")
         if self.closed:
             raise MCPError(INTERNAL_ERROR, "this server is shutting down: listen again (another replica answers)")
-        asked = params.notifications.resource_subscriptions
-        if asked:
-            kept = [u for u in asked if await readable(ctx, u)]
-            if kept != asked:
-                params = params.model_copy(update={"notifications": params.notifications.model_copy(
-                    update={"resource_subscriptions": kept})})
-        return await self.inner(ctx, params)
+        if len(self.streams) >= self.max_streams:
+            raise MCPError(INTERNAL_ERROR, "too many open subscriptions/listen streams here: try again later")
+        asked = params.notifications
+        task_ids = (asked.model_extra or {}).get(TASK_IDS)
+        if task_ids is not None and not negotiated(ctx):
+            raise missing_capability()
+        if task_ids is not None and (not isinstance(task_ids, list) or not all(isinstance(t, str) for t in task_ids)):
+            raise MCPError(INVALID_PARAMS, f"notifications.{TASK_IDS} must be a list of task ids")
+        uris = [u for u in asked.resource_subscriptions or [] if await readable(ctx, u)]
+        followed = [t for t in dict.fromkeys(task_ids or []) if await self._owned(ctx, t)]
+        honored = SubscriptionFilter.model_validate({
+            "toolsListChanged": asked.tools_list_changed or None,
+            "promptsListChanged": asked.prompts_list_changed or None,
+            "resourcesListChanged": asked.resources_list_changed or None,
+            "resourceSubscriptions": uris or None, **({TASK_IDS: followed} if followed else {})})
+        honored_uris = frozenset(uris)
+        by_uri = {task_uri(t): t for t in followed}
+        meta: dict[str, Any] = {SUBSCRIPTION_ID_META_KEY: sid}
+        send, recv = anyio.create_memory_object_stream[ServerEvent](self.max_buffered)
+
+        def deliver(event: ServerEvent) -> None:  # a bus listener: synchronous, must not raise
+            if event_matches(honored, honored_uris, event) or (isinstance(event, ResourceUpdated) and event.uri in by_uri):
+                try:
+                    send.send_nowait(event)
+                except anyio.ClosedResourceError:
+                    pass  # closed: the loop below is ending
+                except anyio.WouldBlock:  # a client that stopped reading: end its stream, it listens again
+                    log.warning("listen stream %r: too many events unread; ending it", sid)
+                    self.streams.discard(send)
+                    send.close()
+
+        # Subscribed before the acknowledgement, so nothing published meanwhile is lost.
+        stop = self.bus.subscribe(deliver)
+        self.streams.add(send)
+        sent: dict[str, tuple[Any, Any]] = {}  # the last state sent of each task
+        try:
+            await ctx.session.send_notification(SubscriptionsAcknowledgedNotification(
+                params=SubscriptionsAcknowledgedNotificationParams(notifications=honored, _meta=meta)),
+                related_request_id=sid)
+            for t in followed:
+                await self._task_state(ctx, t, sent, meta)
+            async for event in recv:
+                if event_matches(honored, honored_uris, event):
+                    await ctx.session.send_notification(event_to_notification(event, meta), related_request_id=sid)
+                if isinstance(event, ResourceUpdated) and event.uri in by_uri:
+                    await self._task_state(ctx, by_uri[event.uri], sent, meta)
+        finally:
+            try:
+                stop()
+            except Exception:  # the bus is a boundary: the stream's own cleanup goes on
+                log.exception("leaving the subscription bus failed")
+            self.streams.discard(send)
+            send.close()
+            recv.close()
+        return SubscriptionsListenResult(_meta=meta)
+
+    async def _owned(self, ctx: ServerRequestContext[Any, Any], task_id: str) -> bool:
+        try:
+            return await self.tasks.owns(RunwayTasks.service(ctx), task_id)
+        except MCPError:  # no key, or a refused one: no task of its own
+            return False
+
+    async def _task_state(self, ctx: ServerRequestContext[Any, Any], task_id: str,
+                          sent: dict[str, tuple[Any, Any]], meta: dict[str, Any]) -> None:
+        """Sends `task_id`'s DetailedTask unless this stream had it already (events repeat: per
+        quarter of progress, when outputs are saved, from several replicas)."""
+        try:
+            state = await self.tasks.state(RunwayTasks.service(ctx), task_id)
+        except MCPError as e:  # Runway unreachable for a moment: the next change says it again
+            log.warning("could not describe task %s for a listen stream: %s", task_id, e.error.message)
+            return
+        seen = (state.get("status"), state.get("statusMessage"))
+        if sent.get(task_id) == seen:
+            return
+        sent[task_id] = seen
+        note = cast(ServerNotification, TaskStatus(params={**state, "_meta": meta}))
+        await ctx.session.send_notification(note, related_request_id=ctx.request_id)
 
 
 def _connection(ctx: ServerRequestContext[Any, Any]) -> Connection:
@@ -134,12 +236,12 @@ def _connection(ctx: ServerRequestContext[Any, Any]) -> Connection:
     return conn
 
 
-def register(lowlevel: Any, bus: SubscriptionBus) -> ResourceSubscriptions:
+def register(lowlevel: Any, bus: SubscriptionBus, tasks: RunwayTasks) -> ResourceSubscriptions:
     """Serves resources/subscribe and resources/unsubscribe on `lowlevel` (the SDK's `Server`), which
     then advertises `resources.subscribe` on handshake-era versions, and subscriptions/listen in
-    place of the SDK's own handler (the same, with the key's check)."""
+    place of the SDK's own handler (the same, with the key's check and the tasks extension's taskIds)."""
     subs = ResourceSubscriptions(bus)
-    subs.listen = KeyedListen(bus)
+    subs.listen = KeyedListen(bus, tasks)
     lowlevel.add_request_handler("subscriptions/listen", SubscriptionsListenRequestParams, subs.listen)
     lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subs.subscribe)
     lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, subs.unsubscribe)

@@ -8,9 +8,9 @@ replica sharing the journal answers for any task, before and after a restart. `t
 cancels Runway's task. There is no `tasks/list` or `tasks/result`: SEP-2663 removed both (the
 result is inlined in `tasks/get`; `list_tasks` stays the tool for the journal).
 
-Status changes reach whoever registered with `on_task_changed` (the subscription bus, which
-delivers them as `notifications/tasks` on `subscriptions/listen`), each carrying the same
-`DetailedTask` a `tasks/get` would give at that moment."""
+Status changes travel as task events on the server's bus (events.py, between replicas too); a
+`subscriptions/listen` stream that follows a task by `taskIds` turns each into
+`notifications/tasks` carrying `state`, the very DetailedTask `tasks/get` answers (subscriptions.py)."""
 
 from __future__ import annotations
 
@@ -43,9 +43,6 @@ VERSIONS = frozenset(MODERN_PROTOCOL_VERSIONS)
 # A task stays answerable as long as the journal keeps its row, which it does not expire.
 TTL_MS: Optional[int] = None
 
-# Gets each task's DetailedTask (what tasks/get would answer) when its status changes.
-TaskListener = Callable[[dict[str, Any]], Awaitable[None]]
-
 
 class TaskRef(RequestParams):
     """Params of tasks/get, tasks/update and tasks/cancel (tasks/update's inputResponses are ignored:
@@ -62,10 +59,16 @@ def negotiated(ctx: ServerRequestContext[Any, Any]) -> bool:
     return bool(caps is not None and caps.extensions and ID in caps.extensions)
 
 
+def missing_capability() -> MCPError:
+    """The refusal of a task request (or of taskIds on subscriptions/listen) from a client that did
+    not declare the extension."""
+    return MCPError(code=MISSING_REQUIRED_CLIENT_CAPABILITY, message="Missing required client capability",
+                    data={"requiredCapabilities": {"extensions": {ID: {}}}})
+
+
 def _require(ctx: ServerRequestContext[Any, Any], task_id: str) -> None:
     if not negotiated(ctx):
-        raise MCPError(code=MISSING_REQUIRED_CLIENT_CAPABILITY, message="Missing required client capability",
-                       data={"requiredCapabilities": {"extensions": {ID: {}}}})
+        raise missing_capability()
     # Over HTTP the client names the task in Mcp-Name too (for routing): both must say the same.
     headers = getattr(ctx.request, "headers", None)
     raw = headers.get("mcp-name") if headers is not None else None
@@ -96,7 +99,6 @@ class RunwayTasks(Extension):
     identifier = ID
 
     def __init__(self) -> None:
-        self.listeners: list[TaskListener] = []
         # The tools whose calls become tasks: those that make one Runway task and can return before it ends.
         self.deferrable: Optional[frozenset[str]] = None
         self._list_tools: Optional[Callable[[], Awaitable[Sequence[Any]]]] = None
@@ -106,11 +108,6 @@ class RunwayTasks(Extension):
     def bind(self, list_tools: Callable[[], Awaitable[Sequence[Any]]]) -> None:
         """The server's tools (known once the server is built)."""
         self._list_tools = list_tools
-
-    def on_task_changed(self, listener: TaskListener) -> Callable[[], None]:
-        """Registers `listener` for every task status change seen here; returns its removal."""
-        self.listeners.append(listener)
-        return lambda: self.listeners.remove(listener) if listener in self.listeners else None
 
     def methods(self) -> Sequence[MethodBinding]:
         return (MethodBinding("tasks/get", TaskRef, self.get, VERSIONS),
@@ -221,10 +218,21 @@ class RunwayTasks(Extension):
         return {**out, "status": "completed", "statusMessage": f"Runway task {task_id} failed: {task.failure}",
                 "result": _dump(failed)}
 
+    async def state(self, svc: RunwayService, task_id: str) -> dict[str, Any]:
+        """What tasks/get answers for `task_id` to `svc`'s key (and what notifications/tasks carries)."""
+        return await self.detailed(svc, await self._row(svc, task_id))
+
+    async def owns(self, svc: RunwayService, task_id: str) -> bool:
+        """Whether `task_id` is a task of `svc`'s key (its journal has it)."""
+        try:
+            await self._row(svc, task_id)
+            return True
+        except MCPError:
+            return False
+
     async def get(self, ctx: ServerRequestContext[Any, Any], params: TaskRef) -> dict[str, Any]:
         _require(ctx, params.task_id)
-        svc = self.service(ctx)
-        return await self.detailed(svc, await self._row(svc, params.task_id))
+        return await self.state(self.service(ctx), params.task_id)
 
     async def update(self, ctx: ServerRequestContext[Any, Any], params: TaskRef) -> dict[str, Any]:
         _require(ctx, params.task_id)
@@ -268,54 +276,21 @@ class RunwayTasks(Extension):
 
     async def _follow(self, svc: RunwayService, task_id: str) -> None:
         """Like the capped wait, without a cap: the outputs are saved when the task succeeds even if
-        the client never asks again (as resume does after a restart), and each status change is
-        announced. Held by lease, so of several replicas only one follows it."""
+        the client never asks again (as resume does after a restart), and each change of state is
+        published on the bus (events.py), which listen streams turn into notifications/tasks. Held
+        by lease, so of several replicas only one follows it."""
         client = svc.client()
-        last: list[Optional[str]] = [None]
-
-        async def seen(task: runway_core.Task) -> None:
-            await svc.observed(task)  # its resource's subscribers hear too (events.py)
-            if task.status != last[0] and not task.is_terminal:
-                last[0] = task.status
-                await self.announce(svc, task_id, task)
-
-        final: Optional[runway_core.Task] = None
         try:
             async with svc.held(task_id) as mine:
                 if not mine:
                     return
-                final = await client.wait_for_task(task_id, on_progress=seen)
-                await svc.finished(final)
+                await svc.finished(await client.wait_for_task(task_id, on_progress=svc.observed))
         except TaskFailedError as e:
-            final = e.task
-            await svc.observed(final)
-        except NotFoundError:
-            final = None  # cancelled or deleted meanwhile
+            await svc.observed(e.task)
+        except NotFoundError:  # cancelled or deleted meanwhile
+            await svc.events.task_changed(task_id, "CANCELLED")
         except RunwayError as e:
             log.warning("stopped following task %s: %s", task_id, e)
-            return
-        await self.announce(svc, task_id, final)
-
-    async def announce(self, svc: RunwayService, task_id: str, task: Optional[runway_core.Task]) -> None:
-        if not self.listeners:
-            return
-        try:
-            row = await svc.client().journal_entry(task_id)
-            if row is None:
-                return
-            if task is None:
-                snapshot = {**self._base(svc, row), "status": "cancelled",
-                            "statusMessage": f"Runway no longer has task {task_id}: it was cancelled (or deleted)."}
-            else:
-                snapshot = await self.detailed(svc, row, task)
-        except (RunwayError, MCPError) as e:
-            log.warning("could not describe task %s for its listeners: %s", task_id, e)
-            return
-        for listener in list(self.listeners):
-            try:
-                await listener(snapshot)
-            except Exception:  # one listener must not stop the others
-                log.exception("a task listener failed")
 
 
-__all__ = ["ID", "RunwayTasks", "TaskListener", "TaskRef", "negotiated"]
+__all__ = ["ID", "RunwayTasks", "TaskRef", "missing_capability", "negotiated"]

@@ -235,3 +235,22 @@ async def test_a_task_answered_through_the_tasks_extension_is_heard_while_the_se
             # Nobody waits: the extension follows the task, and its changes reach the stream.
             seen = await follow(c, created.task_id, sub)
         assert seen[-1] == "SUCCEEDED"
+
+
+async def test_task_status_notifications_reach_a_listener_on_another_replica(sim, tmp_path, pg_url):
+    from test_tasks_ext import Heard, Tasks, create, http_user, listening, request, unsigned, until_finished
+
+    tasks, heard = Tasks(), Heard()
+    with server(sim, tmp_path, "--require-key", RUNWAY_MCP_JOURNAL=pg_url) as (a, _), \
+            server(sim, tmp_path, "--require-key", RUNWAY_MCP_JOURNAL=pg_url) as (b, _):
+        async with http_user(a, ALICE, tasks=tasks, message_handler=heard) as on_a, http_user(b, ALICE) as on_b:
+            # Made (and so followed) on b; listened for on a, which hears of it only through the database.
+            created = await create(on_b, "generate_image_gen4", {"prompt_text": "a fox made on b [sim:seconds=3]",
+                                                                 "ratio": "1280:720"})
+            async with listening(on_a, heard, [created.task_id]) as honored:
+                assert honored == {"taskIds": [created.task_id]}
+                end = await until_finished(tasks, created.task_id)
+                got = await request(on_a, "tasks/get", created.task_id)
+    statuses = [n["status"] for n in tasks.notes]
+    assert "working" in statuses and statuses.count("completed") == 1
+    assert end["status"] == "completed" and unsigned(end["result"]) == unsigned(got["result"])

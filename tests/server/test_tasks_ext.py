@@ -2,7 +2,8 @@
 answered with a task (the MCP task id is Runway's task id) and followed with tasks/get to the
 result the tool would have given; tasks/cancel cancels Runway's task; a task followed by a new
 server on the same journal; each key sees only its own tasks; a client that does not declare the
-extension keeps the capped wait with progress."""
+extension keeps the capped wait with progress; status notifications (notifications/tasks) on a
+subscriptions/listen stream that names task ids."""
 
 from __future__ import annotations
 
@@ -15,12 +16,25 @@ from pathlib import Path
 from typing import Any, AsyncIterator, ClassVar, Literal, Optional
 
 import pytest
-from pydantic import TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 from mcp import Client
 from mcp.client import advertise
-from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
+from mcp.client.extension import ClaimContext, ClientExtension, NotificationBinding, ResultClaim
+from mcp.server.subscriptions import SUBSCRIPTION_ID_META_KEY
 from mcp.shared.exceptions import MCPError
-from mcp.types import CallToolResult, Request, RequestParams, Result
+from mcp.types import (
+    CallToolResult,
+    LoggingMessageNotification,
+    ProgressNotification,
+    Request,
+    RequestParams,
+    Result,
+    SubscriptionFilter,
+    SubscriptionsAcknowledgedNotification,
+    SubscriptionsListenRequest,
+    SubscriptionsListenRequestParams,
+    SubscriptionsListenResult,
+)
 from mcp_types import HEADER_MISMATCH, INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY, METHOD_NOT_FOUND
 
 import runway_core
@@ -58,14 +72,28 @@ async def _resolve(result: CreateTaskResult, ctx: ClaimContext) -> CallToolResul
         await asyncio.sleep(t["pollIntervalMs"] / 1000)
 
 
+class TaskNote(BaseModel):
+    """notifications/tasks' params: a DetailedTask (kept whole, as sent)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
 class Tasks(ClientExtension):
-    """The client side of the extension: declares it, and resolves a task into its result (used
-    by `call_tool`; the tests that look at the task itself pass allow_claimed=True)."""
+    """The client side of the extension: declares it, resolves a task into its result (used by
+    `call_tool`; the tests that look at the task itself pass allow_claimed=True), and keeps the
+    notifications/tasks it hears (the SDK hands a vendor notification to its extension's binding)."""
 
     identifier = ID
 
     def __init__(self) -> None:
         self.resolved: list[str] = []
+        self.notes: list[dict[str, Any]] = []
+
+    def notifications(self) -> list[NotificationBinding[Any]]:
+        async def heard(note: TaskNote) -> None:
+            self.notes.append(note.model_dump())
+
+        return [NotificationBinding(method="notifications/tasks", params_type=TaskNote, handler=heard)]
 
     def claims(self) -> list[ResultClaim[Any]]:
         async def resolve(result: CreateTaskResult, ctx: ClaimContext) -> CallToolResult:
@@ -81,8 +109,10 @@ def settings(sim: runway_core.Simulator, tmp_path: Path, **kw: Any) -> Settings:
 
 
 @asynccontextmanager
-async def mcp(s: Settings, declare: bool = True, mode: str = MODERN, **kw: Any) -> AsyncIterator[Client]:
-    async with Client(build(s), mode=mode, extensions=[Tasks()] if declare else None, **kw) as c:  # type: ignore[arg-type]
+async def mcp(s: Settings, declare: bool = True, mode: str = MODERN, tasks: Optional[Tasks] = None,
+              **kw: Any) -> AsyncIterator[Client]:
+    ext = tasks or Tasks()
+    async with Client(build(s), mode=mode, extensions=[ext] if declare else None, **kw) as c:  # type: ignore[arg-type]
         yield c
 
 
@@ -164,25 +194,107 @@ async def test_a_tasks_aware_client_gets_the_result_through_its_extension(sim, t
     assert Path(r.structured_content["files"][0]["path"]).is_file()
 
 
-async def test_status_changes_reach_the_tasks_listeners(sim, tmp_path):
-    server = build(settings(sim, tmp_path))
-    seen: list[dict[str, Any]] = []
+def listen_request(task_ids: list[str]) -> SubscriptionsListenRequest:
+    """subscriptions/listen with the extension's taskIds (the SDK's listen() has no such argument;
+    its filter type keeps extensions' keys)."""
+    return SubscriptionsListenRequest(params=SubscriptionsListenRequestParams(
+        notifications=SubscriptionFilter.model_validate({"taskIds": task_ids})))
 
-    async def listener(task: dict[str, Any]) -> None:
-        seen.append(task)
 
-    server.tasks.on_task_changed(listener)  # type: ignore[attr-defined]
-    async with Client(server, mode=MODERN, extensions=[Tasks()]) as c:
+class Heard:
+    """The notifications a client's message_handler gets (the stream's acknowledgement among them)."""
+
+    def __init__(self) -> None:
+        self.all: list[Any] = []
+
+    async def __call__(self, message: Any) -> None:
+        self.all.append(message)
+
+    def acks(self) -> list[SubscriptionsAcknowledgedNotification]:
+        return [m for m in self.all if isinstance(m, SubscriptionsAcknowledgedNotification)]
+
+
+@asynccontextmanager
+async def listening(c: Client, heard: Heard, task_ids: list[str]) -> AsyncIterator[dict[str, Any]]:
+    """Opens a listen stream for `task_ids`; yields its acknowledged filter (as sent)."""
+    stream = asyncio.ensure_future(c.session.send_request(listen_request(task_ids), SubscriptionsListenResult))
+    try:
+        async with asyncio.timeout(HANG):
+            while not heard.acks() and not stream.done():
+                await asyncio.sleep(0.02)
+        if stream.done():
+            stream.result()  # raises the server's refusal
+        yield heard.acks()[-1].params.notifications.model_dump(by_alias=True, exclude_none=True)
+    finally:
+        stream.cancel()
+
+
+async def until_finished(tasks: Tasks, task_id: str) -> dict[str, Any]:
+    async with asyncio.timeout(HANG):
+        while True:
+            ends = [n for n in tasks.notes if n["taskId"] == task_id and n["status"] != "working"]
+            if ends:
+                return ends[0]
+            await asyncio.sleep(0.02)
+
+
+def state_of(note: dict[str, Any]) -> tuple[str, str]:
+    return note["status"], note["statusMessage"]
+
+
+HANG = 60  # bounds waits that end at once when things work
+
+
+async def test_a_listen_stream_with_task_ids_carries_notifications_tasks_to_the_result(sim, tmp_path):
+    tasks, heard = Tasks(), Heard()
+    sim_slow = runway_core.Simulator(task_seconds=2.0)
+    try:
+        async with mcp(settings(sim_slow, tmp_path), tasks=tasks, message_handler=heard) as c:
+            created = await create(c, *IMAGE)
+            other = await create(c, *IMAGE)
+            async with listening(c, heard, [created.task_id, "not-a-task"]) as honored:
+                assert honored == {"taskIds": [created.task_id]}, "a task of this key's own; nothing else"
+                end = await until_finished(tasks, created.task_id)
+                got = await request(c, "tasks/get", created.task_id)
+                await follow(c, other.task_id)
+        notes = [n for n in tasks.notes if n["taskId"] == created.task_id]
+        assert {n["taskId"] for n in tasks.notes} == {created.task_id}, "only the task listened for"
+        assert end["status"] == "completed" and state_of(end) == state_of(got)
+        # The very DetailedTask tasks/get answers: the same fields, the same result.
+        assert set(end) - {"_meta"} == set(got) - {"_meta", "resultType"}
+        assert unsigned(end["result"]) == unsigned(got["result"])
+        assert CallToolResult.model_validate(end["result"]).structured_content["status"] == "SUCCEEDED"
+        assert all(n["_meta"][SUBSCRIPTION_ID_META_KEY] == heard.acks()[0].params.meta[SUBSCRIPTION_ID_META_KEY]
+                   for n in notes), "each stamped with its stream"
+        # One notification per state: a repeat of an event (progress quarters, saved outputs) sends none.
+        assert len({state_of(n) for n in notes}) == len(notes)
+        assert all(n["status"] == "working" and "result" not in n for n in notes if n is not end)
+        # Neither progress nor log messages ride the stream (nor reach this client otherwise).
+        assert not [m for m in heard.all if isinstance(m, (ProgressNotification, LoggingMessageNotification))]
+    finally:
+        sim_slow.close()
+
+
+async def test_a_listen_stream_opened_after_the_end_says_so_at_once(sim, tmp_path):
+    tasks, heard = Tasks(), Heard()
+    async with mcp(settings(sim, tmp_path), tasks=tasks, message_handler=heard) as c:
         created = await create(c, *IMAGE)
         done = await follow(c, created.task_id)
-        while not seen or seen[-1]["status"] == "working":  # the follower announces the end after saving
-            await asyncio.sleep(0.05)
-    assert {t["taskId"] for t in seen} == {created.task_id}
-    assert seen[-1]["status"] == "completed" and unsigned(seen[-1]["result"]) == unsigned(done["result"])
-    # Before it: one announcement per Runway status seen on the way (how many were seen depends on timing).
-    assert all(t["status"] == "working" for t in seen[:-1])
-    assert len({t["statusMessage"] for t in seen[:-1]}) == len(seen) - 1, "announced on a change, not on every poll"
-    assert "resultType" not in seen[-1], "a DetailedTask, as notifications/tasks carries it"
+        async with listening(c, heard, [created.task_id]):
+            end = await until_finished(tasks, created.task_id)
+    assert state_of(end) == state_of(done) and unsigned(end["result"]) == unsigned(done["result"])
+
+
+async def test_task_ids_on_listen_need_the_extension(sim, tmp_path):
+    async with mcp(settings(sim, tmp_path)) as c:
+        created = await create(c, *IMAGE)
+    async with mcp(settings(sim, tmp_path), declare=False) as plain:
+        with pytest.raises(MCPError) as e:
+            await plain.session.send_request(listen_request([created.task_id]), SubscriptionsListenResult)
+        async with plain.listen(resource_subscriptions=[f"runway://task/{created.task_id}"]) as sub:
+            assert sub.honored.resource_subscriptions == [f"runway://task/{created.task_id}"], "without taskIds: as ever"
+    assert e.value.error.code == MISSING_REQUIRED_CLIENT_CAPABILITY == -32021
+    assert e.value.error.data == {"requiredCapabilities": {"extensions": {ID: {}}}}
 
 
 async def test_a_failed_generation_completes_with_the_tools_error(sim, tmp_path):
@@ -305,13 +417,14 @@ async def test_a_client_without_the_extension_keeps_the_capped_wait(tmp_path, mo
 
 
 @asynccontextmanager
-async def http_user(base: str, key: str, declare: bool = True, **headers: str) -> AsyncIterator[Client]:
+async def http_user(base: str, key: str, declare: bool = True, tasks: Optional[Tasks] = None,
+                    message_handler: Any = None, **headers: str) -> AsyncIterator[Client]:
     import httpx2
     from mcp.client.streamable_http import streamable_http_client
 
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}", **headers}, timeout=60)
     async with Client(streamable_http_client(f"{base}/mcp", http_client=http), mode=MODERN,
-                      extensions=[Tasks()] if declare else None) as c:
+                      extensions=[tasks or Tasks()] if declare else None, message_handler=message_handler) as c:
         yield c
 
 
@@ -350,3 +463,24 @@ async def test_without_a_journal_a_generation_answers_the_old_way(sim, tmp_path)
         with pytest.raises(MCPError) as e:
             await request(c, "tasks/get", r.structured_content["task_id"])
         assert e.value.error.code == INVALID_PARAMS
+
+
+async def test_over_http_a_listen_stream_follows_only_the_keys_own_tasks(tmp_path):
+    from test_http import ALICE, BOB, server
+
+    sim = runway_core.Simulator(task_seconds=1.5, extra_keys=[ALICE, BOB])
+    tasks, heard = Tasks(), Heard()
+    try:
+        with server(sim, tmp_path, "--require-key") as (base, _):
+            async with http_user(base, ALICE, tasks=tasks, message_handler=heard) as alice, \
+                    http_user(base, BOB) as bob:
+                mine, theirs = await create(alice, *IMAGE), await create(bob, *IMAGE)
+                async with listening(alice, heard, [theirs.task_id, mine.task_id]) as honored:
+                    assert honored == {"taskIds": [mine.task_id]}, "another key's task is left out"
+                    end = await until_finished(tasks, mine.task_id)
+                    got = await request(alice, "tasks/get", mine.task_id)
+                    await follow(bob, theirs.task_id)
+        assert {n["taskId"] for n in tasks.notes} == {mine.task_id}
+        assert end["status"] == "completed" and unsigned(end["result"]) == unsigned(got["result"])
+    finally:
+        sim.close()
