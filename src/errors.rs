@@ -49,6 +49,17 @@ pub enum TransportKind {
     Broken,
 }
 
+impl TransportKind {
+    /// The name Python and notices know it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportKind::Connect => "connect",
+            TransportKind::Timeout => "timeout",
+            TransportKind::Broken => "broken",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Raised before anything is sent: bad arguments or a body the catalogue rejects.

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use runway_core::client::{CancelOutcome, ClientOptions, RunwayClient};
+use runway_core::client::{observe_retries, CancelOutcome, ClientOptions, Retry, RetryObserver, RunwayClient};
 use runway_core::errors::{Error, TransportKind};
 use runway_core::simulator::{Fault, FaultKind, SimConfig, Simulator};
 use runway_core::tasks::PollConfig;
@@ -176,6 +176,61 @@ async fn reads_retry_5xx_429_and_resets() {
     let e = c.get_task(&t.id).await.unwrap_err();
     assert_eq!(e.status(), Some(502));
     assert_eq!(e.task_id(), Some(t.id.as_str()));
+}
+
+/// Each retry is told to the call that observes its retries, with what failed and the wait; a
+/// creating POST that may have reached Runway is not retried, so nothing is told of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observed_call_hears_of_each_retry() {
+    let s = sim(SimConfig::default());
+    let c = client(&s);
+    let t = c.create_task("text_to_video", video_body("x"), true).await.unwrap();
+    let seen: Arc<Mutex<Vec<Retry>>> = Arc::default();
+    let sink = seen.clone();
+    let observer: RetryObserver = Arc::new(move |r: &Retry| sink.lock().unwrap().push(r.clone()));
+    s.state().add_fault(fault(
+        FaultKind::Status { status: 503, retry_after: None, body: None },
+        "GET",
+        "/v1/tasks/",
+        1,
+    ));
+    s.state().add_fault(fault(
+        FaultKind::Status { status: 429, retry_after: Some("0".into()), body: None },
+        "GET",
+        "/v1/tasks/",
+        1,
+    ));
+    s.state().add_fault(fault(FaultKind::Reset, "GET", "/v1/tasks/", 1));
+    let got = observe_retries(observer.clone(), c.get_task(&t.id)).await.unwrap();
+    assert_eq!(got.id, t.id);
+    {
+        let seen = seen.lock().unwrap();
+        let path = format!("/v1/tasks/{}", t.id);
+        let what: Vec<_> = seen.iter().map(|r| (r.method.as_str(), r.path.as_str(), r.status, r.attempt)).collect();
+        assert_eq!(
+            what,
+            vec![
+                ("GET", path.as_str(), Some(503), 1),
+                ("GET", path.as_str(), Some(429), 2),
+                ("GET", path.as_str(), None, 3)
+            ]
+        );
+        assert_eq!((seen[0].error, seen[1].delay_secs), (None, 0.0), "Retry-After: 0 is the wait");
+        assert!(seen[2].error.is_some(), "{:?}", seen[2]);
+        // Requests sent as retries = retries told (the first try is not one).
+        assert_eq!(count(&s, "GET", "/v1/tasks/"), seen.len() + 1);
+    }
+    // An unobserved call's retries go nowhere; a create that may have reached Runway is not retried.
+    s.state().add_fault(fault(
+        FaultKind::Status { status: 502, retry_after: None, body: None },
+        "GET",
+        "/v1/tasks/",
+        1,
+    ));
+    c.get_task(&t.id).await.unwrap();
+    s.state().add_fault(fault(FaultKind::Status { status: 502, retry_after: None, body: None }, "POST", "/v1/", 1));
+    observe_retries(observer, c.create_task("text_to_video", video_body("y"), true)).await.unwrap_err();
+    assert_eq!(seen.lock().unwrap().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

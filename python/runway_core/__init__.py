@@ -21,7 +21,8 @@ import asyncio
 import atexit
 import inspect
 import os
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Optional, Sequence, Union
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Optional, Sequence,
+                    TypedDict, Union)
 
 from . import _core
 from .spec import Catalogue, Model, Operation
@@ -77,6 +78,8 @@ __all__ = [
     "ProtocolError",
     "ProgressCallback",
     "RateLimitError",
+    "Retry",
+    "RetryCallback",
     "RunwayError",
     "Simulator",
     "Task",
@@ -100,6 +103,20 @@ __all__ = [
 atexit.register(_core._shutdown)
 
 ProgressCallback = Callable[[Task], Union[Awaitable[None], None]]
+
+
+class Retry(TypedDict):
+    """A request about to be sent again: what failed, and the wait before the next try."""
+
+    method: str
+    path: str  # the API path, without its query string
+    status: Optional[int]  # Runway's HTTP status, when it answered
+    error: Optional[str]  # "connect", "timeout" or "broken", when it did not
+    attempt: int  # which retry, from 1
+    delay: float  # seconds until it is sent again
+
+
+RetryCallback = Callable[[Retry], Any]
 TaskRef = Union[str, Task]
 
 
@@ -268,14 +285,17 @@ class Client:
         task_id: TaskRef,
         timeout: Optional[float] = None,
         on_progress: Optional[ProgressCallback] = None,
+        on_retry: Optional[RetryCallback] = None,
     ) -> Task:
         """Polls until the task (or workflow invocation) succeeds, and returns it.
 
         Raises TaskFailedError (FAILED or CANCELLED, with .task) or TaskTimeoutError after
         `timeout` seconds (None: no limit), carrying the last snapshot. `on_progress` (a plain or
-        async callable) gets each snapshot that differs from the last.
+        async callable) gets each snapshot that differs from the last. `on_retry` (a plain
+        callable, run on the event loop in this call's context) hears of each poll that failed
+        for a reason a retry may fix (5xx, 429, a dropped connection) before it is sent again.
         """
-        return await self._core.wait_for_task(_task_id(task_id), timeout, _as_async(on_progress))
+        return await self._core.wait_for_task(_task_id(task_id), timeout, _as_async(on_progress), on_retry)
 
     async def upload(self, path: Union[str, "os.PathLike[str]"]) -> str:
         """Uploads a local image, video or audio file (up to 200 MB); returns its runway:// URI,

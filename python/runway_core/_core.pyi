@@ -184,6 +184,7 @@ class _Client:
         task_id: str,
         timeout: Optional[float] = None,
         on_progress: Optional[Callable[[Task], Awaitable[None]]] = None,
+        on_retry: Optional[Callable[[Any], Any]] = None,  # gets a runway_core.Retry dict
     ) -> Awaitable[Task]: ...
 
 @final

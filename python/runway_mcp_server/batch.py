@@ -135,7 +135,7 @@ async def run(svc: RunwayService, ctx: Context, items: list[Item], wait: bool, m
             try:
                 async with svc.held(task.id):
                     done = await client.wait_for_task(task.id, timeout=max(0.0, deadline - loop.time()),
-                                                      on_progress=seen)
+                                                      on_progress=seen, on_retry=notices.retries_of(task.id))
                     r = await svc.outcome(done, task.reattached)
             except TaskTimeoutError as e:
                 r = await svc.result(e.task or task, waited=e.waited, reattached=task.reattached)

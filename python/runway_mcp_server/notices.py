@@ -1,5 +1,6 @@
 """Log notifications (`notifications/message`) to the client about what happens to its tasks:
-created (id, model, estimated cost), reattached, outputs saved (where), failed (Runway's reason).
+created (id, model, estimated cost), reattached, a status request retried (why, when again),
+outputs saved (where), failed (Runway's reason).
 
 Which levels a client gets: on the handshake-era protocol versions, the level it set with
 `logging/setLevel` (served here; kept per connection, so over stateless HTTP, where every request
@@ -20,7 +21,7 @@ import re
 import warnings
 import weakref
 from contextvars import ContextVar
-from typing import Any, Optional, get_args
+from typing import Any, Callable, Optional, get_args
 
 from mcp.server.connection import Connection
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -28,6 +29,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import EmptyResult, LoggingLevel, SetLevelRequestParams
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from runway_core import Retry
 
 log = logging.getLogger("runway_mcp_server")
 
@@ -154,6 +156,22 @@ def created(task_id: str, endpoint: str, model: Optional[str], estimated: Option
 def reattached(task_id: str) -> None:
     tell("info", "reattached", f"Reattached to Runway task {task_id}: an identical request is still running, "
          "so nothing new is paid for", task_id=task_id)
+
+
+def retried(task_id: str, retry: Retry) -> None:
+    # "notice": normal but significant (RFC 5424). Runway stumbled and the wait goes on by itself;
+    # nothing failed and nothing is asked of the user, so not a warning; but it explains a pause.
+    # Only the method and path (no query string, no URL, no key) name the request.
+    why = f"HTTP {retry['status']}" if retry["status"] is not None else f"connection {retry['error']}"
+    tell("notice", "retried", f"Runway task {task_id}: {retry['method']} {retry['path']} failed ({why}); retry "
+         f"{retry['attempt']} in {retry['delay']:.1f} s", own_level=logging.INFO, task_id=task_id,
+         method=retry["method"], path=retry["path"], status=retry["status"], error=retry["error"],
+         attempt=retry["attempt"], delay_seconds=round(retry["delay"], 3))
+
+
+def retries_of(task_id: str) -> Callable[[Retry], None]:
+    """The `on_retry` of a wait for `task_id`."""
+    return lambda retry: retried(task_id, retry)
 
 
 def saved(task_id: str, paths: list[str]) -> None:

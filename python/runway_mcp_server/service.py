@@ -292,7 +292,8 @@ class RunwayService:
                         task = await client.get_task(task_id)
                     await self.observed(task)
                     if not task.is_terminal:
-                        task = await client.wait_for_task(task_id, on_progress=self.observed)
+                        task = await client.wait_for_task(task_id, on_progress=self.observed,
+                                                          on_retry=notices.retries_of(task_id))
                     if task.status == "SUCCEEDED":
                         await self.finished(task)
             except TaskFailedError as e:
@@ -389,7 +390,8 @@ class RunwayService:
                     await progress.update(t)
                     await self.observed(t)
 
-                done = await self.client().wait_for_task(task_id, timeout=limit, on_progress=seen)
+                done = await self.client().wait_for_task(task_id, timeout=limit, on_progress=seen,
+                                                          on_retry=notices.retries_of(task_id))
                 return await self.finished(done, reattached)
         except TaskTimeoutError as e:
             if e.task is not None:

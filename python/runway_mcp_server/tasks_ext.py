@@ -30,6 +30,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 import runway_core
 from runway_core import NotFoundError, RunwayError, TaskFailedError
 
+from . import notices
 from .auth import Refused, request_key
 
 if TYPE_CHECKING:
@@ -284,7 +285,8 @@ class RunwayTasks(Extension):
             async with svc.held(task_id) as mine:
                 if not mine:
                     return
-                await svc.finished(await client.wait_for_task(task_id, on_progress=svc.observed))
+                await svc.finished(await client.wait_for_task(task_id, on_progress=svc.observed,
+                                                              on_retry=notices.retries_of(task_id)))
         except TaskFailedError as e:
             await svc.observed(e.task)
         except NotFoundError:  # cancelled or deleted meanwhile

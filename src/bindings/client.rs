@@ -12,7 +12,7 @@ use super::bridge::{attach_guarded, into_py, spawn, spawn_scoped, Failure};
 use super::convert::{body_json, json_to_py};
 use super::errors::{to_pyerr, RunwayError};
 use super::task::{task_to_py, PyTask};
-use crate::client::{Answer, CancelOutcome, ClientOptions, RunwayClient};
+use crate::client::{observe_retries, Answer, CancelOutcome, ClientOptions, Retry, RetryObserver, RunwayClient};
 use crate::errors::Error;
 use crate::tasks::{PollConfig, Task};
 
@@ -337,13 +337,16 @@ impl PyClient {
     }
 
     /// `on_progress` must be an async callable taking a Task (the Python facade adapts plain ones).
-    #[pyo3(signature = (task_id, timeout=None, on_progress=None))]
+    /// `on_retry(dict)` is scheduled on the event loop, in the caller's context, before each retry
+    /// of a poll.
+    #[pyo3(signature = (task_id, timeout=None, on_progress=None, on_retry=None))]
     fn wait_for_task<'py>(
         &self,
         py: Python<'py>,
         task_id: String,
         timeout: Option<f64>,
         on_progress: Option<Py<PyAny>>,
+        on_retry: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.client()?;
         if let Some(t) = timeout {
@@ -361,29 +364,31 @@ impl PyClient {
                 // A callback's exception is kept here and re-raised as is.
                 let failure: Arc<Mutex<Option<PyErr>>> = Arc::new(Mutex::new(None));
                 let slot = failure.clone();
-                let result = c
-                    .wait_for_task(&task_id, timeout.map(Duration::from_secs_f64), move |task| {
-                        let cb = cb.clone();
-                        let slot = slot.clone();
-                        async move {
-                            let Some(cb) = cb else { return Ok(()) };
-                            let started = attach_guarded(|py| -> PyResult<_> {
-                                let coro = cb.bind(py).call1((PyTask::from(task),))?;
-                                pyo3_async_runtimes::tokio::into_future(coro)
-                            });
-                            let outcome = match started {
-                                None => return Err(Error::Other("the interpreter is shutting down".into())),
-                                Some(Err(e)) => Err(e),
-                                Some(Ok(fut)) => fut.await.map(drop),
-                            };
-                            outcome.map_err(|e| {
-                                let msg = e.to_string();
-                                *slot.lock().unwrap() = Some(e);
-                                Error::Callback(msg)
-                            })
-                        }
-                    })
-                    .await;
+                let waiting = c.wait_for_task(&task_id, timeout.map(Duration::from_secs_f64), move |task| {
+                    let cb = cb.clone();
+                    let slot = slot.clone();
+                    async move {
+                        let Some(cb) = cb else { return Ok(()) };
+                        let started = attach_guarded(|py| -> PyResult<_> {
+                            let coro = cb.bind(py).call1((PyTask::from(task),))?;
+                            pyo3_async_runtimes::tokio::into_future(coro)
+                        });
+                        let outcome = match started {
+                            None => return Err(Error::Other("the interpreter is shutting down".into())),
+                            Some(Err(e)) => Err(e),
+                            Some(Ok(fut)) => fut.await.map(drop),
+                        };
+                        outcome.map_err(|e| {
+                            let msg = e.to_string();
+                            *slot.lock().unwrap() = Some(e);
+                            Error::Callback(msg)
+                        })
+                    }
+                });
+                let result = match on_retry {
+                    Some(cb) => observe_retries(retry_observer(cb), waiting).await,
+                    None => waiting.await,
+                };
                 match result {
                     Ok(t) => Ok(t),
                     Err(Error::Callback(msg)) => Err(failure
@@ -398,6 +403,27 @@ impl PyClient {
             task_to_py,
         )
     }
+}
+
+/// Tells `cb` of each retry: scheduled on the call's event loop in the call's context (so a
+/// notice finds the tool call it is about), never waited for.
+fn retry_observer(cb: Py<PyAny>) -> RetryObserver {
+    Arc::new(move |r: &Retry| {
+        let _ = attach_guarded(|py| -> PyResult<()> {
+            let locals = pyo3_async_runtimes::tokio::get_current_locals(py)?;
+            let info = PyDict::new(py);
+            info.set_item("method", &r.method)?;
+            info.set_item("path", &r.path)?;
+            info.set_item("status", r.status)?;
+            info.set_item("error", r.error)?;
+            info.set_item("attempt", r.attempt)?;
+            info.set_item("delay", r.delay_secs)?;
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("context", locals.context(py))?;
+            locals.event_loop(py).call_method("call_soon_threadsafe", (cb.bind(py), info), Some(&kwargs))?;
+            Ok(())
+        });
+    })
 }
 
 fn downloaded_to_py(py: Python<'_>, d: crate::client::Downloaded) -> PyResult<Bound<'_, PyAny>> {

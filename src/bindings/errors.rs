@@ -8,7 +8,7 @@ use pyo3::types::PyDict;
 
 use super::convert::json_to_py;
 use super::task::PyTask;
-use crate::errors::{Error, TransportKind};
+use crate::errors::Error;
 
 create_exception!(runway_core, RunwayError, PyException, "Base class of every runway_core error.");
 create_exception!(
@@ -156,12 +156,7 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
             v.setattr("waited", waited_secs)?;
         }
         Error::Transport { kind, may_have_created, .. } => {
-            let k = match kind {
-                TransportKind::Connect => "connect",
-                TransportKind::Timeout => "timeout",
-                TransportKind::Broken => "broken",
-            };
-            v.setattr("kind", k)?;
+            v.setattr("kind", kind.name())?;
             v.setattr("may_have_created", may_have_created)?;
         }
         Error::MayHaveCreated { claimed_ms, .. } => {

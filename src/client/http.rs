@@ -126,8 +126,8 @@ impl RunwayClient {
                             // Headers came, the body broke. For a create the task may exist.
                             let err = self.transport_error(&e, &method, path, kind);
                             if kind == Kind::Read && retries_left {
-                                self.backoff(attempt).await;
                                 attempt += 1;
+                                self.retry_after(&method, path, Err(TransportKind::Broken), attempt, None).await;
                                 continue;
                             }
                             return Err(err);
@@ -156,8 +156,8 @@ impl RunwayClient {
                             None => Some(self.backoff_duration(attempt)),
                         };
                         if let Some(w) = wait {
-                            tokio::time::sleep(w).await;
                             attempt += 1;
+                            self.retry_after(&method, path, Ok(status), attempt, Some(w)).await;
                             continue;
                         }
                     }
@@ -178,8 +178,12 @@ impl RunwayClient {
                         Kind::Create => matches!(err, Error::Transport { kind: TransportKind::Connect, .. }),
                     };
                     if safe && retries_left {
-                        self.backoff(attempt).await;
+                        let failed = match &err {
+                            Error::Transport { kind, .. } => *kind,
+                            _ => TransportKind::Broken,
+                        };
                         attempt += 1;
+                        self.retry_after(&method, path, Err(failed), attempt, None).await;
                         continue;
                     }
                     return Err(err);
@@ -192,8 +196,19 @@ impl RunwayClient {
         backoff_delay(attempt, self.opts.retry_base, self.opts.retry_cap, fastrand::f64())
     }
 
-    async fn backoff(&self, attempt: u32) {
-        tokio::time::sleep(self.backoff_duration(attempt)).await;
+    /// Waits before retry number `retry` (from 1): `delay`, else the backoff; the call's observer
+    /// hears of it first.
+    async fn retry_after(
+        &self,
+        method: &Method,
+        path: &str,
+        failure: std::result::Result<u16, TransportKind>,
+        retry: u32,
+        delay: Option<Duration>,
+    ) {
+        let delay = delay.unwrap_or_else(|| self.backoff_duration(retry - 1));
+        super::retries::report(method.as_str(), path, failure, retry, delay);
+        tokio::time::sleep(delay).await;
     }
 
     pub(crate) fn transport_error(&self, e: &reqwest::Error, method: &Method, path: &str, kind: Kind) -> Error {

@@ -1,8 +1,8 @@
 //! The Runway HTTP client, one idea a file: this one the client itself (options, the key and base
 //! URL, construction); `http` sending and retries; `endpoints` the task and account calls; `kinds`
 //! which path an id is read at (task or workflow invocation); `wait` the wait loop; `create`
-//! creating a task or running a workflow; `operations` any operation by name; `transfers`
-//! uploads, downloads and media inputs;
+//! creating a task or running a workflow; `operations` any operation by name; `retries` telling
+//! a call of its retries; `transfers` uploads, downloads and media inputs;
 //! `attached`, `claims` and `journaled` what the client writes to and reads from the task journal.
 //!
 //! Everything public is re-exported here, so callers name `crate::client::X` only.
@@ -24,6 +24,7 @@ mod http;
 mod journaled;
 mod kinds;
 mod operations;
+mod retries;
 mod transfers;
 mod wait;
 
@@ -33,6 +34,7 @@ pub use endpoints::{check_task_id, CancelOutcome};
 pub use http::{retry_after_secs, HttpClients};
 pub use journaled::{doubt, entry_json, journal_params};
 pub use operations::Answer;
+pub use retries::{observe_retries, Retry, RetryObserver};
 pub use transfers::Downloaded;
 
 use create::Gates;

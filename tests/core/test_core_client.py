@@ -187,6 +187,23 @@ async def test_reads_retry_each_retryable_status(sim, client, status):
     assert len(api_requests(sim, "GET", "/v1/tasks/")) == 3
 
 
+async def test_a_wait_hears_of_each_retried_poll_in_its_own_context(sim, client):
+    import contextvars
+
+    mine: contextvars.ContextVar[str] = contextvars.ContextVar("mine", default="elsewhere")
+    mine.set("this wait")
+    t = await client.create_task("text_to_video", video_body())
+    sim.inject_fault("status", status=502, method="GET", path="/v1/tasks/")
+    sim.inject_fault("reset", method="GET", path="/v1/tasks/")
+    heard: list[tuple[runway_core.Retry, str]] = []
+    done = await client.wait_for_task(t.id, on_retry=lambda r: heard.append((r, mine.get())))
+    assert done.status == "SUCCEEDED"
+    assert [(r["method"], r["path"], r["status"], r["attempt"], where) for r, where in heard] == [
+        ("GET", f"/v1/tasks/{t.id}", 502, 1, "this wait"), ("GET", f"/v1/tasks/{t.id}", None, 2, "this wait")]
+    assert heard[0][0]["error"] is None and heard[1][0]["error"] in ("broken", "connect")
+    assert all(r["delay"] >= 0 for r, _ in heard)
+
+
 async def test_retry_after_header_is_used(sim, client):
     sim.inject_fault("status", status=429, retry_after=1, method="GET", path="/v1/organization")
     loop = asyncio.get_running_loop()

@@ -1,9 +1,10 @@
 """Log notifications through the SDK's client, on both protocol generations: what a user follows a
-task by (created, reattached, saved, failed), at and above the level set and none below, and
-never a key."""
+task by (created, reattached, retried, saved, failed), at and above the level set and none below,
+and never a key."""
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 from typing import Optional
@@ -129,6 +130,39 @@ async def test_no_notice_carries_the_key(sim, tmp_path):
     assert {"created", "saved", "failed", "reattached"} <= events
     for p in heard.got:
         assert KEY not in repr(p.model_dump()) and KEY[4:20] not in repr(p.model_dump()), p
+
+
+async def test_a_retried_poll_is_told_with_its_task_id(sim, tmp_path, caplog):
+    """Runway fails a status request once; the core retries it on its own, and the call waiting on
+    the task is told (a "notice"), unless its level is set above that."""
+    heard = Heard()
+    async with client(sim, tmp_path, heard, "legacy") as c:
+        await set_level(c, "notice")
+        args = {"prompt_text": "a heron", "wait_for_completion": False}
+        task_id = data(await c.call_tool("generate_image_gen4", args))["task_id"]
+        heard.got.clear()
+        sim.inject_fault("status", status=503, method="GET", path="/v1/tasks/")
+        done = await c.call_tool("wait_for_task", {"task_id": task_id})
+        assert not done.is_error and data(done)["status"] == "SUCCEEDED"
+        # "saved" is info, below the level set.
+        assert [(p.level, p.data["event"], p.data["task_id"]) for p in heard.got] == [("notice", "retried", task_id)]
+        retried = heard.got[0].data
+        assert (retried["method"], retried["path"], retried["status"], retried["attempt"]) == (
+            "GET", f"/v1/tasks/{task_id}", 503, 1)
+        assert "error" not in retried  # Runway answered: a status, no transport failure
+        assert task_id in retried["message"] and "503" in retried["message"]
+        assert KEY not in repr(retried) and sim.base_url not in repr(retried)
+        heard.got.clear()
+
+        await set_level(c, "warning")  # below the level set: not told
+        task_id = data(await c.call_tool("generate_image_gen4", {**args, "prompt_text": "a crane"}))["task_id"]
+        sim.inject_fault("status", status=429, retry_after=0, method="GET", path="/v1/tasks/")
+        with caplog.at_level(logging.INFO, logger="runway_mcp_server"):
+            done = await c.call_tool("wait_for_task", {"task_id": task_id})
+        assert not done.is_error and data(done)["status"] == "SUCCEEDED"
+        assert heard.take() == []
+        # It was retried (the server's own log has it), just not told to this client.
+        assert any(task_id in r.getMessage() and "HTTP 429" in r.getMessage() for r in caplog.records)
 
 
 def test_a_key_in_runways_words_is_redacted():
