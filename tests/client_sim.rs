@@ -150,19 +150,7 @@ async fn reads_retry_5xx_429_and_resets() {
     let s = sim(SimConfig::default());
     let c = client(&s);
     let t = c.create_task("text_to_video", video_body("x"), true).await.unwrap();
-    s.state().add_fault(fault(
-        FaultKind::Status { status: 503, retry_after: None, body: None },
-        "GET",
-        "/v1/tasks/",
-        1,
-    ));
-    s.state().add_fault(fault(
-        FaultKind::Status { status: 429, retry_after: Some("0".into()), body: None },
-        "GET",
-        "/v1/tasks/",
-        1,
-    ));
-    s.state().add_fault(fault(FaultKind::Reset, "GET", "/v1/tasks/", 1));
+    three_transient_poll_faults(&s);
     let got = c.get_task(&t.id).await.unwrap();
     assert_eq!(got.id, t.id);
     assert_eq!(count(&s, "GET", "/v1/tasks/"), 4);
@@ -178,6 +166,18 @@ async fn reads_retry_5xx_429_and_resets() {
     assert_eq!(e.task_id(), Some(t.id.as_str()));
 }
 
+/// The next three polls fail, each once, in a way a read is retried after: a 503, a 429 with
+/// `Retry-After: 0`, a reset connection.
+fn three_transient_poll_faults(s: &Simulator) {
+    for kind in [
+        FaultKind::Status { status: 503, retry_after: None, body: None },
+        FaultKind::Status { status: 429, retry_after: Some("0".into()), body: None },
+        FaultKind::Reset,
+    ] {
+        s.state().add_fault(fault(kind, "GET", "/v1/tasks/", 1));
+    }
+}
+
 /// Each retry is told to the call that observes its retries, with what failed and the wait; a
 /// creating POST that may have reached Runway is not retried, so nothing is told of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -188,19 +188,7 @@ async fn an_observed_call_hears_of_each_retry() {
     let seen: Arc<Mutex<Vec<Retry>>> = Arc::default();
     let sink = seen.clone();
     let observer: RetryObserver = Arc::new(move |r: &Retry| sink.lock().unwrap().push(r.clone()));
-    s.state().add_fault(fault(
-        FaultKind::Status { status: 503, retry_after: None, body: None },
-        "GET",
-        "/v1/tasks/",
-        1,
-    ));
-    s.state().add_fault(fault(
-        FaultKind::Status { status: 429, retry_after: Some("0".into()), body: None },
-        "GET",
-        "/v1/tasks/",
-        1,
-    ));
-    s.state().add_fault(fault(FaultKind::Reset, "GET", "/v1/tasks/", 1));
+    three_transient_poll_faults(&s);
     let got = observe_retries(observer.clone(), c.get_task(&t.id)).await.unwrap();
     assert_eq!(got.id, t.id);
     {
